@@ -1,0 +1,41 @@
+# Segmenta: `make run` sets everything up and starts the app; `make test` runs the suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export SEGMENTA_DATASETS ?= $(abspath ../shared/datasets)
+
+.PHONY: install run test bench lint migrate worker clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements/base.txt requirements/dev.txt requirements/lock.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements/dev.txt -c requirements/lock.txt
+	touch $@
+
+install: $(VENV)/.installed ## create .venv and install pinned dependencies
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate ## migrate, seed the demo on first start, start web server + Celery worker
+	$(BIN)/python manage.py seed_demo --if-empty
+	@bash scripts/run.sh "$(HOST)" "$(PORT)"
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel INFO --concurrency 1 -Q $${CELERY_TASK_DEFAULT_QUEUE:-segmenta}
+
+test: install ## the whole suite (browser tests skip when no Chromium is installed, except in CI)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install ## benchmarks at 1M rows; needs PostgreSQL (BENCH_DATABASE_URL)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var/test-*.sqlite3* .pytest_cache

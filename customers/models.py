@@ -1,0 +1,99 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Gender(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Customer(models.Model):
+    """A customer with canonical fields plus any other imported column as a typed attribute."""
+
+    external_id = models.CharField(max_length=64, unique=True)
+    gender = models.CharField(max_length=8, choices=Gender.choices, default=Gender.UNKNOWN, db_index=True)
+    age = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    annual_income = models.FloatField(null=True, blank=True, db_index=True, help_text="Annual income in k$")
+    spending_score = models.FloatField(null=True, blank=True, db_index=True, help_text="Spending score, 1-100")
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["external_id"]
+        permissions = [("import_customers", "Can import customers from a file")]
+        constraints = [
+            models.CheckConstraint(condition=Q(age__isnull=True) | Q(age__lte=120), name="customer_age_0_120"),
+            models.CheckConstraint(
+                condition=Q(annual_income__isnull=True) | Q(annual_income__gte=0), name="customer_income_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(spending_score__isnull=True) | (Q(spending_score__gte=1) & Q(spending_score__lte=100)),
+                name="customer_spending_score_1_100",
+            ),
+            models.CheckConstraint(condition=~Q(external_id=""), name="customer_external_id_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class AttributeKind(models.TextChoices):
+    NUMBER = "number", "Number"
+    TEXT = "text", "Text"
+    DATE = "date", "Date"
+
+
+class CustomerAttribute(models.Model):
+    """The schema of extra columns: key (snake_case), the header it came from, and its type.
+
+    Values live in Customer.attributes[key]: numbers as JSON numbers, dates as ISO strings.
+    """
+
+    key = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=255)
+    kind = models.CharField(max_length=8, choices=AttributeKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.kind})"
+
+
+class ImportStatus(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    DRY_RUN = "dry_run", "Dry run"
+
+
+class ImportJob(models.Model):
+    """The record of one import: who, when, which file, what happened."""
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    source = models.CharField(max_length=16, default="upload", help_text="upload, command or admin")
+    file_name = models.CharField(max_length=255)
+    file_size = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices)
+    skip_invalid = models.BooleanField(default=False)
+    mapping = models.JSONField(default=dict, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_added = models.PositiveIntegerField(default=0)
+    rows_updated = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    rejected_csv = models.TextField(blank=True, help_text="Rejected rows with the reason for each, as CSV")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"

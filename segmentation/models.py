@@ -1,0 +1,168 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Scaler(models.TextChoices):
+    MINMAX = "minmax", "Min-max (0 to 1)"
+    STANDARD = "standard", "Standard (z-score)"
+    ROBUST = "robust", "Robust (median / IQR)"
+
+
+class MissingPolicy(models.TextChoices):
+    DROP = "drop", "Drop the row"
+    MEDIAN = "median", "Impute the median"
+    MOST_FREQUENT = "most_frequent", "Impute the most frequent value"
+
+
+def default_features() -> list[str]:
+    return ["annual_income", "spending_score"]
+
+
+def default_age_bins() -> list[int]:
+    return [18, 25, 35, 45, 55, 65]
+
+
+class Segmentation(models.Model):
+    """A named segmentation configuration; its runs produce segments, one of them active."""
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    features = models.JSONField(default=default_features)
+    scaler = models.CharField(max_length=16, choices=Scaler.choices, default=Scaler.MINMAX)
+    k = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fixed number of segments; empty = auto")
+    k_min = models.PositiveSmallIntegerField(default=2)
+    k_max = models.PositiveSmallIntegerField(default=10)
+    age_groups = models.BooleanField(default=False)
+    age_bins = models.JSONField(default=default_age_bins, blank=True)
+    missing_policy = models.CharField(max_length=16, choices=MissingPolicy.choices, default=MissingPolicy.DROP)
+    random_state = models.IntegerField(default=42)
+    schedule = models.CharField(
+        max_length=64, blank=True, help_text="Cron expression (m h dom mon dow) for scheduled runs; empty = none"
+    )
+    active_run = models.ForeignKey(
+        "SegmentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=0, help_text="Bumped by every run request")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("run_segmentation", "Can start a re-segmentation")]
+        constraints = [
+            models.CheckConstraint(condition=Q(k_min__gte=2) & Q(k_max__gte=models.F("k_min")), name="seg_k_range"),
+            models.CheckConstraint(condition=Q(k__isnull=True) | Q(k__gte=1), name="seg_k_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class SegmentRun(models.Model):
+    """One execution of a segmentation: parameters frozen at request, evidence, outcome, timings."""
+
+    segmentation = models.ForeignKey(Segmentation, on_delete=models.CASCADE, related_name="runs")
+    version = models.PositiveIntegerField(help_text="The segmentation's version when this run was requested")
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
+    stage = models.CharField(max_length=64, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done")
+    params = models.JSONField(default=dict, help_text="The configuration frozen at request time")
+    evidence = models.JSONField(default=dict, blank=True, help_text="Every criterion per k and each one's choice")
+    chosen_k = models.PositiveSmallIntegerField(null=True, blank=True)
+    k_reason = models.TextField(blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    model = models.JSONField(default=dict, blank=True, help_text="Fitted preprocessing and centroids")
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    trigger = models.CharField(max_length=16, default="manual", help_text="manual, admin, command, schedule")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    rows_used = models.PositiveIntegerField(null=True, blank=True)
+    rows_dropped = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["segmentation"], condition=Q(status="running"), name="one_running_run_per_segmentation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} of {self.segmentation_id} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SUPERSEDED)
+
+
+class Segment(models.Model):
+    """One segment of a run: its profile in real units, name, flags and strategy."""
+
+    run = models.ForeignKey(SegmentRun, on_delete=models.CASCADE, related_name="segments")
+    label = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=120)
+    size = models.PositiveIntegerField()
+    share = models.FloatField()
+    centroid = models.JSONField(default=dict, help_text="Centroid by feature, in real units")
+    profile = models.JSONField(default=dict, help_text="Per feature: mean, median, min, max, z")
+    flags = models.JSONField(default=list)
+    color = models.CharField(max_length=7, blank=True)
+    lineage = models.CharField(
+        max_length=36, blank=True, db_index=True, help_text="Stable id of the same group across runs"
+    )
+    strategy = models.TextField(blank=True)
+    strategy_source = models.CharField(
+        max_length=16, default="playbook", help_text="playbook, override (edited) or carried (from a previous run)"
+    )
+    strategy_needs_review = models.BooleanField(default=False)
+    strategy_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    strategy_edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "label"]
+        permissions = [("edit_strategy", "Can edit a segment's strategy")]
+        constraints = [models.UniqueConstraint(fields=["run", "label"], name="segment_label_unique_in_run")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (run {self.run_id})"
+
+
+class Membership(models.Model):
+    """A customer's segment in a run. `fitted` is False for customers assigned after the fit."""
+
+    run = models.ForeignKey(SegmentRun, on_delete=models.CASCADE, related_name="memberships")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="memberships")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    distance = models.FloatField()
+    fitted = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="membership_unique_per_run")]
+        indexes = [models.Index(fields=["segment", "customer"], name="membership_segment_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.segment_id}"

@@ -1,0 +1,124 @@
+"""A real Celery worker process for tests of the task path.
+
+`celery_worker` starts `celery -A config worker` as a subprocess against the test
+database (a file for SQLite, the test database on PostgreSQL) and a broker private to
+this test session: a fresh folder for the filesystem transport, or a private queue
+name on Redis. Tests that use it need committed data: mark them `transactional_db`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _database_url(settings_dict: dict) -> str:
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
+             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-Q", self.env["CELERY_TASK_DEFAULT_QUEUE"]],
+            cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"celery worker exited at start:\n{self.log()}")
+            if b"ready." in self.log_path.read_bytes():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"celery worker not ready after 60 s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:]
+
+    def child_pids(self) -> list[int]:
+        """PIDs of the pool processes (the ones that execute tasks)."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def kill_children(self) -> None:
+        for pid in self.child_pids():
+            os.kill(pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings):
+    """Start a real worker for one test; yields the WorkerProcess (stop/kill helpers)."""
+    from django.db import connection
+
+    from config.celery import app
+
+    tmp = Path(tempfile.mkdtemp(prefix="segmenta-worker-"))
+    queue = f"segmenta-test-{uuid.uuid4().hex[:10]}"
+    env = {k: v for k, v in os.environ.items()}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.worker_test",
+        DATABASE_URL=_database_url(connection.settings_dict),
+        CELERY_TASK_DEFAULT_QUEUE=queue,
+    )
+    broker = app.conf.broker_url or "filesystem://"
+    if broker.startswith("filesystem://"):
+        env["CELERY_BROKER_URL"] = "filesystem://"
+        env["CELERY_BROKER_FOLDER"] = str(tmp / "broker")
+        for sub in ("queue", "processed"):
+            (tmp / "broker" / sub).mkdir(parents=True, exist_ok=True)
+        old_opts = dict(app.conf.broker_transport_options or {})
+        app.conf.broker_transport_options = {
+            **old_opts,
+            "data_folder_in": str(tmp / "broker" / "queue"),
+            "data_folder_out": str(tmp / "broker" / "queue"),
+            "processed_folder": str(tmp / "broker" / "processed"),
+        }
+    else:
+        old_opts = None
+    old_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    # Drop pooled producer connections so the new options take effect.
+    app.pool.force_close_all()
+    worker = WorkerProcess(env, tmp / "worker.log")
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        app.conf.task_default_queue = old_queue
+        if old_opts is not None:
+            app.conf.broker_transport_options = old_opts
+        app.pool.force_close_all()
