@@ -17,5 +17,6 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("activity/", include("core.urls")),
     path("", include("segmentation.urls")),
 ]

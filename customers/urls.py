@@ -1,9 +1,6 @@
-from django.urls import path
-
-from customers import views
+from customers.urls_import import urlpatterns as import_urls
+from customers.urls_pages import urlpatterns as page_urls
 
 app_name = "customers"
 
-urlpatterns = [
-    path("", views.customer_list, name="list"),
-]
+urlpatterns = page_urls + import_urls

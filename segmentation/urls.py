@@ -1,7 +1,4 @@
-from django.urls import path
+from segmentation.urls_pages import urlpatterns as page_urls
+from segmentation.urls_runs import urlpatterns as run_urls
 
-from segmentation import views
-
-urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
-]
+urlpatterns = page_urls + run_urls

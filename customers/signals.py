@@ -1,0 +1,10 @@
+"""Signals sent by the customers app.
+
+`customers_changed` is sent after an import (or any bulk change) has committed, with
+`customer_ids`: the ids of the customers added or updated. The segmentation app listens
+to assign new customers to the active segments.
+"""
+
+from django.dispatch import Signal
+
+customers_changed = Signal()
