@@ -1,3 +1,18 @@
+from django.urls import path
+
+from campaigns import views
+
 app_name = "campaigns"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_create, name="create"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/edit/", views.campaign_edit, name="edit"),
+    path("<int:pk>/schedule/", views.campaign_schedule, name="schedule"),
+    path("<int:pk>/archive/", views.campaign_archive, name="archive"),
+    path("<int:pk>/repin/", views.campaign_repin, name="repin"),
+    path("playbook/", views.playbook_list, name="playbook"),
+    path("playbook/new/", views.playbook_edit, name="playbook-create"),
+    path("playbook/<int:pk>/edit/", views.playbook_edit, name="playbook-edit"),
+]

@@ -2,6 +2,11 @@
 
 from rest_framework.routers import DefaultRouter
 
+from campaigns import api as campaigns_api
+from segmentation import api as segmentation_api
+
 router = DefaultRouter()
+segmentation_api.register(router)
+campaigns_api.register(router)
 
 urlpatterns = router.urls

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from core import views
+
 app_name = "core"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.activity_list, name="activity"),
+]

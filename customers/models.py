@@ -14,7 +14,7 @@ class Customer(models.Model):
     """A customer with canonical fields plus any other imported column as a typed attribute."""
 
     external_id = models.CharField(max_length=64, unique=True)
-    gender = models.CharField(max_length=8, choices=Gender.choices, default=Gender.UNKNOWN, db_index=True)
+    gender = models.CharField(max_length=8, choices=Gender.choices, default=Gender.UNKNOWN)
     age = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
     annual_income = models.FloatField(null=True, blank=True, db_index=True, help_text="Annual income in k$")
     spending_score = models.FloatField(null=True, blank=True, db_index=True, help_text="Spending score, 1-100")

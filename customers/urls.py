@@ -3,4 +3,5 @@ from customers.urls_pages import urlpatterns as page_urls
 
 app_name = "customers"
 
-urlpatterns = page_urls + import_urls
+# Import routes first: the customer detail route (in page_urls) takes any id.
+urlpatterns = import_urls + page_urls

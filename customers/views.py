@@ -1,5 +1,156 @@
-from django.shortcuts import render
+"""Customer pages: the list, one customer, and the data overview. Reads go through selectors."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, render
+from django.utils.functional import cached_property
+from django.views.decorators.http import require_GET
+
+from customers import charts, selectors
+from customers.models import Customer, Gender
+
+PAGE_SIZE = 50
+#: A filtered list counts its matches up to this many; beyond, it says "more than" and asks to narrow.
+COUNT_CAP = 10_000
+can_view = permission_required("customers.view_customer", raise_exception=True)
 
 
+class EstimatedPaginator(Paginator):
+    """A Paginator whose count comes from a cheap function (the planner's estimate on a huge table)."""
+
+    def __init__(self, *args, count_function, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._count_function = count_function
+
+    @cached_property
+    def count(self) -> int:
+        return self._count_function()
+
+
+@require_GET
+@can_view
 def customer_list(request):
-    return render(request, "customers/list.html", {})
+    query = selectors.customer_query_parse(params=request.GET)
+    qs = selectors.customer_list(query=query)
+    estimated = not query.is_filtered
+    capped = False
+    raw_page = request.GET.get("page")
+    head = None
+    if estimated:
+        paginator = EstimatedPaginator(qs, PAGE_SIZE, count_function=selectors.customer_count_estimate)
+    else:
+        # A filter that matches one page needs no count at all; otherwise count at most COUNT_CAP rows.
+        if raw_page in (None, "", "1"):
+            head = list(qs[: PAGE_SIZE + 1])
+        if head is not None and len(head) <= PAGE_SIZE:
+            paginator = EstimatedPaginator(qs, PAGE_SIZE, count_function=lambda: len(head))
+        else:
+            paginator = EstimatedPaginator(qs, PAGE_SIZE, count_function=lambda: qs.order_by()[:COUNT_CAP].count())
+            capped = paginator.count >= COUNT_CAP
+    page = paginator.get_page(raw_page)
+    if head is not None and page.number == 1:
+        page.object_list = head[:PAGE_SIZE]
+    notes = list(query.notes)
+    if raw_page and raw_page != str(page.number):
+        notes.append(f"page: {raw_page!r} does not exist; showing page {page.number}")
+    customers = list(page.object_list)
+    segments = selectors.customer_active_segments(customer_ids=[c.pk for c in customers])
+    rows = [(c, segments.get(c.pk)) for c in customers]
+
+    columns = []
+    for key, label in (
+        ("id", "Customer ID"),
+        ("gender", "Gender"),
+        ("age", "Age"),
+        ("income", "Annual income (k$)"),
+        ("score", "Spending score"),
+        ("updated", "Updated"),
+    ):
+        current = query.sort.lstrip("-") == key
+        descending = query.sort.startswith("-")
+        next_sort = f"-{key}" if current and not descending else key
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "num": key in ("age", "income", "score"),
+                "params": query.as_params(sort=next_sort if next_sort != selectors.DEFAULT_SORT else ""),
+                "current": current,
+                "arrow": ("▼" if descending else "▲") if current else "",
+                "aria_sort": ("descending" if descending else "ascending") if current else "none",
+            }
+        )
+    context = {
+        "query": query,
+        "notes": notes,
+        "page": page,
+        "rows": rows,
+        "show_segments": bool(segments),
+        "columns": columns,
+        "genders": Gender.choices,
+        "estimated": estimated and paginator.count >= selectors.ESTIMATE_ABOVE,
+        "capped": capped,
+        "base_params": query.as_params(),
+        "any_customers": bool(customers) or query.is_filtered or Customer.objects.exists(),
+    }
+    return render(request, "customers/list.html", context)
+
+
+@require_GET
+@can_view
+def customer_detail(request, external_id: str):
+    customer = get_object_or_404(Customer, external_id=external_id)
+    context = {
+        "customer": customer,
+        "attributes": selectors.customer_attributes(customer=customer),
+        "memberships": selectors.customer_memberships(customer=customer),
+    }
+    return render(request, "customers/detail.html", context)
+
+
+@require_GET
+@can_view
+def customer_overview(request):
+    overview = selectors.customer_overview()
+    context: dict = {"overview": overview}
+    if overview.rows:
+        # Figures depend only on the data, so they are cached under the data's fingerprint.
+        key = f"{overview.fingerprint}:charts"
+        figures = cache.get(key)
+        if figures is None:
+            figures = _overview_charts(overview)
+            cache.set(key, figures, selectors.OVERVIEW_CACHE_SECONDS)
+        context.update(figures)
+        context["gender_rows"] = [(label, overview.genders.get(value, 0)) for value, label in Gender.choices]
+        context["missing_rows"] = overview.missing
+    return render(request, "customers/overview.html", context)
+
+
+def _overview_charts(overview: selectors.Overview) -> dict:
+    histograms = []
+    for hist in overview.histograms:
+        fig = charts.histogram_figure(
+            title=f"{hist.feature.label}: distribution",
+            axis_title=hist.feature.title,
+            edges=hist.edges,
+            counts=hist.counts,
+        )
+        histograms.append(charts.figure_html(fig, div_id=charts.histogram_div_id(hist.feature.key)))
+    out = {
+        "histogram_charts": histograms,
+        "gender_chart": charts.figure_html(charts.gender_figure(counts=overview.genders), div_id=charts.GENDER_DIV_ID),
+        "scatter_chart": "",
+    }
+    sampled = [f for f in overview.features if any(v is not None for v in overview.sample.get(f.key, []))]
+    if len(sampled) >= 2:
+        fig = charts.scatter_matrix_figure(
+            columns=[(f.key, f.title) for f in sampled],
+            values=overview.sample,
+            genders=overview.sample["gender"],
+            total=overview.rows,
+        )
+        out["scatter_chart"] = charts.figure_html(fig, div_id=charts.SCATTER_DIV_ID)
+    return out

@@ -4,11 +4,16 @@
 database (a file for SQLite, the test database on PostgreSQL) and a broker private to
 this test session: a fresh folder for the filesystem transport, or a private queue
 name on Redis. Tests that use it need committed data: mark them `transactional_db`.
+
+The worker imports `segmentation.tests.runs_support` (test hooks: a slow or failing engine on
+request). Extra environment for the worker comes from the `worker_env` fixture; override it
+with `@pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_DELAY": "5"}])`.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +49,7 @@ class WorkerProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "--concurrency", "1",
              "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-Q", self.env["CELERY_TASK_DEFAULT_QUEUE"]],
+             "--include", "segmentation.tests.runs_support", "-Q", self.env["CELERY_TASK_DEFAULT_QUEUE"]],
             cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 60
@@ -78,8 +83,28 @@ class WorkerProcess:
                 self.proc.wait(5)
 
 
+def _reset_producers(app) -> None:
+    """Close pooled broker connections and forget the pools (a closed pool cannot be reused)."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+        amqp._rtable = None
+        for cached in ("queues", "default_queue", "router"):
+            amqp.__dict__.pop(cached, None)
+
+
 @pytest.fixture
-def celery_worker(transactional_db, settings):
+def worker_env() -> dict[str, str]:
+    """Extra environment variables for the test worker (override by parametrizing)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker(transactional_db, settings, worker_env):
     """Start a real worker for one test; yields the WorkerProcess (stop/kill helpers)."""
     from django.db import connection
 
@@ -93,32 +118,35 @@ def celery_worker(transactional_db, settings):
         DATABASE_URL=_database_url(connection.settings_dict),
         CELERY_TASK_DEFAULT_QUEUE=queue,
     )
+    env.update(worker_env)
     broker = app.conf.broker_url or "filesystem://"
+    # The test process sends to the same private broker: Celery reads Django settings under their
+    # CELERY_ names, so those are the keys to override (and restore) on app.conf.
+    overrides = {"CELERY_TASK_DEFAULT_QUEUE": queue}
     if broker.startswith("filesystem://"):
         env["CELERY_BROKER_URL"] = "filesystem://"
         env["CELERY_BROKER_FOLDER"] = str(tmp / "broker")
-        for sub in ("queue", "processed"):
-            (tmp / "broker" / sub).mkdir(parents=True, exist_ok=True)
-        old_opts = dict(app.conf.broker_transport_options or {})
-        app.conf.broker_transport_options = {
-            **old_opts,
-            "data_folder_in": str(tmp / "broker" / "queue"),
-            "data_folder_out": str(tmp / "broker" / "queue"),
-            "processed_folder": str(tmp / "broker" / "processed"),
-        }
-    else:
-        old_opts = None
-    old_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    # Drop pooled producer connections so the new options take effect.
-    app.pool.force_close_all()
+        folders = {sub: tmp / "broker" / sub for sub in ("queue", "processed", "control")}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        opts = dict(app.conf.broker_transport_options or {})
+        opts.update(
+            data_folder_in=str(folders["queue"]), data_folder_out=str(folders["queue"]),
+            processed_folder=str(folders["processed"]),
+        )
+        if "control_folder" in opts:
+            opts["control_folder"] = str(folders["control"])
+        overrides["CELERY_BROKER_TRANSPORT_OPTIONS"] = opts
+    saved = {key: app.conf.get(key) for key in overrides}
+    app.conf.update(overrides)
+    # Drop pooled producer connections and cached routes so the new options take effect.
+    _reset_producers(app)
     worker = WorkerProcess(env, tmp / "worker.log")
-    worker.start()
     try:
+        worker.start()
         yield worker
     finally:
         worker.stop()
-        app.conf.task_default_queue = old_queue
-        if old_opts is not None:
-            app.conf.broker_transport_options = old_opts
-        app.pool.force_close_all()
+        app.conf.update(saved)
+        _reset_producers(app)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -111,6 +111,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Uploads: files larger than this are refused before parsing (bytes).
@@ -122,18 +123,23 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 SEGMENTA_RUN_TIME_LIMIT = env_int("SEGMENTA_RUN_TIME_LIMIT", 3600, minimum=10)
 SEGMENTA_RUN_STUCK_AFTER = env_int("SEGMENTA_RUN_STUCK_AFTER", 2 * 3600, minimum=60)
 SEGMENTA_RUN_RETENTION = env_int("SEGMENTA_RUN_RETENTION", 20, minimum=1)
+# A redelivered run may be taken over when its worker is gone or silent this long (s); attempts are capped.
+SEGMENTA_RUN_RECLAIM_AFTER = env_int("SEGMENTA_RUN_RECLAIM_AFTER", 600, minimum=30)
+SEGMENTA_RUN_MAX_ATTEMPTS = env_int("SEGMENTA_RUN_MAX_ATTEMPTS", 3, minimum=1)
+SEGMENTA_RUN_BUSY_RETRY = env_int("SEGMENTA_RUN_BUSY_RETRY", 10, minimum=1)
 
 # Celery: Redis when CELERY_BROKER_URL is set, otherwise kombu's filesystem
 # transport, which needs no server.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 _broker_folder = Path(env_str("CELERY_BROKER_FOLDER", str(VAR_DIR / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (_broker_folder / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_folder / "queue"),
         "data_folder_out": str(_broker_folder / "queue"),
         "processed_folder": str(_broker_folder / "processed"),
+        "control_folder": str(_broker_folder / "control"),
         "store_processed": False,
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
@@ -151,6 +157,11 @@ CELERY_TASK_TIME_LIMIT = SEGMENTA_RUN_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Segmentation schedules are cron strings on each Segmentation: a task every minute queues the due ones.
+CELERY_BEAT_SCHEDULE = {
+    "segmentation-run-scheduled": {"task": "segmentation.run_scheduled", "schedule": 60.0},
+    "segmentation-reap-stuck-runs": {"task": "segmentation.reap_stuck_runs", "schedule": 300.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -32,6 +32,7 @@ class SegmentationConfig:
     n_init: int = 10
     silhouette_sample: int = 10_000
     stability_resamples: int = 5
+    subsample_rows: int = 30_000  # choose k on a fixed-seed sample of this many rows when the data is larger
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -70,6 +71,7 @@ class SegmentProfile:
     stats: dict[str, dict[str, float]]  # feature -> {mean, median, min, max, z}
     flags: list[str]
     strategy: str
+    strategy_key: str = ""  # the key of the rule in segmentation.ml.strategies.STRATEGY_RULES
 
 
 @dataclass

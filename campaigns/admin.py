@@ -1,0 +1,85 @@
+"""Admin: campaigns (no delete: archive instead) and the playbook (Admins edit, every change audited)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+
+from campaigns import playbook, services
+from campaigns.models import Campaign, PlaybookRule
+from core.exceptions import ConfigError, SegmentaError
+
+
+class PlaybookRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = PlaybookRule
+        fields = ["name", "priority", "active", "flags", "conditions", "actions", "rationale"]
+
+    def clean_flags(self):
+        try:
+            return playbook.flags_validate(self.cleaned_data.get("flags"))
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_conditions(self):
+        try:
+            return playbook.conditions_validate(self.cleaned_data.get("conditions"))
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@admin.register(PlaybookRule)
+class PlaybookRuleAdmin(admin.ModelAdmin):
+    form = PlaybookRuleAdminForm
+    list_display = ("priority", "name", "active", "flags", "builtin", "updated_at")
+    list_display_links = ("name",)
+    list_filter = ("active", "builtin")
+    ordering = ("priority", "id")
+    readonly_fields = ("builtin", "created_at", "updated_at")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate a rule instead: its history stays readable
+
+    def save_model(self, request, obj, form, change):
+        before = playbook.rule_as_dict(PlaybookRule.objects.get(pk=obj.pk)) if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+        services.playbook_rule_saved(actor=request.user, rule=obj, before=before)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = ("name", "status", "channel", "owner", "pinned_run", "starts_on", "ends_on", "updated_at")
+    list_filter = ("status", "channel")
+    search_fields = ("name",)
+    readonly_fields = ("status", "owner", "pinned_run", "pinned_at", "segments", "created_at", "updated_at")
+    fields = (
+        "name", "goal", "channel", "offer", "starts_on", "ends_on", "strategy", "playbook_rule",
+        "status", "owner", "segments", "pinned_run", "pinned_at", "created_at", "updated_at",
+    )  # fmt: skip
+    actions = ["archive_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # campaigns are created on the campaign pages or the API (they need segments)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # campaigns are archived, never deleted
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        fields = {f: form.cleaned_data[f] for f in form.changed_data if f in services.EDITABLE_FIELDS}
+        try:
+            services.campaign_update(actor=request.user, campaign=obj, **fields)
+        except SegmentaError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+
+    @admin.action(description="Archive the selected campaigns", permissions=["change"])
+    def archive_selected(self, request, queryset):
+        n = 0
+        for campaign in queryset:
+            services.campaign_archive(actor=request.user, campaign=campaign)
+            n += 1
+        self.message_user(request, f"{n} campaign(s) archived.", messages.SUCCESS)

@@ -1,0 +1,249 @@
+"""Campaigns API: list, create, read, update, schedule, re-pin, archive, audience (JSON or streamed CSV)."""
+
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+
+from campaigns import selectors, services
+from campaigns.export import audience_csv_stream, audience_filename
+from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from core.api import CanExportAudience, CursorPage, ExportRateThrottle, ModelPermissionsWithView
+from core.exceptions import DataError
+from segmentation.models import Segment, SegmentRun
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    segments = serializers.PrimaryKeyRelatedField(many=True, queryset=Segment.objects.all())
+    playbook_rule = serializers.PrimaryKeyRelatedField(
+        queryset=PlaybookRule.objects.all(), required=False, allow_null=True
+    )
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    status = serializers.ChoiceField(choices=CampaignStatus.choices, required=False)
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id", "name", "goal", "channel", "offer", "starts_on", "ends_on", "status", "owner",
+            "segments", "strategy", "playbook_rule", "pinned_run", "pinned_at", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["pinned_run", "pinned_at", "created_at", "updated_at"]
+
+    def validate(self, attrs):
+        starts = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
+        ends = attrs.get("ends_on", getattr(self.instance, "ends_on", None))
+        if starts and ends and ends < starts:
+            raise serializers.ValidationError({"ends_on": f"must be on or after starts_on ({starts}); got {ends}"})
+        return attrs
+
+
+class AudienceRowSerializer(serializers.Serializer):
+    """One audience member; the same fixed columns as the CSV export."""
+
+    external_id = serializers.CharField(source="customer.external_id")
+    segment_label = serializers.IntegerField(source="segment.label")
+    segment_name = serializers.CharField(source="segment.name")
+    run_id = serializers.IntegerField()
+    gender = serializers.CharField(source="customer.gender")
+    age = serializers.IntegerField(source="customer.age", allow_null=True)
+    annual_income = serializers.FloatField(source="customer.annual_income", allow_null=True)
+    spending_score = serializers.FloatField(source="customer.spending_score", allow_null=True)
+    strategy = serializers.SerializerMethodField()
+    campaign_id = serializers.SerializerMethodField()
+
+    def get_strategy(self, obj) -> str:
+        return self.context["campaign"].strategy or obj.segment.strategy
+
+    def get_campaign_id(self, obj) -> int:
+        return self.context["campaign"].pk
+
+
+class AudiencePage(CursorPage):
+    page_size = 500
+    max_page_size = 5000
+    ordering = "id"
+
+
+class AudienceCSVRenderer(BaseRenderer):
+    """Selected by `?format=csv` or `Accept: text/csv`; the view streams the body itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes | str) else b""
+
+
+class RepinSerializer(serializers.Serializer):
+    run = serializers.PrimaryKeyRelatedField(queryset=SegmentRun.objects.all())
+
+
+PREVIEW_SCHEMA = inline_serializer(
+    "RepinPreview",
+    {
+        "run": serializers.IntegerField(),
+        "segments": serializers.ListField(child=serializers.DictField()),
+        "unmatched": serializers.ListField(child=serializers.IntegerField()),
+        "current_count": serializers.IntegerField(),
+        "new_count": serializers.IntegerField(),
+        "entering_count": serializers.IntegerField(),
+        "leaving_count": serializers.IntegerField(),
+        "staying_count": serializers.IntegerField(),
+        "entering_examples": serializers.ListField(child=serializers.CharField()),
+        "leaving_examples": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        description='Create a draft campaign: `{"name": ..., "segments": [segment ids of one run], "channel": ..., ...}`'
+        " answers 201. Needs campaigns.add_campaign (Marketer, Admin). Audited."
+    ),
+    retrieve=extend_schema(description="One campaign (archived ones included)."),
+    update=extend_schema(
+        description="Replace a campaign's fields; `status` may move scheduled -> active -> finished. Audited."
+    ),
+    partial_update=extend_schema(description="Change some fields of a campaign. Archived campaigns answer 409."),
+)
+class CampaignViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Campaigns. There is no delete: campaigns are archived (`POST /api/campaigns/<id>/archive/`)."""
+
+    serializer_class = CampaignSerializer
+    permission_classes = [IsAuthenticated, ModelPermissionsWithView]
+    pagination_class = CursorPage
+    queryset = Campaign.objects.none()
+
+    def get_queryset(self):
+        if self.action == "list":
+            status_filter = self.request.query_params.get("status")
+            return selectors.campaign_list(status=status_filter, include_archived=False)
+        return selectors.campaign_list(include_archived=True)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=CampaignStatus.values, description="Only this status")]
+    )
+    def list(self, request, *args, **kwargs):
+        """Campaigns, newest first; archived ones only with `?status=archived`."""
+        return super().list(request, *args, **kwargs)
+
+    def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        requested = data.pop("status", CampaignStatus.DRAFT)
+        if requested != CampaignStatus.DRAFT:
+            raise DataError(f"status: a new campaign is a draft (schedule it afterwards); got {requested!r}")
+        serializer.instance = services.campaign_create(actor=self.request.user, **data)
+
+    def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
+        segments = data.pop("segments", None)
+        new_status = data.pop("status", None)
+        serializer.instance = services.campaign_update(
+            actor=self.request.user, campaign=serializer.instance, segments=segments, status=new_status, **data
+        )
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, pk=None):
+        """Schedule a draft: pin its audience to the active run."""
+        campaign = services.campaign_schedule(actor=request.user, campaign=self.get_object())
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        """Archive (campaigns are never deleted)."""
+        campaign = services.campaign_archive(actor=request.user, campaign=self.get_object())
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("run", int, required=True, description="The run to compare with")],
+        responses=PREVIEW_SCHEMA,
+    )
+    @action(detail=True, methods=["get"], url_path="repin-preview")
+    def repin_preview(self, request, pk=None):
+        """Who would enter and leave the audience if the campaign were re-pinned to `run`."""
+        serializer = RepinSerializer(data={"run": request.query_params.get("run")})
+        serializer.is_valid(raise_exception=True)
+        preview = selectors.campaign_repin_preview(campaign=self.get_object(), run=serializer.validated_data["run"])
+        return Response(preview.as_dict())
+
+    @extend_schema(request=RepinSerializer, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def repin(self, request, pk=None):
+        """Pin the campaign to a newer run (segments follow their lineage)."""
+        serializer = RepinSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        campaign = services.campaign_repin(
+            actor=request.user, campaign=self.get_object(), run=serializer.validated_data["run"]
+        )
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "format",
+                str,
+                enum=["json", "csv"],
+                description=(
+                    "`csv` streams the whole audience as CSV with the columns "
+                    + ", ".join(selectors.AUDIENCE_COLUMNS)
+                    + ". Text cells starting with =, +, -, @, tab or CR are prefixed with a single quote."
+                ),
+            )
+        ],
+        responses={
+            200: OpenApiResponse(
+                response=AudienceRowSerializer(many=True),
+                description="JSON pages (cursor pagination) or, with format=csv, a CSV stream (text/csv).",
+            ),
+            (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="The audience as CSV"),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        permission_classes=[IsAuthenticated, ModelPermissionsWithView, CanExportAudience],
+        throttle_classes=[UserRateThrottle, ExportRateThrottle],
+        renderer_classes=[JSONRenderer, BrowsableAPIRenderer, AudienceCSVRenderer],
+        pagination_class=AudiencePage,
+    )
+    def audience(self, request, pk=None):
+        """The campaign's audience: members of its segments in the pinned run. Every call is audited."""
+        campaign = self.get_object()
+        if request.accepted_renderer.format == "csv":
+            response = StreamingHttpResponse(
+                audience_csv_stream(actor=request.user, campaign=campaign), content_type="text/csv; charset=utf-8"
+            )
+            response["Content-Disposition"] = f'attachment; filename="{audience_filename(campaign)}"'
+            response["Cache-Control"] = "no-store"
+            return response
+        queryset = selectors.campaign_audience_page_queryset(campaign=campaign)
+        page = self.paginate_queryset(queryset)
+        rows = AudienceRowSerializer(page, many=True, context={"campaign": campaign}).data
+        services.campaign_export_record(actor=request.user, campaign=campaign, rows=len(rows), format="json")
+        return self.get_paginated_response(rows)
+
+
+def register(router) -> None:
+    router.register("campaigns", CampaignViewSet, basename="campaign")

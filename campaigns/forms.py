@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+
+from django import forms
+
+from campaigns import playbook
+from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from core.exceptions import ConfigError
+from segmentation.models import Segment, Segmentation
+
+
+class SegmentChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Segment) -> str:
+        return f"{obj.name} · {obj.size} customers (run {obj.run_id})"
+
+
+class CampaignForm(forms.ModelForm):
+    segments = SegmentChoiceField(queryset=Segment.objects.none(), widget=forms.CheckboxSelectMultiple)
+    status = forms.ChoiceField(choices=[], required=False)
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "goal", "channel", "offer", "starts_on", "ends_on", "segments", "strategy", "playbook_rule"]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "goal": forms.Textarea(attrs={"rows": 2}),
+            "offer": forms.Textarea(attrs={"rows": 2}),
+            "strategy": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        campaign = self.instance if self.instance.pk else None
+        if campaign and campaign.pinned_run_id:
+            self.fields["segments"].queryset = Segment.objects.filter(run_id=campaign.pinned_run_id)
+            self.fields["segments"].help_text = f"Segments of the pinned run {campaign.pinned_run_id}."
+        else:
+            runs = Segmentation.objects.exclude(active_run=None).values("active_run_id")
+            qs = Segment.objects.filter(run_id__in=runs)
+            if campaign:
+                qs = qs | Segment.objects.filter(campaigns=campaign)
+            self.fields["segments"].queryset = qs.distinct().order_by("run_id", "label")
+            self.fields["segments"].help_text = "Segments of the active run."
+        self.fields["playbook_rule"].queryset = PlaybookRule.objects.filter(active=True)
+        self.fields["playbook_rule"].required = False
+        self.fields["playbook_rule"].help_text = "Without strategy text, the rule's actions become the strategy."
+        if campaign:
+            current = CampaignStatus(campaign.status)
+            from campaigns.services import _TRANSITIONS
+
+            allowed = sorted(_TRANSITIONS.get(current, {current}))
+            self.fields["status"].choices = [(s, CampaignStatus(s).label) for s in allowed]
+            self.fields["status"].initial = campaign.status
+        else:
+            del self.fields["status"]
+
+    def clean(self):
+        data = super().clean()
+        starts, ends = data.get("starts_on"), data.get("ends_on")
+        if starts and ends and ends < starts:
+            self.add_error("ends_on", f"The end ({ends}) must be on or after the start ({starts}).")
+        return data
+
+
+class PlaybookRuleForm(forms.ModelForm):
+    flags = forms.CharField(required=False, help_text="Comma-separated flags the segment must carry, e.g. upsell")
+    conditions = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text='JSON list, e.g. [{"feature": "age", "stat": "z", "op": "lte", "value": -0.5}]',
+    )
+
+    class Meta:
+        model = PlaybookRule
+        fields = ["name", "priority", "active", "flags", "conditions", "actions", "rationale"]
+        widgets = {"actions": forms.Textarea(attrs={"rows": 3}), "rationale": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["flags"] = ", ".join(self.instance.flags or [])
+            self.initial["conditions"] = json.dumps(self.instance.conditions or [])
+
+    def clean_flags(self) -> list[str]:
+        return [f.strip() for f in (self.cleaned_data.get("flags") or "").split(",") if f.strip()]
+
+    def clean_conditions(self) -> list[dict]:
+        raw = (self.cleaned_data.get("conditions") or "").strip()
+        if not raw:
+            return []
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        try:
+            return playbook.conditions_validate(value)
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None

@@ -1,0 +1,291 @@
+"""Writes: campaigns (create, update, schedule, re-pin, archive) and playbook rules, all audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import playbook
+from campaigns.models import Campaign, CampaignStatus, Channel, PlaybookRule
+from campaigns.selectors import segments_map_to_run
+from core.exceptions import Conflict, DataError
+from core.services import activity_record
+from segmentation.models import Segment, SegmentRun
+
+EDITABLE_FIELDS = ("name", "goal", "channel", "offer", "starts_on", "ends_on", "strategy", "playbook_rule")
+
+# Allowed status changes through campaign_update (scheduling and archiving have their own services).
+_TRANSITIONS = {
+    CampaignStatus.DRAFT: {CampaignStatus.DRAFT},
+    CampaignStatus.SCHEDULED: {CampaignStatus.SCHEDULED, CampaignStatus.ACTIVE, CampaignStatus.FINISHED},
+    CampaignStatus.ACTIVE: {CampaignStatus.ACTIVE, CampaignStatus.FINISHED},
+    CampaignStatus.FINISHED: {CampaignStatus.FINISHED},
+    CampaignStatus.ARCHIVED: {CampaignStatus.ARCHIVED},
+}
+
+
+def campaign_state(campaign: Campaign) -> dict[str, Any]:
+    """The audited state of a campaign."""
+    return {
+        "name": campaign.name,
+        "goal": campaign.goal,
+        "channel": campaign.channel,
+        "offer": campaign.offer,
+        "starts_on": campaign.starts_on.isoformat() if campaign.starts_on else None,
+        "ends_on": campaign.ends_on.isoformat() if campaign.ends_on else None,
+        "status": campaign.status,
+        "strategy": campaign.strategy,
+        "playbook_rule": campaign.playbook_rule_id,
+        "pinned_run": campaign.pinned_run_id,
+        "segments": sorted(campaign.segments.values_list("pk", flat=True)) if campaign.pk else [],
+    }
+
+
+def _validate(*, name: str, channel: str, starts_on: dt.date | None, ends_on: dt.date | None) -> None:
+    if not name or not name.strip():
+        raise DataError("name: a campaign needs a name; got an empty value")
+    if channel not in Channel.values:
+        raise DataError(f"channel: expected one of {', '.join(Channel.values)}; got {channel!r}")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise DataError(f"ends_on: must be on or after starts_on ({starts_on.isoformat()}); got {ends_on.isoformat()}")
+
+
+def _segments_checked(segments: Iterable[Segment]) -> list[Segment]:
+    segments = list(segments)
+    if not segments:
+        raise DataError("segments: a campaign targets at least one segment; got none")
+    runs = {s.run_id for s in segments}
+    if len(runs) > 1:
+        raise DataError(
+            f"segments: all segments must come from the same run; got segments of runs {', '.join(map(str, sorted(runs)))}"
+        )
+    return segments
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    actor: Any,
+    name: str,
+    segments: Iterable[Segment],
+    goal: str = "",
+    channel: str = Channel.EMAIL,
+    offer: str = "",
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    strategy: str = "",
+    playbook_rule: PlaybookRule | None = None,
+) -> Campaign:
+    """Create a draft campaign on segments of one run. Without strategy text, a chosen rule's actions are used."""
+    _validate(name=name, channel=channel, starts_on=starts_on, ends_on=ends_on)
+    segments = _segments_checked(segments)
+    if not strategy and playbook_rule is not None:
+        strategy = playbook_rule.actions
+    campaign = Campaign.objects.create(
+        name=name.strip(),
+        goal=goal,
+        channel=channel,
+        offer=offer,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        strategy=strategy,
+        playbook_rule=playbook_rule,
+        owner=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    campaign.segments.set(segments)
+    activity_record(actor=actor, verb="campaign.create", obj=campaign, after=campaign_state(campaign))
+    return campaign
+
+
+def _locked(campaign: Campaign) -> Campaign:
+    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    actor: Any,
+    campaign: Campaign,
+    segments: Iterable[Segment] | None = None,
+    status: str | None = None,
+    **fields: Any,
+) -> Campaign:
+    """Change a campaign's fields (EDITABLE_FIELDS), its segments (same run as pinned) or its status."""
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise DataError(f"fields: may change {', '.join(EDITABLE_FIELDS)}; got {', '.join(sorted(unknown))}")
+    campaign = _locked(campaign)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        raise Conflict(f"campaign {campaign.pk} is archived; archived campaigns cannot be changed")
+    before = campaign_state(campaign)
+    for key, value in fields.items():
+        setattr(campaign, key, value)
+    _validate(name=campaign.name, channel=campaign.channel, starts_on=campaign.starts_on, ends_on=campaign.ends_on)
+    if status is not None and status != campaign.status:
+        allowed = _TRANSITIONS.get(campaign.status, set())
+        if status not in allowed:
+            raise Conflict(
+                f"status: a {campaign.status} campaign can become {', '.join(sorted(allowed))}; got {status!r}"
+                " (use schedule to pin a run, archive to archive)"
+            )
+        campaign.status = status
+    campaign.name = campaign.name.strip()
+    campaign.save()
+    if segments is not None:
+        segments = _segments_checked(segments)
+        if campaign.pinned_run_id and segments[0].run_id != campaign.pinned_run_id:
+            raise DataError(
+                f"segments: the campaign is pinned to run {campaign.pinned_run_id}; got segments of run {segments[0].run_id}"
+                " (re-pin the campaign to change run)"
+            )
+        campaign.segments.set(segments)
+    after = campaign_state(campaign)
+    if after != before:
+        activity_record(actor=actor, verb="campaign.update", obj=campaign, before=before, after=after)
+    return campaign
+
+
+def _repin(campaign: Campaign, run: SegmentRun) -> dict[str, Any]:
+    segments = list(campaign.segments.all())
+    mapping, new_segments = segments_map_to_run(segments=segments, run=run)
+    unmatched = [s for s in segments if mapping[s.pk] is None]
+    if unmatched:
+        names = ", ".join(f"{s.name!r} (id {s.pk})" for s in unmatched)
+        raise Conflict(f"run {run.pk} has no segment matching {names}; edit the campaign's segments instead")
+    campaign.segments.set(new_segments)
+    campaign.pinned_run = run
+    campaign.pinned_at = timezone.now()
+    return {str(old): new.pk for old, new in mapping.items() if new is not None}
+
+
+@transaction.atomic
+def campaign_schedule(*, actor: Any, campaign: Campaign) -> Campaign:
+    """Schedule a draft: pin its audience to the run active now (segments mapped through their lineage)."""
+    campaign = _locked(campaign)
+    if campaign.status != CampaignStatus.DRAFT:
+        raise Conflict(f"status: only a draft campaign can be scheduled; campaign {campaign.pk} is {campaign.status}")
+    first = campaign.segments.select_related("run__segmentation__active_run").first()
+    if first is None:
+        raise DataError("segments: a campaign targets at least one segment; got none")
+    run = first.run.segmentation.active_run or first.run
+    before = campaign_state(campaign)
+    mapping = _repin(campaign, run)
+    campaign.status = CampaignStatus.SCHEDULED
+    campaign.save()
+    activity_record(
+        actor=actor,
+        verb="campaign.schedule",
+        obj=campaign,
+        before=before,
+        after=campaign_state(campaign),
+        detail={"run": run.pk, "segments": mapping},
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_repin(*, actor: Any, campaign: Campaign, run: SegmentRun) -> Campaign:
+    """Pin the campaign to a newer run: each segment becomes the same group (lineage) in that run."""
+    campaign = _locked(campaign)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        raise Conflict(f"campaign {campaign.pk} is archived; archived campaigns cannot be re-pinned")
+    if run.status != "succeeded":
+        raise Conflict(f"run {run.pk} is {run.status}; only a succeeded run can be pinned")
+    before = campaign_state(campaign)
+    mapping = _repin(campaign, run)
+    campaign.save()
+    activity_record(
+        actor=actor,
+        verb="campaign.repin",
+        obj=campaign,
+        before=before,
+        after=campaign_state(campaign),
+        detail={"run": run.pk, "segments": mapping},
+    )
+    return campaign
+
+
+@transaction.atomic
+def campaign_archive(*, actor: Any, campaign: Campaign) -> Campaign:
+    """Archive a campaign (campaigns are never deleted). Archiving twice is a no-op."""
+    campaign = _locked(campaign)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        return campaign
+    before = campaign_state(campaign)
+    campaign.status = CampaignStatus.ARCHIVED
+    campaign.save(update_fields=["status", "updated_at"])
+    activity_record(actor=actor, verb="campaign.archive", obj=campaign, before=before, after=campaign_state(campaign))
+    return campaign
+
+
+def campaign_export_record(*, actor: Any, campaign: Campaign, rows: int, format: str, complete: bool = True) -> None:
+    """Audit one audience export: who, when (the entry's time), which campaign and run, how many rows."""
+    activity_record(
+        actor=actor,
+        verb="campaign.export",
+        obj=campaign,
+        detail={
+            "campaign": campaign.pk,
+            "run": campaign.pinned_run_id or campaign.segments.values_list("run_id", flat=True).first(),
+            "rows": rows,
+            "format": format,
+            "complete": complete,
+        },
+    )
+
+
+# Playbook ---------------------------------------------------------------------------------------
+
+_RULE_FIELDS = ("name", "priority", "active", "flags", "conditions", "actions", "rationale")
+
+
+def _rule_validate(rule: PlaybookRule) -> None:
+    if not rule.name or not rule.name.strip():
+        raise DataError("name: a playbook rule needs a name; got an empty value")
+    if not rule.actions or not rule.actions.strip():
+        raise DataError("actions: a playbook rule needs actions; got an empty value")
+    rule.flags = playbook.flags_validate(rule.flags)
+    rule.conditions = playbook.conditions_validate(rule.conditions)
+
+
+@transaction.atomic
+def playbook_rule_create(*, actor: Any, **fields: Any) -> PlaybookRule:
+    unknown = set(fields) - set(_RULE_FIELDS)
+    if unknown:
+        raise DataError(f"fields: may set {', '.join(_RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
+    rule = PlaybookRule(**fields)
+    _rule_validate(rule)
+    rule.save()
+    activity_record(actor=actor, verb="playbook.create", obj=rule, after=playbook.rule_as_dict(rule))
+    return rule
+
+
+@transaction.atomic
+def playbook_rule_update(*, actor: Any, rule: PlaybookRule, **fields: Any) -> PlaybookRule:
+    """Change a playbook rule; the activity log keeps the rule before and after."""
+    unknown = set(fields) - set(_RULE_FIELDS)
+    if unknown:
+        raise DataError(f"fields: may change {', '.join(_RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
+    rule = PlaybookRule.objects.select_for_update().get(pk=rule.pk)
+    before = playbook.rule_as_dict(rule)
+    for key, value in fields.items():
+        setattr(rule, key, value)
+    _rule_validate(rule)
+    rule.save()
+    after = playbook.rule_as_dict(rule)
+    if after != before:
+        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)
+    return rule
+
+
+def playbook_rule_saved(*, actor: Any, rule: PlaybookRule, before: dict[str, Any] | None) -> None:
+    """Audit a rule saved by the Django admin (which saves the object itself)."""
+    after = playbook.rule_as_dict(rule)
+    if before is None:
+        activity_record(actor=actor, verb="playbook.create", obj=rule, after=after)
+    elif before != after:
+        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)

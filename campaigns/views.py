@@ -1,0 +1,189 @@
+"""Campaign and playbook pages: thin views over campaigns.services and campaigns.selectors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from campaigns import selectors, services
+from campaigns.forms import CampaignForm, PlaybookRuleForm
+from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from core.exceptions import SegmentaError
+from core.roles import is_admin
+from segmentation.models import SegmentRun
+
+
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_list(request):
+    status = request.GET.get("status") or None
+    qs = selectors.campaign_list(status=status)
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "campaigns/list.html",
+        {
+            "page": page,
+            "status": status,
+            "statuses": CampaignStatus.choices,
+            "can_add": request.user.has_perm("campaigns.add_campaign"),
+        },
+    )
+
+
+def _form_fields(form: CampaignForm) -> dict:
+    data = dict(form.cleaned_data)
+    data.pop("status", None)
+    return data
+
+
+@permission_required("campaigns.add_campaign", raise_exception=True)
+def campaign_create(request):
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.campaign_create(actor=request.user, **_form_fields(form))
+        except SegmentaError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Campaign “{campaign.name}” created as a draft.")
+            return redirect("campaigns:detail", pk=campaign.pk)
+    return render(request, "campaigns/form.html", {"form": form, "campaign": None})
+
+
+@permission_required("campaigns.change_campaign", raise_exception=True)
+def campaign_edit(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if campaign.status == CampaignStatus.ARCHIVED:
+        messages.error(request, "Archived campaigns cannot be changed.")
+        return redirect("campaigns:detail", pk=pk)
+    form = CampaignForm(request.POST or None, instance=campaign)
+    if request.method == "POST" and form.is_valid():
+        fields = _form_fields(form)
+        segments = fields.pop("segments")
+        try:
+            services.campaign_update(
+                actor=request.user,
+                campaign=campaign,
+                segments=segments,
+                status=form.cleaned_data.get("status") or None,
+                **fields,
+            )
+        except SegmentaError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Campaign saved.")
+            return redirect("campaigns:detail", pk=pk)
+    return render(request, "campaigns/form.html", {"form": form, "campaign": campaign})
+
+
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def campaign_detail(request, pk: int):
+    campaign = get_object_or_404(Campaign.objects.select_related("owner", "pinned_run", "playbook_rule"), pk=pk)
+    counts = selectors.campaign_audience_counts(campaign=campaign)
+    first = campaign.segments.select_related("run__segmentation").first()
+    preview = None
+    newer_runs = []
+    if first is not None and campaign.status != CampaignStatus.ARCHIVED:
+        current_run_id = campaign.pinned_run_id or first.run_id
+        newer_runs = list(
+            SegmentRun.objects.filter(
+                segmentation_id=first.run.segmentation_id, status="succeeded", pk__gt=current_run_id
+            ).order_by("-pk")[:10]
+        )
+        wanted = request.GET.get("run")
+        target = None
+        if wanted and wanted.isdigit():
+            target = next((r for r in newer_runs if r.pk == int(wanted)), None)
+        active_id = first.run.segmentation.active_run_id
+        if target is None and active_id and active_id != current_run_id:
+            target = next((r for r in newer_runs if r.pk == active_id), None)
+        if target is not None:
+            preview = selectors.campaign_repin_preview(campaign=campaign, run=target)
+    return render(
+        request,
+        "campaigns/detail.html",
+        {
+            "campaign": campaign,
+            "counts": counts,
+            "preview": preview,
+            "newer_runs": newer_runs,
+            "can_change": request.user.has_perm("campaigns.change_campaign"),
+            "can_export": request.user.has_perm("campaigns.export_audience"),
+        },
+    )
+
+
+def _post_action(request, pk: int, do, done: str):
+    if not request.user.has_perm("campaigns.change_campaign"):
+        raise PermissionDenied
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        do(campaign)
+    except SegmentaError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("campaigns:detail", pk=pk)
+
+
+@require_POST
+def campaign_schedule(request, pk: int):
+    return _post_action(
+        request, pk, lambda c: services.campaign_schedule(actor=request.user, campaign=c), "Scheduled: audience pinned."
+    )
+
+
+@require_POST
+def campaign_archive(request, pk: int):
+    return _post_action(request, pk, lambda c: services.campaign_archive(actor=request.user, campaign=c), "Archived.")
+
+
+@require_POST
+def campaign_repin(request, pk: int):
+    run = get_object_or_404(SegmentRun, pk=request.POST.get("run") or 0)
+    return _post_action(
+        request,
+        pk,
+        lambda c: services.campaign_repin(actor=request.user, campaign=c, run=run),
+        f"Re-pinned to run {run.pk}.",
+    )
+
+
+# Playbook ---------------------------------------------------------------------------------------
+
+
+@permission_required("campaigns.view_playbookrule", raise_exception=True)
+def playbook_list(request):
+    return render(
+        request,
+        "campaigns/playbook.html",
+        {"rules": selectors.playbook_rules(), "can_edit": is_admin(request.user)},
+    )
+
+
+def _admin_only(request) -> None:
+    if not is_admin(request.user):
+        raise PermissionDenied("Only Admins edit the playbook.")
+
+
+def playbook_edit(request, pk: int | None = None):
+    _admin_only(request)
+    rule = get_object_or_404(PlaybookRule, pk=pk) if pk else None
+    form = PlaybookRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        fields = {k: form.cleaned_data[k] for k in PlaybookRuleForm.Meta.fields}
+        try:
+            if rule is None:
+                services.playbook_rule_create(actor=request.user, **fields)
+            else:
+                services.playbook_rule_update(actor=request.user, rule=rule, **fields)
+        except SegmentaError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Playbook rule saved. New segments get their strategy from the playbook.")
+            return redirect("campaigns:playbook")
+    return render(request, "campaigns/playbook_form.html", {"form": form, "rule": rule})

@@ -1,0 +1,61 @@
+"""Forms of the customers app: the import upload (page and admin share it)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+
+# Canonical field -> label of its override field on the form. "Id column" is named in the
+# service's "no id column" message, keep them in step.
+MAPPING_FIELDS = {
+    "external_id": "Id column",
+    "gender": "Gender column",
+    "age": "Age column",
+    "annual_income": "Annual income (k$) column",
+    "spending_score": "Spending score (1-100) column",
+}
+
+
+class CustomerImportForm(forms.Form):
+    file = forms.FileField(
+        label="Customer file",
+        help_text="CSV, TSV or Excel (.xlsx); UTF-8 or Latin-1. The header row names the columns.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
+    )
+    skip_invalid = forms.BooleanField(
+        label="Skip invalid rows",
+        required=False,
+        help_text="Import the valid rows and download the rejected ones with the reason for each. "
+        "Without it, a file with any invalid row changes nothing.",
+    )
+    dry_run = forms.BooleanField(
+        label="Dry run", required=False, help_text="Check the file and count what would change, without saving."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        limit = settings.SEGMENTA_MAX_UPLOAD_BYTES
+        self.fields["file"].help_text += f" At most {filesizeformat(limit)}."
+        for field_name, label in MAPPING_FIELDS.items():
+            self.fields[f"map_{field_name}"] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=255,
+                help_text="Header in your file; leave empty to detect it.",
+            )
+
+    def mapping_fields(self):
+        return [self[f"map_{name}"] for name in MAPPING_FIELDS]
+
+    def mapping(self) -> dict[str, str]:
+        """{header in the file: canonical field} from the filled override fields."""
+        out: dict[str, str] = {}
+        for name in MAPPING_FIELDS:
+            header = (self.cleaned_data.get(f"map_{name}") or "").strip()
+            if header:
+                if header in out:
+                    self.add_error(f"map_{name}", f"column {header!r} is already used for {out[header]}")
+                    continue
+                out[header] = name
+        return out

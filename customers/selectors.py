@@ -1,0 +1,504 @@
+"""Reads of customer data: the list's filtered and sorted queryset, one customer's detail, and the
+data overview's aggregates. Every aggregate runs in the database; nothing here loads the whole
+customer table into Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL, Value
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Floor
+
+from customers.models import AttributeKind, Customer, CustomerAttribute, Gender
+
+# ---------------------------------------------------------------------------
+# The customers list
+# ---------------------------------------------------------------------------
+
+#: ?sort= keys and the model field each one sorts by.
+SORT_FIELDS: dict[str, str] = {
+    "id": "external_id",
+    "gender": "gender",
+    "age": "age",
+    "income": "annual_income",
+    "score": "spending_score",
+    "updated": "updated_at",
+}
+DEFAULT_SORT = "id"
+MATCH_MODES = ("contains", "prefix")
+AGE_LIMITS = (0, 120)
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    """A validated customers-list query. `notes` says which request values were ignored and why."""
+
+    q: str = ""
+    match: str = "contains"
+    gender: str = ""
+    age_min: int | None = None
+    age_max: int | None = None
+    sort: str = DEFAULT_SORT
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.q or self.gender or self.age_min is not None or self.age_max is not None)
+
+    def as_params(self, **overrides: Any) -> dict[str, str]:
+        """The query as GET parameters (defaults left out), for links that keep the other filters."""
+        values: dict[str, Any] = {
+            "q": self.q,
+            "match": self.match if self.match != "contains" else "",
+            "gender": self.gender,
+            "age_min": self.age_min,
+            "age_max": self.age_max,
+            "sort": self.sort if self.sort != DEFAULT_SORT else "",
+        }
+        values.update(overrides)
+        return {k: str(v) for k, v in values.items() if v not in (None, "")}
+
+
+def _parse_age(raw: str, name: str, notes: list[str]) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        notes.append(f"{name}: {raw!r} is not a whole number; ignored")
+        return None
+    lo, hi = AGE_LIMITS
+    if not lo <= value <= hi:
+        notes.append(f"{name}: {value} is outside {lo}–{hi}; ignored")
+        return None
+    return value
+
+
+def customer_query_parse(*, params: Any) -> CustomerQuery:
+    """Validate list parameters (a QueryDict or a dict). Bad values are dropped with a note, never raised."""
+    notes: list[str] = []
+    q = (params.get("q") or "").strip()[:64]
+
+    match = (params.get("match") or "contains").strip()
+    if match not in MATCH_MODES:
+        notes.append(f"match: expected one of {', '.join(MATCH_MODES)}; got {match!r}; searching by contains")
+        match = "contains"
+
+    gender = (params.get("gender") or "").strip().lower()
+    if gender and gender not in Gender.values:
+        notes.append(f"gender: expected one of {', '.join(Gender.values)}; got {gender!r}; ignored")
+        gender = ""
+
+    age_min = _parse_age(params.get("age_min") or "", "age_min", notes)
+    age_max = _parse_age(params.get("age_max") or "", "age_max", notes)
+    if age_min is not None and age_max is not None and age_min > age_max:
+        notes.append(f"age range: minimum {age_min} is above maximum {age_max}; swapped them")
+        age_min, age_max = age_max, age_min
+
+    sort = (params.get("sort") or DEFAULT_SORT).strip()
+    if sort.lstrip("-") not in SORT_FIELDS:
+        notes.append(f"sort: expected one of {', '.join(SORT_FIELDS)} (prefix - for descending); got {sort!r}")
+        sort = DEFAULT_SORT
+    return CustomerQuery(
+        q=q, match=match, gender=gender, age_min=age_min, age_max=age_max, sort=sort, notes=tuple(notes)
+    )
+
+
+def customer_list(*, query: CustomerQuery) -> QuerySet[Customer]:
+    """Customers matching `query`, sorted by its column (missing values last), ties broken by id."""
+    qs = Customer.objects.all()
+    if query.q:
+        qs = (
+            qs.filter(external_id__startswith=query.q)
+            if query.match == "prefix"
+            else qs.filter(external_id__icontains=query.q)
+        )
+    if query.gender:
+        qs = qs.filter(gender=query.gender)
+    if query.age_min is not None:
+        qs = qs.filter(age__gte=query.age_min)
+    if query.age_max is not None:
+        qs = qs.filter(age__lte=query.age_max)
+    descending = query.sort.startswith("-")
+    column = SORT_FIELDS[query.sort.lstrip("-")]
+    if not descending:
+        order = F(column).asc(nulls_last=True)  # the index's own order
+    elif Customer._meta.get_field(column).null and Customer.objects.filter(**{f"{column}__isnull": True}).exists():
+        order = F(column).desc(nulls_last=True)
+    else:
+        # Nothing missing: plain DESC reads the index backwards instead of sorting the table.
+        order = F(column).desc()
+    tie = "-pk" if descending else "pk"
+    return qs.order_by(order, tie)
+
+
+#: Above this many rows an unfiltered list shows the planner's row estimate instead of counting.
+ESTIMATE_ABOVE = 100_000
+
+
+def customer_count_estimate() -> int:
+    """The number of customers, cheaply: PostgreSQL's statistics for a large table, else an exact count."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [Customer._meta.db_table]
+            )
+            row = cursor.fetchone()
+        if row and row[0] is not None and row[0] >= ESTIMATE_ABOVE:
+            return int(row[0])
+    return Customer.objects.count()
+
+
+def customer_active_segments(*, customer_ids: list[int]) -> dict[int, Any]:
+    """{customer id: Segment} in the active run of the most recently activated segmentation, if any."""
+    from segmentation.models import Membership, Segmentation
+
+    seg = (
+        Segmentation.objects.filter(active_run__isnull=False)
+        .order_by("-active_run__finished_at", "-active_run_id")
+        .only("active_run_id")
+        .first()
+    )
+    if seg is None or not customer_ids:
+        return {}
+    rows = Membership.objects.filter(run_id=seg.active_run_id, customer_id__in=customer_ids).select_related("segment")
+    return {m.customer_id: m.segment for m in rows}
+
+
+# ---------------------------------------------------------------------------
+# One customer
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    key: str
+    label: str
+    kind: str
+    value: Any
+
+
+def customer_attributes(*, customer: Customer) -> list[AttributeValue]:
+    """The customer's extra columns typed by the attribute schema; keys without a schema show as text."""
+    schema = {a.key: a for a in CustomerAttribute.objects.all()}
+    values = customer.attributes or {}
+    out: list[AttributeValue] = []
+    for key in sorted(set(schema) | set(values)):
+        attr = schema.get(key)
+        kind = attr.kind if attr else AttributeKind.TEXT
+        value = values.get(key)
+        if kind == AttributeKind.DATE and isinstance(value, str):
+            from datetime import date
+
+            try:
+                value = date.fromisoformat(value[:10])
+            except ValueError:
+                pass
+        out.append(AttributeValue(key=key, label=attr.label if attr else key, kind=kind, value=value))
+    return out
+
+
+def customer_memberships(*, customer: Customer, limit: int = 10) -> list[Any]:
+    """The customer's segments in the most recent runs, newest first, each run's segmentation loaded."""
+    from segmentation.models import Membership
+
+    return list(
+        Membership.objects.filter(customer=customer)
+        .select_related("segment", "run", "run__segmentation")
+        .order_by("-run__queued_at", "-run_id")[:limit]
+    )
+
+
+# ---------------------------------------------------------------------------
+# The data overview
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Feature:
+    """A numeric column of the overview: a canonical field or a numeric attribute."""
+
+    key: str
+    label: str
+    unit: str = ""
+    attribute: bool = False
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+CANONICAL_FEATURES: tuple[Feature, ...] = (
+    Feature("age", "Age", "years"),
+    Feature("annual_income", "Annual income", "k$"),
+    Feature("spending_score", "Spending score", "1–100"),
+)
+
+
+@dataclass
+class Histogram:
+    feature: Feature
+    edges: list[float]  # len(counts) + 1 edges, equal widths
+    counts: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+@dataclass
+class Overview:
+    rows: int
+    features: list[Feature]
+    missing: list[tuple[str, int]]  # (column label, missing count), canonical columns first
+    histograms: list[Histogram]
+    genders: dict[str, int]  # gender value -> count, every Gender value present
+    sample: dict[str, list] = field(default_factory=dict)  # feature key / "gender" -> values
+    sample_size: int = 0
+    fingerprint: str = ""  # changes whenever the data does; cache key for derived views
+
+
+def overview_features() -> list[Feature]:
+    """Canonical numeric features, then every numeric attribute of the schema."""
+    attrs = [
+        Feature(a.key, a.label or a.key, attribute=True)
+        for a in CustomerAttribute.objects.filter(kind=AttributeKind.NUMBER).order_by("key")
+    ]
+    return [*CANONICAL_FEATURES, *attrs]
+
+
+def _annotated(features: list[Feature]) -> tuple[QuerySet[Customer], dict[str, str]]:
+    """Customers annotated with one float column per feature; returns it and {feature key: column name}."""
+    qs = Customer.objects.order_by()
+    names: dict[str, str] = {}
+    annotations = {}
+    for i, feat in enumerate(features):
+        if feat.attribute:
+            name = f"_attr{i}"
+            annotations[name] = Cast(KT(f"attributes__{feat.key}"), FloatField())
+            names[feat.key] = name
+        else:
+            names[feat.key] = feat.key
+    if annotations:
+        qs = qs.annotate(**annotations)
+    return qs, names
+
+
+def nice_bins(lo: float, hi: float, *, target: int = 20, integer: bool = False) -> tuple[float, float, int]:
+    """(start, width, count) of equal bins covering [lo, hi], with a round width (1, 2, 2.5 or 5 × 10^k)."""
+    if hi <= lo:
+        width = 1.0
+        return (math.floor(lo), width, 1)
+    raw = (hi - lo) / target
+    magnitude = 10 ** math.floor(math.log10(raw))
+    width = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    if integer:
+        width = max(1.0, float(math.ceil(width)))
+    start = math.floor(lo / width) * width
+    count = int(math.floor((hi - start) / width)) + 1
+    return (start, width, count)
+
+
+def overview_histogram(*, feature: Feature, lo: float, hi: float, qs: QuerySet, column: str) -> Histogram:
+    """One histogram, binned by the database: GROUP BY floor((value - start) / width)."""
+    start, width, count = nice_bins(lo, hi, integer=feature.key == "age")
+    rows = (
+        qs.filter(**{f"{column}__isnull": False})
+        .annotate(
+            _bin=Floor(
+                (Cast(F(column), FloatField()) - Value(start, output_field=FloatField()))
+                / Value(width, output_field=FloatField()),
+                output_field=FloatField(),
+            )
+        )
+        .values("_bin")
+        .annotate(n=Count("pk"))
+        .order_by("_bin")
+    )
+    counts = [0] * count
+    for row in rows:
+        idx = min(max(int(row["_bin"]), 0), count - 1)
+        counts[idx] += row["n"]
+    edges = [start + i * width for i in range(count + 1)]
+    return Histogram(feature=feature, edges=edges, counts=counts)
+
+
+def _by_ids(qs: QuerySet, ids: list[int]) -> QuerySet:
+    """`qs` limited to `ids`; on PostgreSQL one array parameter instead of thousands of IN literals."""
+    if connection.vendor == "postgresql":
+        return qs.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [ids]))
+    return qs.filter(pk__in=ids)
+
+
+def overview_sample(
+    *,
+    qs: QuerySet | None = None,
+    columns: tuple[str, ...] = (),
+    size: int = 5000,
+    seed: int = 7,
+    bounds: tuple[int, int, int] | None = None,
+) -> list[dict]:
+    """Rows ({"pk", *columns}) of a fixed-seed random sample of at most `size` customers, ordered by pk.
+
+    Drawn by primary key so no query reads the whole table: random ids between the smallest and largest
+    id (more when ids have gaps), then an exact subsample of those that exist. `bounds` is (smallest id,
+    largest id, row count) when the caller knows them already.
+    """
+    qs = Customer.objects.order_by() if qs is None else qs
+    if bounds is None:
+        agg = Customer.objects.order_by().aggregate(lo=Min("pk"), hi=Max("pk"), n=Count("pk"))
+        bounds = (agg["lo"], agg["hi"], agg["n"] or 0)
+    lo, hi, n = bounds
+    if n == 0:
+        return []
+    if n <= size:
+        return list(qs.order_by("pk").values("pk", *columns))
+    span = hi - lo + 1
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+    want = min(span, int(size * span / n * 1.25) + 100)
+    for _ in range(6):  # ids may have gaps: draw more if too few exist
+        candidates = np.sort(rng.choice(span, size=want, replace=False) + lo).tolist()
+        rows = []
+        for i in range(0, len(candidates), 20000):
+            rows.extend(_by_ids(qs, candidates[i : i + 20000]).values("pk", *columns))
+        if len(rows) >= size or want >= span:
+            break
+        want = min(span, want * 2)
+    rows.sort(key=lambda r: r["pk"])
+    if len(rows) > size:
+        keep = np.sort(np.random.default_rng(seed).choice(len(rows), size=size, replace=False))
+        rows = [rows[i] for i in keep]
+    return rows
+
+
+def overview_sample_ids(*, size: int = 5000, seed: int = 7) -> list[int]:
+    """Ids of the fixed-seed sample of at most `size` customers (see overview_sample)."""
+    return [r["pk"] for r in overview_sample(size=size, seed=seed)]
+
+
+#: Histograms and the scatter sample are kept this long for unchanged data (see customer_overview).
+OVERVIEW_CACHE_SECONDS = 3600
+
+
+def customer_overview(*, sample_size: int = 5000, seed: int = 7, use_cache: bool = True) -> Overview:
+    """Row count, missing values per column, histograms, gender split and a scatter sample.
+
+    One aggregate scan gives the row count, missing counts, gender split, and per feature its min, max and
+    sum; those numbers (with the smallest and largest id) fingerprint the data. Histograms and the sample
+    are cached under that fingerprint, so a second visit to unchanged data costs that one scan.
+    """
+    features = overview_features()
+    version_key = _version_key(features, sample_size, seed) if use_cache else None
+    if version_key:
+        hit = cache.get(version_key)
+        if hit is not None:
+            return hit
+    qs, names = _annotated(features)
+    stats = _overview_stats(qs, names, features)
+    rows = stats["rows"] or 0
+
+    genders = {g: stats[f"gender_{g}"] or 0 for g in Gender.values}
+    missing = [("Gender", genders[Gender.UNKNOWN])]
+    missing += [(feat.title, stats[f"missing_{feat.key}"] or 0) for feat in features]
+    overview = Overview(rows=rows, features=features, missing=missing, histograms=[], genders=genders)
+    if not rows:
+        return overview
+
+    fingerprint = _fingerprint(stats, features, sample_size, seed)
+    cached = cache.get(fingerprint) if use_cache else None
+    if cached is None:
+        histograms = _overview_histograms(qs, names, features, stats)
+        columns = tuple(names[f.key] for f in features)
+        sample_rows = overview_sample(
+            qs=qs,
+            columns=("gender", *columns),
+            size=sample_size,
+            seed=seed,
+            bounds=(stats["pk_lo"], stats["pk_hi"], rows),
+        )
+        sample = {"gender": [r["gender"] for r in sample_rows]}
+        for feat in features:
+            sample[feat.key] = [r[names[feat.key]] for r in sample_rows]
+        cached = (histograms, sample, len(sample_rows))
+        if use_cache:
+            cache.set(fingerprint, cached, OVERVIEW_CACHE_SECONDS)
+    overview.histograms, overview.sample, overview.sample_size = cached
+    overview.fingerprint = fingerprint
+    if version_key:
+        cache.set(version_key, overview, OVERVIEW_CACHE_SECONDS)
+    return overview
+
+
+def _version_key(features: list[Feature], sample_size: int, seed: int) -> str | None:
+    """On PostgreSQL, a cache key that changes with every insert, update or delete on the customers table.
+
+    The table's statistics count every row written (committed, plus this transaction's own), and the ids
+    bound it: reading them costs a millisecond instead of a scan. Statistics reach other sessions within
+    about a second of a commit. None on other databases (they use the aggregate fingerprint only).
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT s.n_tup_ins + x.n_tup_ins, s.n_tup_upd + x.n_tup_upd, s.n_tup_del + x.n_tup_del,
+                   (SELECT min(id) FROM {table}), (SELECT max(id) FROM {table})
+            FROM pg_stat_user_tables s JOIN pg_stat_xact_user_tables x USING (relid)
+            WHERE s.relid = to_regclass(%s)
+            """.format(table=connection.ops.quote_name(Customer._meta.db_table)),
+            [Customer._meta.db_table],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    parts = (row, [(f.key, f.attribute) for f in features], sample_size, seed, connection.settings_dict.get("NAME"))
+    return "customers:overview:v:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def _overview_stats(qs: QuerySet, names: dict[str, str], features: list[Feature]) -> dict[str, Any]:
+    """One scan: row count, id bounds, customers per gender, and per feature min, max, sum and missing."""
+    aggs: dict[str, Any] = {"rows": Count("pk"), "pk_lo": Min("pk"), "pk_hi": Max("pk")}
+    for g in Gender.values:
+        aggs[f"gender_{g}"] = Count("pk", filter=Q(gender=g))
+    for feat in features:
+        col = names[feat.key]
+        aggs[f"min_{feat.key}"] = Min(col)
+        aggs[f"max_{feat.key}"] = Max(col)
+        aggs[f"sum_{feat.key}"] = Sum(col)
+        aggs[f"missing_{feat.key}"] = Count("pk", filter=Q(**{f"{col}__isnull": True}))
+    return qs.aggregate(**aggs)
+
+
+def _overview_histograms(
+    qs: QuerySet, names: dict[str, str], features: list[Feature], stats: dict[str, Any]
+) -> list[Histogram]:
+    """Every feature's histogram, one GROUP BY each (PostgreSQL runs each as a parallel scan)."""
+    out = []
+    for feat in features:
+        lo, hi = stats[f"min_{feat.key}"], stats[f"max_{feat.key}"]
+        if lo is not None and hi is not None:
+            out.append(overview_histogram(feature=feat, lo=float(lo), hi=float(hi), qs=qs, column=names[feat.key]))
+    return out
+
+
+def _fingerprint(stats: dict[str, Any], features: list[Feature], sample_size: int, seed: int) -> str:
+    def norm(v: Any) -> Any:
+        return float(f"{v:.9g}") if isinstance(v, float | Decimal) else v
+
+    parts = [(k, norm(v)) for k, v in sorted(stats.items())]
+    parts.append(("features", [(f.key, f.attribute) for f in features]))
+    parts.append(("sample", sample_size, seed, connection.settings_dict.get("NAME")))
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f"customers:overview:{digest}"

@@ -1,0 +1,104 @@
+"""`python manage.py segment`: run a segmentation, in this process (--inline) or through the worker.
+
+Options given on the command line override the segmentation's configuration for this run only
+(they are frozen in the run's params); the saved segmentation is not changed. Without
+--segmentation the default segmentation is used (and created with the defaults if missing).
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from core.exceptions import SegmentaError
+from segmentation import selectors, services
+from segmentation.models import RunStatus
+
+
+def _k_value(raw: str) -> int | None:
+    if raw.strip().lower() == "auto":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise CommandError(f"--k: expected auto or a whole number; got {raw!r}") from None
+
+
+class Command(BaseCommand):
+    help = "Segment the customers: choose k with evidence, fit, and activate the result."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--segmentation", help="Name of the segmentation (default: the default one)")
+        parser.add_argument("--features", help="Comma-separated features, e.g. annual_income,spending_score")
+        parser.add_argument("--k", help="auto, or a fixed number of segments")
+        parser.add_argument("--k-min", type=int, dest="k_min")
+        parser.add_argument("--k-max", type=int, dest="k_max")
+        parser.add_argument("--scaler", choices=["minmax", "standard", "robust"])
+        parser.add_argument("--seed", type=int, help="random_state")
+        parser.add_argument("--inline", action="store_true", help="Run in this process instead of the worker")
+        parser.add_argument("--json", action="store_true", help="Print one JSON object with the outcome")
+        parser.add_argument("--timeout", type=float, default=600.0,
+                            help="Seconds to wait for the worker (default 600)")
+
+    def handle(self, *args, **options) -> None:
+        overrides: dict = {}
+        if options["features"] is not None:
+            overrides["features"] = [f.strip() for f in options["features"].split(",") if f.strip()]
+        if options["k"] is not None:
+            overrides["k"] = _k_value(options["k"])
+        for opt, key in (("k_min", "k_min"), ("k_max", "k_max"), ("scaler", "scaler"), ("seed", "random_state")):
+            if options[opt] is not None:
+                overrides[key] = options[opt]
+        try:
+            if options["segmentation"]:
+                segmentation = selectors.segmentation_by_name(name=options["segmentation"])
+            else:
+                segmentation = services.segmentation_get_or_create_default()
+            run = services.run_request(
+                segmentation=segmentation, requested_by=None, trigger="command", overrides=overrides,
+                enqueue=not options["inline"],
+            )
+        except SegmentaError as exc:
+            raise CommandError(str(exc)) from None
+        quiet = options["json"]
+        if not quiet:
+            self.stdout.write(f"Run #{run.pk} of “{segmentation.name}” queued.")
+        if options["inline"]:
+            outcome = services.run_execute(run_id=run.pk)
+            if outcome == services.BUSY:
+                raise CommandError(
+                    f"run #{run.pk} stays queued: another run of “{segmentation.name}” is running; "
+                    "a worker will pick it up after that one (or run this command again later)"
+                )
+            run.refresh_from_db()
+        else:
+            last = {"stage": None}
+
+            def tick(current) -> None:
+                if not quiet and current.stage != last["stage"]:
+                    last["stage"] = current.stage
+                    self.stdout.write(f"  {current.status}: {current.stage} ({current.progress}%)")
+
+            run = selectors.run_wait(run_id=run.pk, timeout=options["timeout"], on_tick=tick)
+            if not run.is_finished:
+                raise CommandError(
+                    f"run #{run.pk} is still {run.status} after {options['timeout']:g} s"
+                    + (": no worker picked it up. Is a worker running (make worker)? The run stays queued."
+                       if run.status == RunStatus.QUEUED else "; it goes on in the worker.")
+                )
+        summary = selectors.run_summary(run=run)
+        if quiet:
+            self.stdout.write(json.dumps(summary, ensure_ascii=False))
+        else:
+            self._report(summary)
+        if run.status != RunStatus.SUCCEEDED:
+            raise CommandError(f"run #{run.pk} {run.status}: {run.error}")
+
+    def _report(self, summary: dict) -> None:
+        self.stdout.write(f"Run #{summary['run']}: {summary['status']}, k = {summary['k']}")
+        self.stdout.write(f"  {summary['reason']}")
+        self.stdout.write(f"  rows used {summary['rows_used']}, dropped {summary['rows_dropped']}")
+        for seg in summary["segments"]:
+            flags = f" [{', '.join(seg['flags'])}]" if seg["flags"] else ""
+            self.stdout.write(f"  {seg['label']}: {seg['name']} — {seg['size']} customers{flags}")

@@ -1,0 +1,323 @@
+"""The segmentation engine: `segment()` a customer frame under a config, `assign()` new customers.
+
+    result = segment(df, SegmentationConfig(features=("annual_income", "spending_score")))
+    labels, distances = assign(new_df, result.model)
+
+Steps of `segment()` (each reported through `progress(stage, percent)`):
+
+1. *preparing* (0–10 %): the configuration is validated (`validate_config`), the rows are sorted by
+   the frame's index (so a shuffled frame gives the same partition), features are encoded, missing
+   values dropped or imputed, and the matrix scaled (`features.FeaturePreparer`).
+2. *choosing k* (10–70 %): every criterion for every k in [k_min, k_max] and the documented vote
+   (`kselect`). Exact on up to `config.subsample_rows` rows; above that the criteria are measured on
+   a fixed-seed subsample of that size. A fixed `config.k` overrides the vote (its evidence is still
+   measured for the run's quality).
+3. *fitting* (70–90 %): KMeans (k-means++). On exact data this is the `n_init`-start fit made while
+   choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
+   which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; the lowest inertia wins.
+   Labels are then ordered by a stable rule: size descending, ties by the centroid's coordinates.
+4. *profiling* (90–100 %): statistics, names, flags and strategies (`profiles`).
+
+Bad input never raises: the result has `ok=False` and a `reason` naming the feature, the value or
+the count at fault.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+
+from segmentation.ml.errors import EngineInputError
+from segmentation.ml.features import MISSING_POLICIES, SCALERS, FeaturePreparer, prepare_new
+from segmentation.ml.kselect import KSelector, choose_k, sample_indices
+from segmentation.ml.profiles import build_profiles
+from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
+
+Progress = Callable[[str, int], None]
+
+FINAL_EXTRA_INITS = 2
+MODEL_VERSION = 1
+
+
+def validate_config(config: SegmentationConfig, columns) -> list[str]:
+    """Every problem of `config` against the available `columns` (empty when it can run)."""
+    problems: list[str] = []
+    columns = [str(c) for c in columns]
+    features = list(config.features)
+    if not features:
+        problems.append("no features chosen: pick at least one column")
+    dupes = sorted({f for f in features if features.count(f) > 1})
+    if dupes:
+        problems.append(f"feature {', '.join(repr(d) for d in dupes)} is listed more than once")
+    unknown = [f for f in features if f not in columns]
+    if unknown:
+        problems.append(
+            f"feature {', '.join(repr(u) for u in unknown)} does not exist; available columns: "
+            + ", ".join(sorted(columns))
+        )
+    if config.scaler not in SCALERS:
+        problems.append(f"scaler must be one of {', '.join(SCALERS)}; got {config.scaler!r}")
+    if config.missing not in MISSING_POLICIES:
+        problems.append(f"missing must be one of {', '.join(MISSING_POLICIES)}; got {config.missing!r}")
+    if config.k is not None:
+        if not isinstance(config.k, int) or config.k < 1:
+            problems.append(f"k must be between 1 and the number of customers; got {config.k!r}")
+    else:
+        if config.k_min < 2:
+            problems.append(f"k_min must be at least 2 to choose k; got {config.k_min}")
+        if config.k_min > config.k_max:
+            problems.append(f"k_min ({config.k_min}) is greater than k_max ({config.k_max})")
+    if config.n_init < 1:
+        problems.append(f"n_init must be at least 1; got {config.n_init}")
+    if config.silhouette_sample < 2:
+        problems.append(f"silhouette_sample must be at least 2; got {config.silhouette_sample}")
+    if config.stability_resamples < 0:
+        problems.append(f"stability_resamples must be 0 or more; got {config.stability_resamples}")
+    if config.subsample_rows < 2:
+        problems.append(f"subsample_rows must be at least 2; got {config.subsample_rows}")
+    if config.age_groups:
+        bins = list(config.age_bins)
+        if not bins or any(b >= c for b, c in zip(bins, bins[1:], strict=False)):
+            problems.append(f"age_bins must be increasing lower edges, e.g. 18, 25, 35; got {bins}")
+    return problems
+
+
+def segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress | None = None) -> SegmentationResult:
+    """Segment the customers of `df` (its index identifies them) under `config`; never raises on bad input."""
+    try:
+        return _segment(df, config, progress=progress)
+    except EngineInputError as exc:
+        return SegmentationResult(ok=False, reason=str(exc), config=config)
+
+
+def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and distances of new customers: the nearest centroid of a fitted run's `result.model`.
+
+    Uses the run's preprocessing; a missing value is imputed with the run's imputation value (the
+    median learned at fit time under the `drop` policy), so every row gets a segment.
+    """
+    x = prepare_new(df, model)
+    centroids = np.asarray(model["centroids"], dtype=float)
+    labels = np.empty(len(x), dtype=np.int64)
+    distances = np.empty(len(x), dtype=float)
+    chunk = 200_000
+    for start in range(0, len(x), chunk):
+        part = x[start : start + chunk]
+        d2 = ((part[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+        best = d2.argmin(axis=1)
+        labels[start : start + chunk] = best
+        distances[start : start + chunk] = np.sqrt(d2[np.arange(len(part)), best])
+    return labels, distances
+
+
+# -- internals --------------------------------------------------------------------------------
+
+
+class _Reporter:
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.timings: dict[str, float] = {}
+        self._stage: str | None = None
+        self._t = time.perf_counter()
+        self._t0 = self._t
+
+    def stage(self, name: str, percent: int) -> None:
+        now = time.perf_counter()
+        if self._stage is not None:
+            self.timings[self._stage] = round(now - self._t, 4)
+        self._stage, self._t = name, now
+        self.say(name, percent)
+
+    def say(self, name: str, percent: int) -> None:
+        if self.progress is not None:
+            self.progress(name, int(percent))
+
+    def done(self) -> dict[str, float]:
+        self.stage("done", 100)
+        self.timings.pop("done", None)
+        self.timings["total"] = round(time.perf_counter() - self._t0, 4)
+        return self.timings
+
+
+def _sorted_by_index(df: pd.DataFrame) -> pd.DataFrame:
+    if df.index.is_monotonic_increasing:
+        return df
+    try:
+        return df.sort_index(kind="mergesort")
+    except TypeError:  # an index of mixed types: order by its text
+        order = np.argsort(df.index.astype(str).to_numpy(), kind="mergesort")
+        return df.iloc[order]
+
+
+def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress | None) -> SegmentationResult:
+    report = _Reporter(progress)
+    report.stage("preparing", 0)
+    problems = validate_config(config, df.columns)
+    if problems:
+        raise EngineInputError("; ".join(problems))
+    df = _sorted_by_index(df)
+    prep = FeaturePreparer(
+        features=tuple(config.features),
+        scaler=config.scaler,
+        missing=config.missing,
+        age_groups=config.age_groups,
+        age_bins=tuple(config.age_bins),
+    ).fit(df)
+    encoded = prep.encoded_
+    n = len(encoded)
+    dropped = len(df) - n
+    x = prep.transform_encoded(encoded)
+    eval_idx = sample_indices(n, config.subsample_rows, config.random_state)
+    exact = len(eval_idx) == n
+    x_eval = x[eval_idx]
+    distinct = len(np.unique(x_eval, axis=0)) if n else 0
+    notes: list[str] = []
+
+    def too_few(needed: int, what: str) -> EngineInputError:
+        why = f" ({dropped} of {len(df)} rows dropped for missing values)" if dropped else ""
+        return EngineInputError(f"too few customers: {n} usable{why}; {what} needs at least {needed}")
+
+    if config.k is not None:
+        k = config.k
+        if n < k:
+            raise too_few(k, f"k = {k}")
+        if distinct < k:
+            raise EngineInputError(
+                f"too few distinct customers: only {distinct} different feature values for k = {k}"
+            )
+        ks = (k, k) if k >= 2 and k < len(x_eval) else None
+    else:
+        needed = max(config.k_min, 2) + 1
+        if n < needed:
+            raise too_few(needed, f"choosing k from {config.k_min} to {config.k_max}")
+        if distinct < needed:
+            raise EngineInputError(
+                f"too few distinct customers: only {distinct} different feature values; "
+                f"choosing k from {config.k_min} needs at least {needed}"
+            )
+        # at least two customers per segment on average: near k = n every criterion degenerates
+        k_max = max(config.k_min, min(config.k_max, len(x_eval) // 2, distinct - 1))
+        if k_max < config.k_max:
+            notes.append(
+                f"k_max lowered from {config.k_max} to {k_max} for {min(n, distinct)} distinct customers "
+                "(at least two per segment on average)"
+            )
+        ks = (config.k_min, k_max)
+
+    report.stage("choosing k", 10)
+    evidence: list[KEvidence] = []
+    selector = None
+    knee = None
+    if ks is not None:
+        selector = KSelector(
+            k_min=ks[0],
+            k_max=ks[1],
+            n_init=config.n_init,
+            silhouette_sample=config.silhouette_sample,
+            stability_resamples=config.stability_resamples,
+            random_state=config.random_state,
+        ).fit(x_eval, progress=lambda _k, frac: report.say("choosing k", 10 + int(60 * frac)))
+        evidence = selector.evidence_
+        knee = selector.knee_
+
+    if config.k is None:
+        choice = choose_k(evidence, knee)
+        k, preferred, disagreement, reason = choice.k, choice.preferred, choice.disagreement, choice.reason
+    else:
+        preferred, disagreement = {}, False
+        reason = f"k = {k}: fixed by the configuration"
+        if evidence:
+            ev = evidence[0]
+            reason += "; " + ", ".join(
+                f"{label} {value:.2f}"
+                for label, value in (
+                    ("silhouette", ev.silhouette),
+                    ("Calinski–Harabasz", ev.calinski_harabasz),
+                    ("Davies–Bouldin", ev.davies_bouldin),
+                    ("stability", ev.stability),
+                )
+                if value is not None
+            )
+        reason += "."
+    if notes:
+        reason += " " + " ".join(n_ + "." for n_ in notes)
+    if not exact:
+        reason += f" The criteria were measured on a fixed-seed sample of {len(x_eval):,} of {n:,} customers."
+
+    report.stage("fitting", 70)
+    if selector is not None and exact:
+        km = selector.models_[k]
+        raw_labels, raw_centroids, inertia = km.labels_, km.cluster_centers_, float(km.inertia_)
+    else:
+        raw_labels, raw_centroids, inertia = _fit_final(x, k, config, seed=selector.models_[k] if selector else None)
+    labels, centroids = _stable_order(raw_labels, raw_centroids)
+    distances = np.sqrt(((x - centroids[labels]) ** 2).sum(axis=1))
+
+    report.stage("profiling", 90)
+    profiles = build_profiles(encoded, labels, k)
+    chosen = next((e for e in evidence if e.k == k), None)
+    quality: dict[str, float] = {"inertia": inertia}
+    if chosen is not None:
+        for name in ("silhouette", "calinski_harabasz", "davies_bouldin", "stability"):
+            value = getattr(chosen, name)
+            if value is not None:
+                quality[name] = value
+    model = {
+        "version": MODEL_VERSION,
+        **prep.to_dict(),
+        "k": int(k),
+        "centroids": [[float(v) + 0.0 for v in row] for row in centroids],
+        "labels": list(range(int(k))),
+        "names": [p.name for p in profiles],
+    }
+    timings = report.done()
+    return SegmentationResult(
+        ok=True,
+        reason=reason,
+        config=config,
+        chosen_k=int(k),
+        evidence=evidence,
+        preferred=preferred,
+        disagreement=disagreement,
+        labels=labels,
+        distances=distances,
+        index=encoded.index.to_numpy(),
+        segments=profiles,
+        quality=quality,
+        rows_used=n,
+        rows_dropped=dropped,
+        missing=dict(prep.missing_counts_),
+        model=model,
+        timings=timings,
+    )
+
+
+def _fit_final(
+    x: np.ndarray, k: int, config: SegmentationConfig, *, seed: KMeans | None
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """KMeans on all rows: warm-started from the subsample's best fit, against fresh k-means++ starts."""
+    fits: list[KMeans] = []
+    if seed is not None:
+        fits.append(KMeans(n_clusters=k, init=seed.cluster_centers_, n_init=1).fit(x))
+        extra = [KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + i + 1)
+                 for i in range(FINAL_EXTRA_INITS)]
+    else:
+        extra = [KMeans(n_clusters=k, init="k-means++", n_init=config.n_init, random_state=config.random_state)]
+    fits.extend(km.fit(x) for km in extra)
+    best = min(fits, key=lambda km: km.inertia_)  # ties: the warm start (first)
+    return best.labels_, best.cluster_centers_, float(best.inertia_)
+
+
+def _stable_order(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Relabel: size descending, ties by the centroid's coordinates (lexicographic)."""
+    k = len(centroids)
+    sizes = np.bincount(labels, minlength=k)
+    order = sorted(range(k), key=lambda c: (-sizes[c], tuple(np.round(centroids[c], 9))))
+    new_of_old = np.empty(k, dtype=np.int64)
+    new_of_old[order] = np.arange(k)
+    return new_of_old[labels], centroids[order]

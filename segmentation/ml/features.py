@@ -1,0 +1,211 @@
+"""From a customer DataFrame to the scaled feature matrix, and back to real units.
+
+`FeaturePreparer` follows scikit-learn's conventions: `__init__` stores the arguments, `fit` learns
+the encodings, the imputation values and the scaler parameters (attributes ending in `_`), and
+`transform` applies them to any frame with the same columns (new customers included).
+
+Encodings:
+
+- `gender`: female = 1, male = 0; 'other', 'unknown' and empty values are *missing* and follow the
+  missing-values policy (so a mostly-unknown gender column does not invent a third "sex").
+- `age` with `age_groups=True`: the age becomes the ordinal of its group; `age_bins` are the lower
+  edges, the last group is open (18–24, 25–34, 35–44, 45–54, 55–64, 65+ by default). Ages below the
+  first edge join the first group.
+- booleans are 0/1; numeric strings are read as numbers; any other text is an error naming the
+  feature, the row and the value.
+
+Missing values: `drop` removes the row (the count is reported), `median` and `most_frequent` impute
+the value learned on the fitted rows. `assign()` of new customers always imputes (with the medians
+learned at fit time under the `drop` policy), so every new customer gets a segment.
+
+Scaling is `(x - center_) / scale_`: minmax (center = min, scale = max - min), standard (mean,
+standard deviation) or robust (median, interquartile range; 1 when the range is 0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from segmentation.ml.errors import EngineInputError
+from segmentation.ml.types import DEFAULT_AGE_BINS
+
+GENDER_CODES: dict[str, float] = {"female": 1.0, "male": 0.0}
+SCALERS = ("minmax", "standard", "robust")
+MISSING_POLICIES = ("drop", "median", "most_frequent")
+
+
+def age_group_labels(bins: tuple[int, ...] | list[int]) -> list[str]:
+    """Readable labels of the age groups: [18, 25, 35] -> ['18–24', '25–34', '35+']."""
+    edges = list(bins)
+    labels = [f"{lo}–{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    labels.append(f"{edges[-1]}+")
+    return labels
+
+
+def encode_column(series: pd.Series, *, feature: str, age_groups: bool, age_bins: tuple[int, ...]) -> pd.Series:
+    """One feature column as floats (NaN = missing), or EngineInputError naming a bad value."""
+    if feature == "gender":
+        text = series.astype("string").str.strip().str.lower()
+        return text.map(GENDER_CODES).astype(float)
+    if pd.api.types.is_bool_dtype(series):
+        values = series.astype(float)
+    elif pd.api.types.is_numeric_dtype(series):
+        values = series.astype(float)
+    else:
+        values = pd.to_numeric(series, errors="coerce").astype(float)
+        bad = values.isna() & series.notna() & (series.astype("string").str.strip() != "")
+        if bad.any():
+            row = bad.idxmax()
+            raise EngineInputError(f"feature '{feature}' is not numeric: row {row}, value {series[row]!r} is not a number")
+    values = values.replace([np.inf, -np.inf], np.nan)
+    if feature == "age" and age_groups:
+        edges = np.asarray(age_bins, dtype=float)
+        groups = np.searchsorted(edges, values.to_numpy(), side="right") - 1
+        groups = np.clip(groups, 0, len(edges) - 1).astype(float)
+        groups[values.isna().to_numpy()] = np.nan
+        values = pd.Series(groups, index=series.index)
+    return values
+
+
+class FeaturePreparer:
+    """Encode, impute and scale the configured features."""
+
+    def __init__(
+        self,
+        *,
+        features: tuple[str, ...],
+        scaler: str = "minmax",
+        missing: str = "drop",
+        age_groups: bool = False,
+        age_bins: tuple[int, ...] = DEFAULT_AGE_BINS,
+    ) -> None:
+        self.features = features
+        self.scaler = scaler
+        self.missing = missing
+        self.age_groups = age_groups
+        self.age_bins = age_bins
+
+    # -- fitting ------------------------------------------------------------------------------
+    def encode(self, df: pd.DataFrame) -> pd.DataFrame:
+        missing = [f for f in self.features if f not in df.columns]
+        if missing:
+            available = ", ".join(sorted(map(str, df.columns)))
+            raise EngineInputError(
+                f"feature {', '.join(repr(m) for m in missing)} does not exist; available columns: {available}"
+            )
+        return pd.DataFrame(
+            {
+                f: encode_column(df[f], feature=f, age_groups=self.age_groups, age_bins=tuple(self.age_bins))
+                for f in self.features
+            },
+            index=df.index,
+        )
+
+    def fit(self, df: pd.DataFrame) -> FeaturePreparer:
+        """Learn imputation and scaling on `df`; `encoded_`, `kept_` and `missing_counts_` describe the rows."""
+        if self.scaler not in SCALERS:
+            raise EngineInputError(f"scaler must be one of {', '.join(SCALERS)}; got {self.scaler!r}")
+        if self.missing not in MISSING_POLICIES:
+            raise EngineInputError(f"missing must be one of {', '.join(MISSING_POLICIES)}; got {self.missing!r}")
+        encoded = self.encode(df)
+        counts = encoded.isna().sum()
+        self.missing_counts_ = {f: int(counts[f]) for f in self.features}
+        for f in self.features:
+            if len(encoded) and counts[f] == len(encoded):
+                raise EngineInputError(f"feature '{f}' is missing for every customer ({len(encoded)} rows)")
+        if self.missing == "most_frequent":
+            self.impute_ = {f: _float(_most_frequent(encoded[f])) for f in self.features}
+        else:
+            medians = encoded.median()
+            self.impute_ = {f: _float(medians[f]) for f in self.features}
+        if self.missing == "drop":
+            kept = encoded.notna().all(axis=1).to_numpy()
+            if not kept.all():
+                encoded = encoded[kept]
+        else:
+            kept = np.ones(len(encoded), dtype=bool)
+            if counts.any():
+                encoded = encoded.fillna(self.impute_)
+        self.kept_ = kept
+        self.encoded_ = encoded
+        if len(encoded):
+            lows, highs = encoded.min(), encoded.max()
+            for f in self.features:
+                col = encoded[f].to_numpy()
+                if lows[f] == highs[f]:
+                    raise EngineInputError(
+                        f"feature '{f}' is constant (every customer has {_show(col[0])}); it cannot separate segments"
+                    )
+        self.center_, self.scale_ = _scaler_params(encoded.to_numpy(dtype=float), self.scaler)
+        return self
+
+    def transform_encoded(self, encoded: pd.DataFrame) -> np.ndarray:
+        return (encoded.to_numpy(dtype=float) - self.center_) / self.scale_
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "scaler": self.scaler,
+            "missing": self.missing,
+            "age_groups": bool(self.age_groups),
+            "age_bins": [int(b) for b in self.age_bins],
+            "encodings": {"gender": dict(GENDER_CODES)} if "gender" in self.features else {},
+            "impute": dict(self.impute_),
+            "center": [float(c) for c in self.center_],
+            "scale": [float(s) for s in self.scale_],
+        }
+
+
+def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
+    """The scaled matrix of new customers under a fitted model dict (imputing every missing value)."""
+    features = tuple(model["features"])
+    missing = [f for f in features if f not in df.columns]
+    if missing:
+        raise EngineInputError(
+            f"feature {', '.join(repr(m) for m in missing)} does not exist; available columns: "
+            + ", ".join(sorted(map(str, df.columns)))
+        )
+    encoded = pd.DataFrame(
+        {
+            f: encode_column(df[f], feature=f, age_groups=model["age_groups"], age_bins=tuple(model["age_bins"]))
+            for f in features
+        },
+        index=df.index,
+    ).fillna(model["impute"])
+    return (encoded.to_numpy(dtype=float) - np.asarray(model["center"])) / np.asarray(model["scale"])
+
+
+def _scaler_params(x: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:
+    if x.shape[0] == 0:
+        return np.zeros(x.shape[1]), np.ones(x.shape[1])
+    if scaler == "minmax":
+        center = x.min(axis=0)
+        scale = x.max(axis=0) - center
+    elif scaler == "standard":
+        center = x.mean(axis=0)
+        scale = x.std(axis=0)
+    else:
+        center = np.median(x, axis=0)
+        q75, q25 = np.percentile(x, [75, 25], axis=0)
+        scale = q75 - q25
+    scale = np.where(scale > 0, scale, 1.0)
+    return center.astype(float), scale.astype(float)
+
+
+def _most_frequent(col: pd.Series) -> float:
+    counts = col.dropna().value_counts()
+    if counts.empty:
+        return float("nan")
+    return float(counts[counts == counts.max()].index.min())  # ties: the smallest value, deterministic
+
+
+def _float(value: Any) -> float | None:
+    value = float(value)
+    return None if np.isnan(value) else value
+
+
+def _show(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"

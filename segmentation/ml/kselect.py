@@ -1,0 +1,307 @@
+"""Choosing the number of segments k, with evidence.
+
+For every k in [k_min, k_max] `KSelector.fit` measures, on the *evaluation set*:
+
+- inertia (within-segment sum of squares) of KMeans with `n_init` k-means++ starts, and the knee of
+  the inertia curve (Kneedle, convex / decreasing; None when the curve has no knee);
+- silhouette on a fixed-seed sample of at most `silhouette_sample` points (higher is better);
+- Calinski–Harabasz (higher is better) and Davies–Bouldin (lower is better) on the evaluation set;
+- stability: the mean adjusted Rand index between the partitions of `stability_resamples` KMeans fits
+  on bootstrap resamples of the silhouette sample, each predicting that same sample (1 = the same
+  segments every time).
+
+The evaluation set is every row when the data has at most `subsample_rows` rows (exact), otherwise a
+fixed-seed random subsample of that size: the criteria are statistics of the shape of the data and a
+uniform sample of tens of thousands of rows estimates them well, at a fraction of the cost. The final
+model is then fitted on all rows (see `engine.py`).
+
+The rule (`choose_k`):
+
+1. *Stability is a guard.* Only the k whose stability is at least `STABILITY_MIN` (0.75) are
+   candidates; when none is, every k is a candidate and the reason says stability is low.
+2. *A vote.* Among the candidates, silhouette, Calinski–Harabasz and Davies–Bouldin (the scale-free
+   criteria) each give one vote to the k they prefer; the elbow's knee gives half a vote, so it can
+   break a tie between the others but never wins alone against one of them. `preferred` reports each
+   scale-free criterion's choice among the candidates (the reason names any k set aside as
+   unstable), the elbow's knee, and the most stable k.
+3. *Ties* go to the k with the best mean rank across the three scale-free criteria, then to the
+   smaller k.
+
+`disagreement` is True when the three scale-free criteria do not all prefer the same k (the knee
+alone differing is said in the reason but is no disagreement: the elbow is known to be unreliable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from kneed import KneeLocator
+from sklearn import config_context
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score, davies_bouldin_score
+from sklearn.metrics.pairwise import euclidean_distances
+from threadpoolctl import threadpool_limits
+
+from segmentation.ml.types import KEvidence
+
+STABILITY_MIN = 0.75
+STABILITY_FIT_INITS = 3
+# Up to this many rows the many small fits run single-threaded: OpenMP threads cost more than they
+# bring on small matrices, and far more on a busy machine (spinning threads compete for the cores).
+SINGLE_THREAD_ROWS = 100_000
+# Chunk size of pairwise distances in scikit-learn's metrics: small chunks keep the peak memory low.
+WORKING_MEMORY_MB = 64
+
+SCALE_FREE = (("silhouette", True), ("calinski_harabasz", True), ("davies_bouldin", False))
+CRITERIA_LABELS = {
+    "silhouette": "silhouette",
+    "calinski_harabasz": "Calinski–Harabasz",
+    "davies_bouldin": "Davies–Bouldin",
+    "elbow": "the elbow",
+    "stability": "stability",
+}
+
+
+@dataclass
+class Choice:
+    k: int
+    preferred: dict[str, int]
+    disagreement: bool
+    reason: str
+
+
+def sample_indices(n: int, size: int, random_state: int) -> np.ndarray:
+    """A sorted fixed-seed sample of `size` row positions out of `n` (all of them when n <= size)."""
+    if n <= size:
+        return np.arange(n)
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+class KSelector:
+    """Measures every criterion for every k; learned state: `evidence_`, `models_`, `knee_`."""
+
+    def __init__(
+        self,
+        *,
+        k_min: int = 2,
+        k_max: int = 10,
+        n_init: int = 10,
+        silhouette_sample: int = 10_000,
+        stability_resamples: int = 5,
+        random_state: int = 42,
+    ) -> None:
+        self.k_min = k_min
+        self.k_max = k_max
+        self.n_init = n_init
+        self.silhouette_sample = silhouette_sample
+        self.stability_resamples = stability_resamples
+        self.random_state = random_state
+
+    def fit(self, x: np.ndarray, *, progress=None) -> KSelector:
+        threads = 1 if len(x) <= SINGLE_THREAD_ROWS else None
+        with threadpool_limits(limits=threads), config_context(working_memory=WORKING_MEMORY_MB):
+            return self._fit(x, progress=progress)
+
+    def _fit(self, x: np.ndarray, *, progress=None) -> KSelector:
+        ks = list(range(self.k_min, self.k_max + 1))
+        sil_idx = sample_indices(len(x), self.silhouette_sample, self.random_state)
+        x_sil = x[sil_idx]
+        self.models_: dict[int, KMeans] = {}
+        partial: dict[int, dict] = {}
+        sil_labelings: dict[int, np.ndarray] = {}
+        for i, k in enumerate(ks):
+            km = KMeans(n_clusters=k, init="k-means++", n_init=self.n_init, random_state=self.random_state).fit(x)
+            self.models_[k] = km
+            labels = km.labels_
+            ch = db = None
+            if 2 <= len(np.unique(labels)) < len(x):
+                ch = float(calinski_harabasz_score(x, labels))
+                db = float(davies_bouldin_score(x, labels))
+                sil_labels = labels[sil_idx]
+                if 2 <= len(np.unique(sil_labels)) < len(x_sil):
+                    sil_labelings[k] = sil_labels
+            partial[k] = {"inertia": float(km.inertia_), "ch": ch, "db": db, "stab": self._stability(x_sil, k)}
+            if progress:
+                progress(k, 0.9 * (i + 1) / len(ks))
+        silhouettes = silhouette_many(x_sil, sil_labelings)
+        if progress:
+            progress(ks[-1], 1.0)
+        self.evidence_: list[KEvidence] = [
+            KEvidence(
+                k=k,
+                inertia=partial[k]["inertia"],
+                silhouette=silhouettes.get(k),
+                calinski_harabasz=partial[k]["ch"],
+                davies_bouldin=partial[k]["db"],
+                stability=partial[k]["stab"],
+            )
+            for k in ks
+        ]
+        self.knee_ = find_knee([e.k for e in self.evidence_], [e.inertia for e in self.evidence_])
+        return self
+
+    def _stability(self, x_eval: np.ndarray, k: int) -> float | None:
+        if self.stability_resamples < 2 or k < 2:
+            return None
+        rng = np.random.default_rng(self.random_state + 7919 * k)
+        partitions = []
+        for b in range(self.stability_resamples):
+            boot = x_eval[rng.integers(0, len(x_eval), size=len(x_eval))]
+            if len(np.unique(boot, axis=0)) < k:
+                return None
+            km = KMeans(
+                n_clusters=k, init="k-means++", n_init=STABILITY_FIT_INITS, random_state=self.random_state + b
+            ).fit(boot)
+            partitions.append(km.predict(x_eval))
+        scores = [
+            adjusted_rand_score(partitions[i], partitions[j])
+            for i in range(len(partitions))
+            for j in range(i + 1, len(partitions))
+        ]
+        return float(np.mean(scores))
+
+
+def silhouette_many(x: np.ndarray, labelings: dict[int, np.ndarray], *, chunk_rows: int = 512) -> dict[int, float]:
+    """The mean silhouette of several labelings of the same points, computing the distances once.
+
+    Same definition as scikit-learn's `silhouette_score` (a point alone in its segment scores 0), but
+    each chunk of pairwise distances serves every labeling through one matrix product with the
+    stacked one-hot encodings, instead of recomputing the distances for every k.
+    """
+    if not labelings:
+        return {}
+    n = len(x)
+    keys = list(labelings)
+    onehots, offsets = [], [0]
+    for key in keys:
+        labels = labelings[key]
+        m = int(labels.max()) + 1
+        onehot = np.zeros((n, m))
+        onehot[np.arange(n), labels] = 1.0
+        onehots.append(onehot)
+        offsets.append(offsets[-1] + m)
+    stacked = np.hstack(onehots)
+    sums = np.empty((n, stacked.shape[1]))
+    for start in range(0, n, chunk_rows):
+        d = euclidean_distances(x[start : start + chunk_rows], x)
+        d[np.arange(len(d)), np.arange(start, start + len(d))] = 0.0
+        sums[start : start + chunk_rows] = d @ stacked
+    out: dict[int, float] = {}
+    for j, key in enumerate(keys):
+        labels = labelings[key]
+        per_cluster = sums[:, offsets[j] : offsets[j + 1]]
+        counts = onehots[j].sum(axis=0)
+        own = counts[labels]
+        a = per_cluster[np.arange(n), labels] / np.maximum(own - 1, 1)
+        others = per_cluster / counts
+        others[np.arange(n), labels] = np.inf
+        b = others.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = np.where(own > 1, (b - a) / np.maximum(a, b), 0.0)
+        out[key] = float(np.mean(np.nan_to_num(s)))
+    return out
+
+
+def find_knee(ks: list[int], inertias: list[float]) -> int | None:
+    """Kneedle's knee of a decreasing convex inertia curve, None when there is none."""
+    if len(ks) < 3 or not np.all(np.isfinite(inertias)) or max(inertias) == min(inertias):
+        return None
+    try:
+        knee = KneeLocator(ks, inertias, curve="convex", direction="decreasing").knee
+    except (ValueError, ZeroDivisionError):  # degenerate curves (flat, NaN)
+        return None
+    return None if knee is None else int(knee)
+
+
+def _best(evidence: list[KEvidence], attr: str, *, higher: bool) -> int | None:
+    scored = [(getattr(e, attr), e.k) for e in evidence if getattr(e, attr) is not None]
+    if not scored:
+        return None
+    best = max(v for v, _ in scored) if higher else min(v for v, _ in scored)
+    return min(k for v, k in scored if v == best)  # ties to the smaller k
+
+
+def _ranks(evidence: list[KEvidence]) -> dict[int, float]:
+    """Mean rank (1 = best) of each k across the scale-free criteria."""
+    total: dict[int, list[int]] = {e.k: [] for e in evidence}
+    for attr, higher in (("silhouette", True), ("calinski_harabasz", True), ("davies_bouldin", False)):
+        scored = [(getattr(e, attr), e.k) for e in evidence if getattr(e, attr) is not None]
+        scored.sort(key=lambda t: (-t[0] if higher else t[0], t[1]))
+        for rank, (_, k) in enumerate(scored, start=1):
+            total[k].append(rank)
+    worst = len(evidence) + 1
+    return {k: (float(np.mean(r)) if r else float(worst)) for k, r in total.items()}
+
+
+def choose_k(evidence: list[KEvidence], knee: int | None) -> Choice:
+    """The documented vote (module docstring) over the evidence of every k."""
+    stable = [e for e in evidence if e.stability is not None and e.stability >= STABILITY_MIN]
+    has_stability = any(e.stability is not None for e in evidence)
+    candidates = stable if stable else list(evidence)
+    cand_ks = {e.k for e in candidates}
+
+    preferred: dict[str, int] = {}
+    unguarded: dict[str, int] = {}
+    for name, higher in SCALE_FREE:
+        k = _best(candidates, name, higher=higher)
+        if k is not None:
+            preferred[name] = k
+        k_all = _best(evidence, name, higher=higher)
+        if k_all is not None and k_all != k:
+            unguarded[name] = k_all
+    if knee is not None:
+        preferred["elbow"] = knee
+    k_stab = _best(evidence, "stability", higher=True)
+    if k_stab is not None:
+        preferred["stability"] = k_stab
+
+    votes: dict[int, float] = {k: 0.0 for k in cand_ks}
+    voices: dict[int, list[str]] = {k: [] for k in cand_ks}
+    for name, _higher in SCALE_FREE:
+        if name in preferred:
+            votes[preferred[name]] += 1.0
+            voices[preferred[name]].append(CRITERIA_LABELS[name])
+    if knee is not None and knee in cand_ks:
+        votes[knee] += 0.5
+    ranks = _ranks(candidates)
+    chosen = min(cand_ks, key=lambda k: (-votes[k], ranks[k], k))
+
+    scale_free = [preferred[name] for name, _ in SCALE_FREE if name in preferred]
+    disagreement = len(set(scale_free)) > 1
+
+    parts: list[str] = []
+    if voices[chosen]:
+        parts.append(f"preferred by {_join(voices[chosen])}")
+    else:
+        parts.append("best mean rank across silhouette, Calinski–Harabasz and Davies–Bouldin")
+    if knee is None:
+        parts.append("the inertia curve has no clear elbow")
+    elif knee == chosen:
+        parts.append(f"the elbow's knee is also at {knee}")
+    else:
+        parts.append(f"the elbow's knee is at {knee}")
+    chosen_ev = next(e for e in evidence if e.k == chosen)
+    if chosen_ev.stability is not None:
+        parts.append(f"stability {chosen_ev.stability:.2f}")
+    reason = f"k = {chosen}: " + "; ".join(parts)
+    if disagreement:
+        others = ", ".join(
+            f"{CRITERIA_LABELS[name]} prefers {preferred[name]}" for name, _ in SCALE_FREE if name in preferred
+        )
+        reason += f". The criteria disagree ({others}); k = {chosen} won the vote"
+    if stable and unguarded:
+        by_k = {e.k: e for e in evidence}
+        reason += ". Set aside as unstable: " + ", ".join(
+            f"{CRITERIA_LABELS[name]}'s k = {k} (stability {by_k[k].stability:.2f})" for name, k in unguarded.items()
+        )
+    if has_stability and not stable:
+        reason += f". No k reached stability {STABILITY_MIN:.2f}: the segments are not well separated"
+    return Choice(k=chosen, preferred=preferred, disagreement=disagreement, reason=reason + ".")
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,0 +1,452 @@
+"""Insight pages × personas: dashboard, run page, segment page, history, comparison.
+
+Runs are built directly as rows (`make_run`), the way the run service stores them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pytest
+from django.utils import timezone
+
+from core.models import Activity
+from customers.models import Customer
+from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
+
+FEATURES = ("age", "annual_income", "spending_score")
+CENTERS = {  # label -> (age, income, spending)
+    0: (45.0, 55.0, 50.0),
+    1: (32.0, 86.5, 82.0),
+    2: (41.0, 88.2, 17.1),
+    3: (25.0, 26.0, 79.0),
+}
+EVIDENCE = {
+    "per_k": [
+        {"k": k, "inertia": 100.0 / k, "silhouette": 0.3 + 0.05 * (k == 4), "calinski_harabasz": 50.0 + k,
+         "davies_bouldin": 1.0 - 0.1 * (k == 4), "stability": 0.9}
+        for k in range(2, 8)
+    ],
+    "preferred": {"silhouette": 4, "calinski_harabasz": 7, "davies_bouldin": 4, "stability": 2},
+    "knee": 4,
+    "disagreement": True,
+}
+
+
+def customers_make(n_per: dict[int, int], *, seed: int = 0, prefix: str = "C") -> dict[int, list[Customer]]:
+    """Customers around CENTERS (label -> customers), created in bulk."""
+    rng = np.random.default_rng(seed)
+    objs: dict[int, list[Customer]] = {}
+    i = 0
+    for label, n in n_per.items():
+        age, inc, sp = CENTERS[label]
+        objs[label] = []
+        for _ in range(n):
+            i += 1
+            objs[label].append(Customer(
+                external_id=f"{prefix}{i:05d}", gender="female" if i % 2 else "male",
+                age=int(np.clip(rng.normal(age, 3), 18, 90)), annual_income=float(max(1, rng.normal(inc, 4))),
+                spending_score=float(np.clip(rng.normal(sp, 4), 1, 100)),
+            ))
+    Customer.objects.bulk_create([c for cs in objs.values() for c in cs])
+    by_ext = dict(Customer.objects.values_list("external_id", "id"))
+    for cs in objs.values():
+        for c in cs:
+            c.pk = c.id = by_ext[c.external_id]
+    return objs
+
+
+def make_run(
+    segmentation: Segmentation,
+    groups: dict[int, list[Customer]],
+    *,
+    user=None,
+    activate: bool = True,
+    names: dict[int, str] | None = None,
+    status: str = RunStatus.SUCCEEDED,
+) -> SegmentRun:
+    """A finished run with one segment per group (profile from the members) and memberships."""
+    now = timezone.now()
+    run = SegmentRun.objects.create(
+        segmentation=segmentation, version=segmentation.version, status=status, requested_by=user,
+        params={"features": list(FEATURES)}, evidence=EVIDENCE, chosen_k=len(groups),
+        k_reason=f"silhouette and Davies–Bouldin agree on k = {len(groups)}", quality={"silhouette": 0.35},
+        started_at=now - timezone.timedelta(seconds=12), finished_at=now, rows_used=sum(map(len, groups.values())),
+        rows_dropped=0, stage="done", progress=100,
+    )
+    everyone = [c for cs in groups.values() for c in cs]
+    base = {f: np.array([getattr(c, f) for c in everyone], dtype=float) for f in FEATURES}
+    total = len(everyone)
+    for label, cs in sorted(groups.items()):
+        vals = {f: np.array([getattr(c, f) for c in cs], dtype=float) for f in FEATURES}
+        profile = {
+            f: {"mean": float(v.mean()), "median": float(np.median(v)), "min": float(v.min()), "max": float(v.max()),
+                "z": float((v.mean() - base[f].mean()) / (base[f].std() or 1))}
+            for f, v in vals.items()
+        }
+        seg = Segment.objects.create(
+            run=run, label=label, name=(names or {}).get(label, f"Group {label}"), size=len(cs), share=len(cs) / total,
+            centroid={f: profile[f]["mean"] for f in FEATURES}, profile=profile,
+            flags=["high_value"] if label == 1 else (["upsell"] if label == 2 else []),
+            strategy=f"Playbook for group {label}",
+        )
+        Membership.objects.bulk_create(
+            [Membership(run=run, customer=c, segment=seg, distance=0.1) for c in cs]
+        )
+    if activate:
+        Segmentation.objects.filter(pk=segmentation.pk).update(active_run=run)
+        segmentation.refresh_from_db()
+    return run
+
+
+@pytest.fixture
+def seeded(db, admin_user):
+    seg = Segmentation.objects.create(name="default")
+    groups = customers_make({0: 40, 1: 20, 2: 18, 3: 12})
+    run = make_run(seg, groups, user=admin_user)
+    return seg, run, groups
+
+
+# --- access: anonymous, outsider, viewer ---
+
+PAGES = ["/", "/runs/{run}/", "/segments/{segment}/", "/segmentations/{seg}/runs/",
+         "/runs/compare/?a={run}&b={run2}", "/segments/{segment}/members.csv", "/runs/compare/moves.csv?a={run}&b={run2}"]
+
+
+def _urls(seeded):
+    seg, run, groups = seeded
+    run2 = make_run(seg, groups, activate=False)
+    segment = run.segments.first()
+    return [p.format(run=run.pk, segment=segment.pk, seg=seg.pk, run2=run2.pk) for p in PAGES]
+
+
+def test_anonymous_is_redirected_to_login(seeded, anon_client):
+    for url in _urls(seeded):
+        r = anon_client.get(url)
+        assert r.status_code == 302, url
+        assert r["Location"].startswith("/accounts/login/"), url
+
+
+def test_outsider_without_role_gets_403(seeded, outsider_user, client):
+    client.force_login(outsider_user)
+    for url in _urls(seeded):
+        assert client.get(url).status_code == 403, url
+
+
+@pytest.mark.parametrize("persona", ["viewer_client", "marketer_client", "admin_client"])
+def test_every_page_renders_for_every_role(seeded, persona, request):
+    c = request.getfixturevalue(persona)
+    for url in _urls(seeded):
+        r = c.get(url)
+        assert r.status_code == 200, (url, r.status_code)
+
+
+# --- dashboard ---
+
+
+def test_dashboard_shows_segment_cards_with_numbers_and_meta(seeded, viewer_client):
+    seg, run, _ = seeded
+    r = viewer_client.get("/")
+    html = r.content.decode()
+    assert html.count('class="card segment-card"') == 4
+    assert "Group 1" in html and "high_value" in html and "upsell" in html
+    assert "k$" in html and "/ 100" in html  # key numbers in real units
+    assert "from 90 customers" in html and "alice-admin" in html and "in 12.0 s" in html
+    assert f"/segments/{run.segments.get(label=1).pk}/" in html
+    assert "Re-segment now" not in html  # viewer
+
+
+def test_dashboard_resegment_button_for_admin_only(seeded, admin_client, marketer_client):
+    seg, _run, _ = seeded
+    html = admin_client.get("/").content.decode()
+    assert "Re-segment now" in html and f'action="/segmentations/{seg.pk}/run/"' in html
+    assert "csrfmiddlewaretoken" in html
+    assert "Re-segment now" not in marketer_client.get("/").content.decode()
+
+
+def test_dashboard_banner_while_running_and_warning_after_failure(seeded, viewer_client):
+    seg, run, _ = seeded
+    running = SegmentRun.objects.create(segmentation=seg, version=2, status=RunStatus.RUNNING, stage="choosing k",
+                                        progress=40)
+    html = viewer_client.get("/").content.decode()
+    assert f'data-run-status-url="/runs/{running.pk}/status.json"' in html
+    assert "choosing k" in html and "40" in html
+    assert "js/run-status.js" in html
+    running.status = RunStatus.FAILED
+    running.error = "feature 'age' is constant"
+    running.save()
+    html = viewer_client.get("/").content.decode()
+    assert "The last run failed: feature &#x27;age&#x27; is constant." in html
+    assert f"Segments shown are from {run.finished_at:%Y-%m-%d %H:%M}" in html
+    assert "data-run-status-url" not in html
+
+
+def test_dashboard_empty_state(db, viewer_client, admin_client):
+    assert "No segments yet" in viewer_client.get("/").content.decode()
+    Segmentation.objects.create(name="default")
+    html = admin_client.get("/").content.decode()
+    assert "No segments yet" in html and "Re-segment now" in html
+
+
+# --- run page ---
+
+
+def test_run_page_has_every_chart_with_fixed_ids(seeded, viewer_client):
+    _seg, run, _ = seeded
+    html = viewer_client.get(f"/runs/{run.pk}/").content.decode()
+    for div in ("chart-elbow", "chart-criteria", "chart-scatter2d", "chart-scatter3d", "chart-heatmap", "chart-radar",
+                "chart-box", "chart-silhouette"):
+        assert f'id="{div}"' in html, div
+    assert "/assets/plotly.min.js" in html
+    assert "sample of 90 of 90 customers" in html
+    assert "silhouette and Davies–Bouldin agree" in html
+    assert "criteria disagree" in html
+
+
+def test_run_page_axes_chosen_by_get_params(seeded, viewer_client):
+    _seg, run, _ = seeded
+    r = viewer_client.get(f"/runs/{run.pk}/", {"x": "age", "y": "spending_score"})
+    html = r.content.decode()
+    assert "Spending score by Age" in html
+
+
+@pytest.mark.parametrize("params", [
+    {"x": "password"}, {"x": "' OR 1=1"}, {"y": ""}, {"z3": "\x00"}, {"x": ["age", "spending_score"]}, {"x3": "a" * 5000},
+])
+def test_run_page_bad_params_never_500(seeded, viewer_client, params):
+    _seg, run, _ = seeded
+    r = viewer_client.get(f"/runs/{run.pk}/", params)
+    assert r.status_code == 200
+    assert 'id="chart-scatter2d"' in r.content.decode()
+
+
+def test_run_page_reports_invalid_axis(seeded, viewer_client):
+    _seg, run, _ = seeded
+    html = viewer_client.get(f"/runs/{run.pk}/", {"x": "shoe_size"}).content.decode()
+    assert "x: &#x27;shoe_size&#x27; is not a feature of this run" in html
+
+
+def test_run_page_failed_run_shows_the_error(seeded, viewer_client):
+    seg, _run, _ = seeded
+    failed = SegmentRun.objects.create(segmentation=seg, version=3, status=RunStatus.FAILED, stage="loading",
+                                       error="worker lost while loading customers")
+    html = viewer_client.get(f"/runs/{failed.pk}/").content.decode()
+    assert "This run failed" in html and "worker lost while loading customers" in html
+
+
+def test_run_page_unknown_run_404(db, viewer_client):
+    assert viewer_client.get("/runs/999999/").status_code == 404
+
+
+def test_run_page_sample_is_capped_and_stratified(seeded, viewer_client, monkeypatch):
+    from segmentation import selectors_pages as sel
+
+    _seg, run, _ = seeded
+    sample, total = sel.run_sample(run=run, features=list(FEATURES), limit=45)
+    assert total == 90
+    assert len(sample) <= 45
+    sizes = dict(run.segments.values_list("label", "size"))
+    counts = sample["label"].value_counts().to_dict()
+    for label, size in sizes.items():
+        assert counts.get(label, 0) <= int(45 * size / 90)
+        assert counts.get(label, 0) >= int(45 * size / 90) * 0.5  # roughly proportional
+    again, _ = sel.run_sample(run=run, features=list(FEATURES), limit=45)
+    assert again["external_id"].tolist() == sample["external_id"].tolist()  # fixed seed
+
+
+# --- segment page ---
+
+
+def test_segment_page_profile_rules_members(seeded, viewer_client):
+    _seg, run, _ = seeded
+    segment = run.segments.get(label=1)
+    html = viewer_client.get(f"/segments/{segment.pk}/").content.decode()
+    assert "Annual income (k$)" in html
+    assert "What explains this segment" in html and "precision" in html
+    assert "annual income" in html or "spending score" in html
+    assert "Page 1 of 1 · 20 members" in html
+    assert 'class="strategy-form"' not in html  # viewer: read-only
+    assert "Playbook for group 1" in html
+
+
+def test_segment_page_search_and_paginate(seeded, viewer_client):
+    _seg, run, groups = seeded
+    segment = run.segments.get(label=0)
+    first = groups[0][0].external_id
+    html = viewer_client.get(f"/segments/{segment.pk}/", {"q": first}).content.decode()
+    assert first in html and "1 members" in html
+    assert viewer_client.get(f"/segments/{segment.pk}/", {"page": "2"}).status_code == 200
+    assert viewer_client.get(f"/segments/{segment.pk}/", {"page": "abc"}).status_code == 200
+    assert viewer_client.get(f"/segments/{segment.pk}/", {"page": "99999"}).status_code == 200
+
+
+def test_segment_members_csv(seeded, viewer_client):
+    _seg, run, groups = seeded
+    segment = run.segments.get(label=3)
+    Customer.objects.filter(pk=groups[3][0].pk).update(external_id="=HYPERLINK(1)")
+    r = viewer_client.get(f"/segments/{segment.pk}/members.csv")
+    assert r["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(r.streaming_content).decode())))
+    assert rows[0][0] == "external_id"
+    assert len(rows) == 1 + 12
+    assert "'=HYPERLINK(1)" in [row[0] for row in rows]  # formula-safe
+
+
+def test_marketer_edits_strategy_with_audit(seeded, marketer_client, marketer_user):
+    _seg, run, _ = seeded
+    segment = run.segments.get(label=2)
+    html = marketer_client.get(f"/segments/{segment.pk}/").content.decode()
+    assert 'class="strategy-form"' in html
+    r = marketer_client.post(f"/segments/{segment.pk}/strategy/", {"strategy": "  Premium bundle offer  "})
+    assert r.status_code == 302
+    segment.refresh_from_db()
+    assert segment.strategy == "Premium bundle offer"
+    assert segment.strategy_source == "override"
+    assert segment.strategy_edited_by == marketer_user and segment.strategy_edited_at is not None
+    act = Activity.objects.get(verb="segment.strategy_edited")
+    assert act.before["strategy"] == "Playbook for group 2" and act.after["strategy"] == "Premium bundle offer"
+    assert act.actor == marketer_user
+
+
+def test_viewer_cannot_edit_strategy(seeded, viewer_client):
+    _seg, run, _ = seeded
+    segment = run.segments.get(label=2)
+    assert viewer_client.post(f"/segments/{segment.pk}/strategy/", {"strategy": "x"}).status_code == 403
+    segment.refresh_from_db()
+    assert segment.strategy == "Playbook for group 2"
+
+
+def test_strategy_edit_is_post_only_and_validated(seeded, admin_client):
+    _seg, run, _ = seeded
+    segment = run.segments.get(label=2)
+    assert admin_client.get(f"/segments/{segment.pk}/strategy/").status_code == 405
+    r = admin_client.post(f"/segments/{segment.pk}/strategy/", {"strategy": "   "}, follow=True)
+    assert "strategy" in r.content.decode() and "required" in r.content.decode()
+    segment.refresh_from_db()
+    assert segment.strategy_source == "playbook"
+
+
+def test_strategy_edit_requires_csrf(seeded, marketer_user):
+    from django.test import Client
+
+    _seg, run, _ = seeded
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(marketer_user)
+    segment = run.segments.first()
+    assert c.post(f"/segments/{segment.pk}/strategy/", {"strategy": "x"}).status_code == 403
+
+
+# --- history and comparison ---
+
+
+def test_history_lists_every_run(seeded, viewer_client):
+    seg, run, _ = seeded
+    SegmentRun.objects.create(segmentation=seg, version=5, status=RunStatus.FAILED, error="boom")
+    html = viewer_client.get(f"/segmentations/{seg.pk}/runs/").content.decode()
+    assert f"#{run.pk}" in html and "active" in html and "Failed" in html and "boom" in html and "12.0 s" in html
+
+
+def test_compare_same_partition_has_ari_1(seeded, viewer_client):
+    seg, run, groups = seeded
+    # the same groups, labels permuted
+    permuted = {(label + 1) % 4: cs for label, cs in groups.items()}
+    run2 = make_run(seg, permuted, activate=False)
+    html = viewer_client.get("/runs/compare/", {"a": run.pk, "b": run2.pk}).content.decode()
+    assert '<div class="value ari">1.000</div>' in html
+    assert 'id="chart-migration"' in html
+
+
+def test_compare_reports_movers(seeded, viewer_client):
+    seg, run, groups = seeded
+    moved = groups[0][:5]
+    new_groups = {0: groups[0][5:], 1: groups[1] + moved, 2: groups[2], 3: groups[3]}
+    run2 = make_run(seg, new_groups, activate=False)
+    from segmentation.selectors_pages import run_compare
+
+    result = run_compare(run_a=run, run_b=run2)
+    by_label = {row["b"].label: row for row in result["rows"]}
+    assert by_label[1]["entered"] == 5 and by_label[1]["a"].label == 1
+    assert by_label[0]["left"] == 5
+    assert sorted(by_label[1]["entered_ids"]) == sorted(c.external_id for c in moved)
+    assert 0.8 < result["ari"] < 1.0
+    r = viewer_client.get("/runs/compare/moves.csv", {"a": run.pk, "b": run2.pk})
+    rows = list(csv.reader(io.StringIO(b"".join(r.streaming_content).decode())))
+    assert len(rows) == 1 + 5
+    assert {row[0] for row in rows[1:]} == {c.external_id for c in moved}
+
+
+@pytest.mark.parametrize("params", [{"a": "x", "b": "1"}, {"a": "1"}, {"a": "999999", "b": "999998"}, {"a": "-1", "b": "2"}])
+def test_compare_bad_params_are_400_not_500(seeded, viewer_client, params):
+    assert viewer_client.get("/runs/compare/", params).status_code == 400
+    assert viewer_client.get("/runs/compare/moves.csv", params).status_code == 400
+
+
+def test_compare_same_run_twice_is_400(seeded, viewer_client):
+    _seg, run, _ = seeded
+    r = viewer_client.get("/runs/compare/", {"a": run.pk, "b": run.pk})
+    assert r.status_code == 400 and "two different runs" in r.content.decode()
+
+
+def test_compare_without_params_shows_form(seeded, viewer_client):
+    assert viewer_client.get("/runs/compare/").status_code == 200
+
+
+def test_segment_page_lists_campaigns_using_it(seeded, viewer_client):
+    from django.apps import apps
+
+    _seg, run, _ = seeded
+    segment = run.segments.get(label=1)
+    Campaign = apps.get_model("campaigns", "Campaign")
+    campaign = Campaign.objects.create(name="Spring VIP preview")
+    campaign.segments.add(segment)
+    html = viewer_client.get(f"/segments/{segment.pk}/").content.decode()
+    assert "Campaigns using this segment" in html and "Spring VIP preview" in html
+    other = run.segments.get(label=0)
+    assert "Spring VIP preview" not in viewer_client.get(f"/segments/{other.pk}/").content.decode()
+
+
+def test_viewer_and_marketer_cannot_resegment(seeded, viewer_client, marketer_client):
+    seg, _run, _ = seeded
+    before = SegmentRun.objects.count()
+    assert viewer_client.post(f"/segmentations/{seg.pk}/run/").status_code == 403
+    assert marketer_client.post(f"/segmentations/{seg.pk}/run/").status_code == 403
+    assert SegmentRun.objects.count() == before
+
+
+def test_evidence_reader_accepts_the_run_service_shape(seeded):
+    from segmentation.selectors_pages import run_evidence
+
+    _seg, run, _ = seeded
+    run.evidence = {"per_k": [{"k": 3, "inertia": 5.0}, {"k": 2, "inertia": 9.0}],
+                    "preferred": {"silhouette": 3, "elbow": 2}, "disagreement": False, "timings": {}}
+    ev = run_evidence(run=run)
+    assert [r["k"] for r in ev["per_k"]] == [2, 3] and ev["knee"] == 2 and ev["disagreement"] is False
+    run.evidence = [{"k": 2, "inertia": 1.0}]
+    assert run_evidence(run=run)["per_k"] == [{"k": 2, "inertia": 1.0}]
+    run.evidence = {}
+    assert run_evidence(run=run) == {"per_k": [], "preferred": {}, "knee": None, "disagreement": False}
+
+
+def test_run_page_with_an_attribute_feature_and_no_params(seeded, viewer_client):
+    """Features come from the centroids when params are empty; an imported attribute can be an axis."""
+    _seg, run, groups = seeded
+    for i, c in enumerate(c for cs in groups.values() for c in cs):
+        Customer.objects.filter(pk=c.pk).update(attributes={"visits": i % 7})
+    run.params = {}
+    run.save()
+    for s in run.segments.all():
+        s.centroid = {**s.centroid, "visits": 3.0}
+        s.save()
+    r = viewer_client.get(f"/runs/{run.pk}/", {"x": "visits", "y": "age"})
+    assert r.status_code == 200
+    assert "Age by Visits" in r.content.decode()
+
+
+def test_run_page_of_a_run_without_segments_or_evidence(seeded, viewer_client):
+    seg, _run, _ = seeded
+    queued = SegmentRun.objects.create(segmentation=seg, version=9, status=RunStatus.QUEUED)
+    html = viewer_client.get(f"/runs/{queued.pk}/").content.decode()
+    assert f'data-run-status-url="/runs/{queued.pk}/status.json"' in html
+    assert "js-plotly-plot" not in html

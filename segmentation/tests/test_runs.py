@@ -1,0 +1,416 @@
+"""Segment runs executed in-process: request, claim, progress, activation, failure, concurrency, upkeep."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.exceptions import ConfigError
+from customers.models import Customer
+from customers.signals import customers_changed
+from segmentation import ml, services
+from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
+from segmentation.tests import runs_support
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seg() -> Segmentation:
+    return services.segmentation_get_or_create_default()
+
+
+@pytest.fixture
+def blobs() -> int:
+    return runs_support.customers_blobs(300)
+
+
+def _request(seg: Segmentation, **overrides) -> SegmentRun:
+    return services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides=overrides or None)
+
+
+def _run(seg: Segmentation, **overrides) -> SegmentRun:
+    run = _request(seg, **overrides)
+    services.run_execute(run_id=run.pk, worker="test:1")
+    run.refresh_from_db()
+    return run
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+# ------------------------------------------------------------------ request
+
+
+def test_request_freezes_params_and_bumps_version(seg, admin_user):
+    before = seg.version
+    run = services.run_request(segmentation=seg, requested_by=admin_user, trigger="manual", overrides={"k": 4})
+    seg.refresh_from_db()
+    assert seg.version == before + 1 == run.version
+    assert run.status == RunStatus.QUEUED
+    assert run.params["features"] == ["annual_income", "spending_score"]
+    assert run.params["k"] == 4 and run.params["scaler"] == "minmax" and run.params["random_state"] == 42
+    assert seg.k is None, "overrides are for this run only"
+    assert run.requested_by == admin_user
+
+
+def test_request_enqueues_only_on_commit(seg, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        _request(seg)
+    assert len(callbacks) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"features": ["income"]}, r"features: 'income' is not a customer field; allowed are gender, age"),
+        ({"features": []}, r"features: at least one feature"),
+        ({"k": 1}, r"k: allowed is auto or a number from 2 to 50; got 1"),
+        ({"k_min": 5, "k_max": 3}, r"k_max: allowed is k_min \(5\) to 50; got 3"),
+        ({"scaler": "log"}, r"scaler: allowed are minmax, standard, robust; got 'log'"),
+        ({"colour": "red"}, r"override 'colour': allowed are"),
+    ],
+)
+def test_request_rejects_bad_config(seg, overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        _request(seg, **overrides)
+    assert not SegmentRun.objects.exists()
+
+
+# ------------------------------------------------------------------ execute
+
+
+def test_success_activates_run_with_segments_and_memberships(seg, blobs):
+    run = _run(seg, k_max=5)
+    seg.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert seg.active_run_id == run.pk
+    assert run.chosen_k == 3
+    assert (run.stage, run.progress) == ("done", 100)
+    assert run.rows_used == 300 and run.rows_dropped == 0
+    assert [e["k"] for e in run.evidence["per_k"]] == [2, 3, 4, 5]
+    assert run.model and run.attempts == 1 and run.started_at and run.finished_at
+    segments = list(Segment.objects.filter(run=run))
+    assert sorted(s.size for s in segments) == [100, 100, 100]
+    assert all(s.strategy for s in segments)
+    assert Membership.objects.filter(run=run, fitted=True).count() == 300
+
+
+def test_duplicate_delivery_is_a_no_op(seg, blobs):
+    run = _run(seg, k=3)
+    finished = run.finished_at
+    assert services.run_execute(run_id=run.pk, worker="test:2") == services.DUPLICATE
+    run.refresh_from_db()
+    assert run.finished_at == finished and run.attempts == 1
+    assert Membership.objects.filter(run=run).count() == 300
+    assert services.run_execute(run_id=999_999) == services.MISSING
+
+
+def test_progress_is_written_while_computing(seg, blobs, monkeypatch):
+    seen = []
+    real = ml.segment
+
+    def spy(df, config, *, progress=None):
+        progress("fitting", 0.5)
+        row = SegmentRun.objects.values("stage", "progress", "heartbeat_at", "status").get()
+        seen.append(row)
+        return real(df, config, progress=progress)
+
+    monkeypatch.setattr(ml, "segment", spy)
+    run = _run(seg, k=3)
+    assert run.status == RunStatus.SUCCEEDED
+    assert seen[0]["status"] == RunStatus.RUNNING
+    assert seen[0]["stage"] == "fitting"
+    assert 40 <= seen[0]["progress"] <= 55
+    assert seen[0]["heartbeat_at"] is not None
+
+
+def test_activation_is_one_transaction_with_lineage(seg, blobs, monkeypatch):
+    calls = []
+
+    def inherit(*, run, previous):
+        # inside the activation transaction: the run is already succeeded, not yet active
+        calls.append((run.status, Segmentation.objects.get(pk=seg.pk).active_run_id, previous and previous.pk))
+        assert transaction.get_connection().in_atomic_block
+
+    monkeypatch.setattr("segmentation.lineage.segments_inherit", inherit)
+    first = _run(seg, k=3)
+    second = _run(seg, k=3)
+    assert calls == [(RunStatus.SUCCEEDED, None, None), (RunStatus.SUCCEEDED, first.pk, first.pk)]
+    seg.refresh_from_db()
+    assert seg.active_run_id == second.pk
+
+
+def test_failure_in_activation_rolls_back_and_removes_partial_results(seg, blobs, monkeypatch):
+    first = _run(seg, k=3)
+
+    def broken(*, run, previous):
+        raise RuntimeError("lineage exploded")
+
+    monkeypatch.setattr("segmentation.lineage.segments_inherit", broken)
+    second = _run(seg, k=3)
+    assert second.status == RunStatus.FAILED
+    assert "lineage exploded" in second.error and second.stage == "activating"
+    seg.refresh_from_db()
+    assert seg.active_run_id == first.pk
+    assert not Segment.objects.filter(run=second).exists()
+    assert not Membership.objects.filter(run=second).exists()
+    assert Membership.objects.filter(run=first).count() == 300
+
+
+def test_engine_that_raises_fails_the_run_and_keeps_previous_active(seg, blobs, monkeypatch):
+    first = _run(seg, k=3)
+    before = sorted(Membership.objects.filter(run=first).values_list("customer_id", "segment_id", "distance"))
+
+    def boom(df, config, *, progress=None):
+        raise RuntimeError("boom in the engine")
+
+    monkeypatch.setattr(ml, "segment", boom)
+    second = _run(seg, k=3)
+    assert second.status == RunStatus.FAILED
+    assert second.error == "RuntimeError: boom in the engine"
+    assert second.stage == "segmenting" and second.finished_at
+    seg.refresh_from_db()
+    assert seg.active_run_id == first.pk
+    assert sorted(Membership.objects.filter(run=first).values_list("customer_id", "segment_id", "distance")) == before
+
+
+def test_soft_time_limit_fails_with_timeout_message(seg, blobs, monkeypatch, settings):
+    def slow(df, config, *, progress=None):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(ml, "segment", slow)
+    run = _run(seg, k=3)
+    assert run.status == RunStatus.FAILED
+    assert run.error == f"timed out after {settings.SEGMENTA_RUN_TIME_LIMIT} s"
+
+
+def test_too_few_customers_is_a_clear_failure(seg):
+    runs_support.customers_blobs(2)
+    run = _run(seg)
+    assert run.status == RunStatus.FAILED
+    assert "few" in run.error.lower()
+    assert run.stage == "checking the data"
+    assert Customer.objects.count() == 2
+
+
+def test_constant_feature_is_a_clear_failure(seg, blobs):
+    Customer.objects.update(spending_score=50)
+    run = _run(seg)
+    assert run.status == RunStatus.FAILED
+    assert "spending_score" in run.error
+    assert Customer.objects.count() == 300
+
+
+def test_all_missing_feature_is_a_clear_failure(seg, blobs):
+    Customer.objects.update(age=None)
+    run = _run(seg, features=["age", "annual_income"])
+    assert run.status == RunStatus.FAILED
+    assert run.error
+    assert Customer.objects.count() == 300
+
+
+# ------------------------------------------------------------------ concurrency
+
+
+def test_later_request_supersedes_earlier_queued_one(seg, blobs):
+    older = _request(seg, k=3)
+    newer = _request(seg, k=3)
+    assert services.run_execute(run_id=older.pk, worker="test:1") == services.SUPERSEDED
+    assert services.run_execute(run_id=newer.pk, worker="test:1") == services.SUCCEEDED
+    older.refresh_from_db()
+    assert older.status == RunStatus.SUPERSEDED and "newer request" in older.error
+    seg.refresh_from_db()
+    assert seg.active_run_id == newer.pk
+
+
+def test_request_while_one_is_running_waits(seg, blobs):
+    running = _request(seg, k=3)
+    assert services.run_claim(run_id=running.pk, worker=f"{socket.gethostname()}:1") == services.CLAIMED
+    waiting = _request(seg, k=3)
+    # pid 1 is alive: the holder is not gone, so the newer request must wait
+    assert services.run_execute(run_id=waiting.pk, worker="test:2") == services.BUSY
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.QUEUED
+    assert SegmentRun.objects.filter(status=RunStatus.RUNNING).count() == 1
+
+
+def test_database_never_allows_two_running_runs(seg):
+    a, b = _request(seg), _request(seg)
+    SegmentRun.objects.filter(pk=a.pk).update(status=RunStatus.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SegmentRun.objects.filter(pk=b.pk).update(status=RunStatus.RUNNING)
+
+
+def test_run_of_a_dead_worker_is_reclaimed_and_completes(seg, blobs):
+    first = _run(seg, k=3)
+    run = _request(seg, k=3)
+    dead = f"{socket.gethostname()}:{_dead_pid()}"
+    assert services.run_claim(run_id=run.pk, worker=dead) == services.CLAIMED
+    assert services.run_execute(run_id=run.pk, worker="elsewhere:7") == services.DUPLICATE  # other host, fresh
+    assert services.run_execute(run_id=run.pk, worker=f"{socket.gethostname()}:{_dead_pid() + 10**6}") == (
+        services.SUCCEEDED
+    )
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED and run.attempts == 2
+    assert run.error == "" and "was lost during attempt 1" in run.evidence["notes"][0]
+    assert Membership.objects.filter(run=run).count() == 300
+    assert Membership.objects.filter(run=first).count() == 300
+
+
+def test_run_lost_too_often_fails(seg, blobs, settings):
+    settings.SEGMENTA_RUN_MAX_ATTEMPTS = 2
+    first = _run(seg, k=3)
+    run = _request(seg, k=3)
+    services.run_claim(run_id=run.pk, worker="gone:1")
+    SegmentRun.objects.filter(pk=run.pk).update(attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert services.run_execute(run_id=run.pk, worker="test:2") == services.FAILED
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "lost 2 times" in run.error
+    seg.refresh_from_db()
+    assert seg.active_run_id == first.pk
+
+
+# ------------------------------------------------------------------ upkeep
+
+
+def test_reaper_fails_only_stuck_runs(seg):
+    stuck = _request(seg)
+    other = Segmentation.objects.create(name="Other")
+    fresh_run = services.run_request(segmentation=other, requested_by=None, trigger="manual")
+    services.run_claim(run_id=stuck.pk, worker="w:1")
+    services.run_claim(run_id=fresh_run.pk, worker="w:2")
+    SegmentRun.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now() - timedelta(hours=3))
+    assert services.run_reap_stuck(older_than=3600) == 1
+    stuck.refresh_from_db()
+    fresh_run.refresh_from_db()
+    assert stuck.status == RunStatus.FAILED and "stuck" in stuck.error
+    assert fresh_run.status == RunStatus.RUNNING
+
+
+def test_retention_keeps_newest_and_active(seg, blobs):
+    runs = [_run(seg, k=3) for _ in range(4)]
+    failed = _request(seg)
+    SegmentRun.objects.filter(pk=failed.pk).update(status=RunStatus.FAILED)
+    seg.refresh_from_db()
+    assert seg.active_run_id == runs[-1].pk
+    deleted = services.runs_prune_history(keep=2)
+    assert deleted == 3
+    assert set(SegmentRun.objects.values_list("pk", flat=True)) == {runs[-1].pk, failed.pk}
+    assert Membership.objects.filter(run_id__in=[r.pk for r in runs[:3]]).count() == 0
+    assert Membership.objects.filter(run=runs[-1]).count() == 300
+
+
+def test_new_customers_are_assigned_by_nearest_centroid(seg, blobs):
+    run = _run(seg, k=3)
+    Customer.objects.bulk_create([
+        Customer(external_id="N1", annual_income=21, spending_score=19),
+        Customer(external_id="N2", annual_income=99, spending_score=31),
+        Customer(external_id="N3", annual_income=None, spending_score=50),
+    ])
+    assert services.memberships_assign_new() == 3  # the engine imputes N3's missing income
+    new = {m.customer.external_id: m for m in Membership.objects.filter(run=run, fitted=False).select_related("customer")}
+    assert set(new) == {"N1", "N2", "N3"}
+    near_low = Membership.objects.filter(run=run, customer__external_id="C00000").get().segment_id
+    near_high = Membership.objects.filter(run=run, customer__external_id="C00002").get().segment_id
+    assert new["N1"].segment_id == near_low and new["N2"].segment_id == near_high
+    assert np.isfinite(new["N1"].distance)
+    assert services.memberships_assign_new() == 0
+
+
+def test_customers_changed_queues_assignment_on_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        customers_changed.send(sender=Customer, customer_ids=[1])
+    assert len(callbacks) == 1
+
+
+def test_cron_schedule_queues_once_per_minute(seg):
+    seg.schedule = "*/15 9 * * 1-5"
+    seg.save()
+    monday_0915 = timezone.make_aware(timezone.datetime(2026, 11, 23, 9, 15, 20))
+    with pytest.raises(ConfigError, match="expected 5 cron fields"):
+        services.cron_matches("* * *", monday_0915)
+    assert services.cron_matches(seg.schedule, monday_0915)
+    assert not services.cron_matches(seg.schedule, monday_0915 + timedelta(minutes=1))
+    assert not services.cron_matches(seg.schedule, monday_0915 - timedelta(days=1))  # Sunday
+    queued = services.run_scheduled_due(now=monday_0915)
+    assert [r.trigger for r in queued] == ["schedule"]
+    SegmentRun.objects.filter(pk=queued[0].pk).update(queued_at=monday_0915)
+    assert services.run_scheduled_due(now=monday_0915 + timedelta(seconds=30)) == []
+
+
+def test_model_clean_names_the_bad_field(seg):
+    from django.core.exceptions import ValidationError
+
+    seg.features = ["annual_income", "shoe_size"]
+    with pytest.raises(ValidationError, match="shoe_size") as info:
+        seg.full_clean()
+    assert "features" in info.value.message_dict
+    seg.features = ["annual_income"]
+    seg.schedule = "every day"
+    with pytest.raises(ValidationError, match="expected 5 cron fields") as info:
+        seg.full_clean()
+    assert "schedule" in info.value.message_dict
+
+
+def test_reap_runs_command(seg, blobs):
+    import io
+
+    from django.core.management import call_command
+
+    run = _request(seg)
+    services.run_claim(run_id=run.pk, worker="w:1")
+    SegmentRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=5))
+    out = io.StringIO()
+    call_command("reap_runs", "--prune", stdout=out)
+    assert "Failed 1 stuck run(s)." in out.getvalue() and "Deleted 0 old run(s)" in out.getvalue()
+    assert SegmentRun.objects.get(pk=run.pk).status == RunStatus.FAILED
+
+
+def test_retention_keeps_runs_used_by_campaigns(seg, blobs):
+    from campaigns.models import Campaign
+
+    runs = [_run(seg, k=3) for _ in range(3)]
+    pinned = Campaign.objects.create(name="Pinned", pinned_run=runs[0])
+    linked = Campaign.objects.create(name="Linked")
+    linked.segments.add(Segment.objects.filter(run=runs[1]).first())
+    assert services.runs_prune_history(keep=1) == 0
+    assert SegmentRun.objects.count() == 3
+    assert Membership.objects.filter(run=runs[0]).count() == 300
+    pinned.delete()
+    linked.delete()
+    assert services.runs_prune_history(keep=1) == 2
+
+
+def test_loading_reads_fields_and_numeric_attributes_set_based(django_assert_max_num_queries):
+    from customers.models import CustomerAttribute
+    from segmentation import loading
+
+    assert loading.customers_frame(features=["age", "gender"]).empty
+    CustomerAttribute.objects.create(key="visits", label="Visits", kind="number")
+    CustomerAttribute.objects.create(key="city", label="City", kind="text")
+    Customer.objects.bulk_create([
+        Customer(external_id="A", gender="female", age=30, attributes={"visits": 3}),
+        Customer(external_id="B", gender="male", age=None, attributes={"visits": "n/a"}),
+        Customer(external_id="C", gender="unknown", age=50, attributes={}),
+    ])
+    assert loading.features_available() == ["gender", "age", "annual_income", "spending_score", "visits"]
+    with django_assert_max_num_queries(2):
+        df = loading.customers_frame(features=["gender", "age", "visits"])
+    df = df.sort_values("gender")
+    ids = dict(Customer.objects.values_list("external_id", "pk"))
+    assert list(df.index) == [ids["A"], ids["B"], ids["C"]]
+    assert df["gender"].tolist() == ["female", "male", "unknown"]
+    assert df["age"].tolist()[0] == 30 and np.isnan(df["age"].tolist()[1])
+    assert df["visits"].tolist()[0] == 3 and np.isnan(df["visits"].tolist()[1]) and np.isnan(df["visits"].tolist()[2])

@@ -1,0 +1,107 @@
+"""Segment runs through a real Celery worker process (tests/worker.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+from django.core.management import call_command
+
+from segmentation import services
+from segmentation.models import Membership, RunStatus, Segmentation, SegmentRun
+from segmentation.tests import runs_support
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow]
+
+
+def _wait(run_id: int, until, timeout: float = 120.0) -> SegmentRun:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = SegmentRun.objects.get(pk=run_id)
+        if until(run):
+            return run
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} did not get there in {timeout} s: {SegmentRun.objects.get(pk=run_id)}")
+
+
+def _active_snapshot(seg: Segmentation) -> tuple[int, list]:
+    seg.refresh_from_db()
+    rows = sorted(Membership.objects.filter(run_id=seg.active_run_id).values_list("customer_id", "segment_id", "distance"))
+    return seg.active_run_id, rows
+
+
+@pytest.mark.datasets
+def test_segment_command_through_the_worker_on_mall(celery_worker, mall_csv):
+    runs_support.mall_import(mall_csv)
+    out = io.StringIO()
+    call_command("segment", "--features", "annual_income,spending_score", "--k", "auto", "--json",
+                 "--timeout", "180", stdout=out)
+    summary = json.loads(out.getvalue())
+    assert summary["status"] == "succeeded", celery_worker.log()
+    assert summary["k"] == 5
+    assert sorted((s["size"] for s in summary["segments"]), reverse=True) == [81, 39, 35, 23, 22]
+    run = SegmentRun.objects.get(pk=summary["run"])
+    assert run.worker and run.attempts == 1 and run.progress == 100
+
+
+@pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_FAIL": "engine blew up"}])
+def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worker):
+    runs_support.customers_blobs(150)
+    seg = services.segmentation_get_or_create_default()
+    first = services.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
+    assert services.run_execute(run_id=first.pk) == services.SUCCEEDED  # in this process: no failure hook here
+    before = _active_snapshot(seg)
+    run = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    run = _wait(run.pk, lambda r: r.is_finished)
+    assert run.status == RunStatus.FAILED, celery_worker.log()
+    assert run.error == "RuntimeError: engine blew up"
+    assert run.stage == "segmenting"
+    assert _active_snapshot(seg) == before
+    assert not Membership.objects.filter(run=run).exists()
+
+
+@pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_DELAY": "4"}])
+def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker):
+    runs_support.customers_blobs(150)
+    seg = services.segmentation_get_or_create_default()
+    first = services.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
+    services.run_execute(run_id=first.pk)
+    before = _active_snapshot(seg)
+    run = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    running = _wait(run.pk, lambda r: r.status == RunStatus.RUNNING and r.stage == "preparing", timeout=60)
+    killed = celery_worker.child_pids()
+    assert killed, "no pool process to kill"
+    celery_worker.kill_children()
+    # Meanwhile the previous segments stay active and untouched.
+    assert _active_snapshot(seg) == before
+    run = _wait(run.pk, lambda r: r.is_finished, timeout=120)
+    assert run.status == RunStatus.SUCCEEDED, (run.error, celery_worker.log())
+    assert run.attempts == 2
+    assert run.worker != running.worker
+    assert run.error == ""
+    assert any("was lost during attempt 1" in note for note in run.evidence["notes"])
+    seg.refresh_from_db()
+    assert seg.active_run_id == run.pk
+    assert Membership.objects.filter(run=run).count() == 150
+    assert Membership.objects.filter(run=first).count() == 150  # history kept
+
+
+def test_two_requests_at_once_never_run_twice(celery_worker):
+    runs_support.customers_blobs(150)
+    seg = services.segmentation_get_or_create_default()
+    a = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    b = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert SegmentRun.objects.filter(segmentation=seg, status=RunStatus.RUNNING).count() <= 1
+        if all(r.is_finished for r in SegmentRun.objects.filter(pk__in=[a.pk, b.pk])):
+            break
+        time.sleep(0.1)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert a.status == RunStatus.SUPERSEDED, celery_worker.log()
+    assert b.status == RunStatus.SUCCEEDED
+    seg.refresh_from_db()
+    assert seg.active_run_id == b.pk
