@@ -1,6 +1,8 @@
 """Settings for the test suite. DATABASE_URL / CELERY_BROKER_URL still apply (CI sets them)."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASES, VAR_DIR
@@ -16,3 +18,19 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tasks enqueued by tests that run no worker go to a queue (and, for the filesystem
+# broker, a folder) of this test process only, never to the queue a local worker serves.
+# The `celery_worker` fixture points its worker and the app at a fresh queue of its own.
+CELERY_TASK_DEFAULT_QUEUE = f"segmenta-test-{os.getpid()}"
+if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
+    _folder = Path(tempfile.gettempdir()) / f"segmenta-test-broker-{os.getpid()}"
+    for _sub in ("queue", "processed", "control"):
+        (_folder / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_folder / "queue"),
+        "data_folder_out": str(_folder / "queue"),
+        "processed_folder": str(_folder / "processed"),
+        "control_folder": str(_folder / "control"),
+        "store_processed": False,
+    }
