@@ -23,6 +23,7 @@ migrate: install
 
 run: migrate ## migrate, seed the demo on first start, start web server + Celery worker
 	$(BIN)/python manage.py seed_demo --if-empty
+	$(BIN)/python manage.py segment --inline --if-no-active
 	@bash scripts/run.sh "$(HOST)" "$(PORT)"
 
 worker: install

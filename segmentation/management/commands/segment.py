@@ -38,6 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, help="random_state")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of the worker")
         parser.add_argument("--json", action="store_true", help="Print one JSON object with the outcome")
+        parser.add_argument("--if-no-active", action="store_true", dest="if_no_active",
+                            help="Do nothing when the segmentation already has active segments (used by make run)")
         parser.add_argument("--timeout", type=float, default=600.0,
                             help="Seconds to wait for the worker (default 600)")
 
@@ -55,6 +57,9 @@ class Command(BaseCommand):
                 segmentation = selectors.segmentation_by_name(name=options["segmentation"])
             else:
                 segmentation = services.segmentation_get_or_create_default()
+            if options["if_no_active"] and segmentation.active_run_id:
+                self.stdout.write(f"“{segmentation.name}” already has active segments (run #{segmentation.active_run_id}).")
+                return
             run = services.run_request(
                 segmentation=segmentation, requested_by=None, trigger="command", overrides=overrides,
                 enqueue=not options["inline"],
