@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
@@ -10,10 +9,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.exceptions import DataError
 from customers.forms import CustomerImportForm
 from customers.models import Customer, CustomerAttribute, ImportJob
-from customers.services import customer_import
 
 
 @admin.register(Customer)
@@ -83,31 +80,16 @@ class ImportJobAdmin(admin.ModelAdmin):
             raise PermissionDenied
         form = CustomerImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            mapping = form.mapping()
-            if form.is_valid():
-                upload = form.cleaned_data["file"]
-                try:
-                    result = customer_import(
-                        file=upload,
-                        file_name=upload.name,
-                        user=request.user,
-                        source="admin",
-                        mapping=mapping,
-                        skip_invalid=form.cleaned_data["skip_invalid"],
-                        dry_run=form.cleaned_data["dry_run"],
-                        max_bytes=settings.SEGMENTA_MAX_UPLOAD_BYTES,
-                    )
-                except DataError as exc:
-                    form.add_error(None, str(exc))
-                else:
-                    prefix = "Dry run of " if result.dry_run else "Imported "
-                    self.message_user(
-                        request,
-                        f"{prefix}{upload.name}: {result.added} added, {result.updated} updated, "
-                        f"{result.rejected} rejected.",
-                        messages.SUCCESS,
-                    )
-                    return redirect(reverse("admin:customers_importjob_change", args=[result.job.pk]))
+            result = form.run_import(user=request.user, source="admin")
+            if result is not None:
+                prefix = "Dry run of " if result.dry_run else "Imported "
+                self.message_user(
+                    request,
+                    f"{prefix}{result.job.file_name}: {result.added} added, {result.updated} updated, "
+                    f"{result.rejected} rejected.",
+                    messages.SUCCESS,
+                )
+                return redirect(reverse("admin:customers_importjob_change", args=[result.job.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

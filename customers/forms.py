@@ -6,6 +6,9 @@ from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
+from core.exceptions import DataError
+from customers.services import customer_import
+
 # Canonical field -> label of its override field on the form. "Id column" is named in the
 # service's "no id column" message, keep them in step.
 MAPPING_FIELDS = {
@@ -48,14 +51,43 @@ class CustomerImportForm(forms.Form):
     def mapping_fields(self):
         return [self[f"map_{name}"] for name in MAPPING_FIELDS]
 
-    def mapping(self) -> dict[str, str]:
+    def clean(self):
+        cleaned = super().clean()
+        cleaned["mapping"] = self._mapping(cleaned)
+        return cleaned
+
+    def _mapping(self, cleaned: dict) -> dict[str, str]:
         """{header in the file: canonical field} from the filled override fields."""
         out: dict[str, str] = {}
         for name in MAPPING_FIELDS:
-            header = (self.cleaned_data.get(f"map_{name}") or "").strip()
+            header = (cleaned.get(f"map_{name}") or "").strip()
             if header:
                 if header in out:
                     self.add_error(f"map_{name}", f"column {header!r} is already used for {out[header]}")
                     continue
                 out[header] = name
         return out
+
+    def mapping(self) -> dict[str, str]:
+        return self.cleaned_data.get("mapping", {})
+
+    def run_import(self, *, user, source: str):
+        """Import the uploaded file through `customer_import` (every door uses this).
+
+        Returns the ImportResult, or None after adding the refusal (row, column, value) to the form.
+        """
+        upload = self.cleaned_data["file"]
+        try:
+            return customer_import(
+                file=upload,
+                file_name=upload.name,
+                user=user,
+                source=source,
+                mapping=self.mapping(),
+                skip_invalid=self.cleaned_data["skip_invalid"],
+                dry_run=self.cleaned_data["dry_run"],
+                max_bytes=settings.SEGMENTA_MAX_UPLOAD_BYTES,
+            )
+        except DataError as exc:
+            self.add_error(None, str(exc))
+            return None

@@ -12,10 +12,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from core.exceptions import DataError
 from customers.forms import CustomerImportForm
 from customers.models import ImportJob
-from customers.services import customer_import
 
 IMPORTS_PER_PAGE = 50
 
@@ -25,37 +23,22 @@ IMPORTS_PER_PAGE = 50
 def import_upload(request):
     form = CustomerImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        mapping = form.mapping()
-        if form.is_valid():
-            upload = form.cleaned_data["file"]
-            try:
-                result = customer_import(
-                    file=upload,
-                    file_name=upload.name,
-                    user=request.user,
-                    source="upload",
-                    mapping=mapping,
-                    skip_invalid=form.cleaned_data["skip_invalid"],
-                    dry_run=form.cleaned_data["dry_run"],
-                    max_bytes=settings.SEGMENTA_MAX_UPLOAD_BYTES,
+        result = form.run_import(user=request.user, source="upload")
+        if result is not None:
+            job = result.job
+            if result.dry_run:
+                messages.info(
+                    request,
+                    f"Dry run of {job.file_name}: {result.added} would be added, {result.updated} updated, "
+                    f"{result.rejected} rejected. Nothing was saved.",
                 )
-            except DataError as exc:
-                form.add_error(None, str(exc))
             else:
-                job = result.job
-                if result.dry_run:
-                    messages.info(
-                        request,
-                        f"Dry run of {job.file_name}: {result.added} would be added, {result.updated} updated, "
-                        f"{result.rejected} rejected. Nothing was saved.",
-                    )
-                else:
-                    messages.success(
-                        request,
-                        f"Imported {job.file_name}: {result.added} added, {result.updated} updated, "
-                        f"{result.rejected} rejected.",
-                    )
-                return redirect("customers:import-detail", pk=job.pk)
+                messages.success(
+                    request,
+                    f"Imported {job.file_name}: {result.added} added, {result.updated} updated, "
+                    f"{result.rejected} rejected.",
+                )
+            return redirect("customers:import-detail", pk=job.pk)
     recent = ImportJob.objects.select_related("created_by").defer("rejected_csv")[:5]
     return render(
         request,

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from config.settings.base import filesystem_broker_options
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -124,18 +126,9 @@ def celery_worker(transactional_db, settings, worker_env):
     # CELERY_ names, so those are the keys to override (and restore) on app.conf.
     overrides = {"CELERY_TASK_DEFAULT_QUEUE": queue}
     if broker.startswith("filesystem://"):
-        env["CELERY_BROKER_URL"] = "filesystem://"
+        env["CELERY_BROKER_URL"] = "filesystem://localhost/"
         env["CELERY_BROKER_FOLDER"] = str(tmp / "broker")
-        folders = {sub: tmp / "broker" / sub for sub in ("queue", "processed", "control")}
-        for folder in folders.values():
-            folder.mkdir(parents=True, exist_ok=True)
-        opts = dict(app.conf.broker_transport_options or {})
-        opts.update(
-            data_folder_in=str(folders["queue"]), data_folder_out=str(folders["queue"]),
-            processed_folder=str(folders["processed"]),
-        )
-        if "control_folder" in opts:
-            opts["control_folder"] = str(folders["control"])
+        opts = filesystem_broker_options(tmp / "broker")
         overrides["CELERY_BROKER_TRANSPORT_OPTIONS"] = opts
     saved = {key: app.conf.get(key) for key in overrides}
     app.conf.update(overrides)

@@ -130,18 +130,26 @@ SEGMENTA_RUN_BUSY_RETRY = env_int("SEGMENTA_RUN_BUSY_RETRY", 10, minimum=1)
 
 # Celery: Redis when CELERY_BROKER_URL is set, otherwise kombu's filesystem
 # transport, which needs no server.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
-_broker_folder = Path(env_str("CELERY_BROKER_FOLDER", str(VAR_DIR / "broker")))
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    for _sub in ("queue", "processed", "control"):
-        (_broker_folder / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_folder / "queue"),
-        "data_folder_out": str(_broker_folder / "queue"),
-        "processed_folder": str(_broker_folder / "processed"),
-        "control_folder": str(_broker_folder / "control"),
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
+
+
+def filesystem_broker_options(folder: Path) -> dict:
+    """Transport options of kombu's filesystem broker rooted at `folder` (created if missing)."""
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
+
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
+        Path(env_str("CELERY_BROKER_FOLDER", str(VAR_DIR / "broker")))
+    )
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL: expected redis://host:port/db or empty for the embedded broker; got {CELERY_BROKER_URL!r}"
@@ -171,7 +179,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_RATE_LIMIT", "1000/hour")},
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_RATE_LIMIT", "1000/hour"),
+        "export": env_str("API_EXPORT_RATE_LIMIT", "120/hour"),
+    },
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR
+from .base import DATABASES, VAR_DIR, filesystem_broker_options
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -13,7 +13,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # process can open it; one per test process so parallel runs do not collide.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "100000/hour"}}  # noqa: F405
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "100000/hour", "export": "100000/hour"}}  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -24,13 +24,6 @@ STORAGES = {
 # The `celery_worker` fixture points its worker and the app at a fresh queue of its own.
 CELERY_TASK_DEFAULT_QUEUE = f"segmenta-test-{os.getpid()}"
 if CELERY_BROKER_URL.startswith("filesystem://"):  # noqa: F405
-    _folder = Path(tempfile.gettempdir()) / f"segmenta-test-broker-{os.getpid()}"
-    for _sub in ("queue", "processed", "control"):
-        (_folder / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_folder / "queue"),
-        "data_folder_out": str(_folder / "queue"),
-        "processed_folder": str(_folder / "processed"),
-        "control_folder": str(_folder / "control"),
-        "store_processed": False,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(
+        Path(tempfile.gettempdir()) / f"segmenta-test-broker-{os.getpid()}"
+    )
