@@ -9,7 +9,6 @@ Without those variables the real engine runs untouched.
 
 from __future__ import annotations
 
-import csv
 import functools
 import os
 import time
@@ -47,22 +46,11 @@ install()
 
 # ------------------------------------------------------------------ data helpers
 def mall_import(path: Path) -> int:
-    """Import the Mall file as-is, set-based (CustomerID keeps its zero padding, Genre -> gender)."""
-    from customers.models import Customer
+    """Import the Mall file as-is through the product's import service (Genre, zero-padded ids, CRLF)."""
+    from customers.services import customer_import
 
-    with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    Customer.objects.bulk_create([
-        Customer(
-            external_id=r["CustomerID"],
-            gender=r["Genre"].strip().lower(),
-            age=int(r["Age"]),
-            annual_income=float(r["Annual Income (k$)"]),
-            spending_score=float(r["Spending Score (1-100)"]),
-        )
-        for r in rows
-    ])
-    return len(rows)
+    result = customer_import(file=path, file_name=path.name, source="command")
+    return result.added + result.updated
 
 
 def customers_blobs(n: int = 300, *, seed: int = 0, prefix: str = "C") -> int:

@@ -155,3 +155,13 @@ def test_without_worker_the_wait_times_out_with_advice(django_capture_on_commit_
     ):
         call_command("segment", "--timeout", "0.5", stdout=io.StringIO())
     assert SegmentRun.objects.get().status == RunStatus.QUEUED
+
+
+def test_segment_if_no_active_leaves_existing_segments_alone():
+    runs_support.customers_blobs(120)
+    first = _segment("--inline", "--json", "--k", "3")
+    out = io.StringIO()
+    call_command("segment", "--inline", "--if-no-active", stdout=out)
+    assert "already has active segments" in out.getvalue()
+    assert SegmentRun.objects.count() == 1
+    assert Segmentation.objects.get().active_run_id == first["run"]
