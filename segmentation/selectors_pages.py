@@ -222,17 +222,6 @@ def segment_member_rows(*, segment: Segment):
     )
 
 
-def segment_campaigns(*, segment: Segment) -> list[Any] | None:
-    """Campaigns that use this segment, or None when the campaigns app has no relation to segments."""
-    for rel in Segment._meta.related_objects:
-        model = rel.related_model
-        if model._meta.app_label != "campaigns":
-            continue
-        if rel.many_to_many or rel.one_to_many:
-            return list(model._default_manager.filter(**{rel.field.name: segment}).distinct()[:50])
-    return None
-
-
 # --- comparison ---
 
 

@@ -13,6 +13,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from campaigns.selectors import campaigns_for_segment
 from core.csvsafe import stream_csv
 from core.exceptions import SegmentaError
 from segmentation import selectors_pages as sel
@@ -182,7 +183,7 @@ def segment_detail(request, segment_id: int):
         "segment": segment, "run": run, "page": page, "search": search, "rules": rules,
         "profile_rows": profile_rows, "can_edit": can_edit,
         "form": StrategyForm(initial={"strategy": segment.strategy}) if can_edit else None,
-        "campaigns": sel.segment_campaigns(segment=segment),
+        "campaigns": campaigns_for_segment(segment=segment)[:50],
     })
 
 

@@ -63,7 +63,7 @@ def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worke
 
 
 @pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_DELAY": "4"}])
-def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker):
+def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin_client):
     runs_support.customers_blobs(150)
     seg = services.segmentation_get_or_create_default()
     first = services.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
@@ -86,6 +86,9 @@ def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker):
     assert seg.active_run_id == run.pk
     assert Membership.objects.filter(run=run).count() == 150
     assert Membership.objects.filter(run=first).count() == 150  # history kept
+    # The run page says what happened.
+    html = admin_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Completed after a restart" in html and "was lost during attempt 1" in html
 
 
 def test_two_requests_at_once_never_run_twice(celery_worker):
