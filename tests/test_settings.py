@@ -1,0 +1,56 @@
+"""Settings come from the environment and a bad value stops start-up with a clear message."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _start(module: str, **env: str) -> subprocess.CompletedProcess:
+    full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY")}
+    full.update(env, DJANGO_SETTINGS_MODULE=module)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
+        cwd=REPO, env=full, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG: expected one of 1/0, true/false, yes/no, on/off; got 'maybe'"),
+        ({"DATABASE_URL": "mysql://root@localhost/db"}, "DATABASE_URL: only sqlite and postgres are supported"),
+        ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL: expected redis://host:port/db"),
+        ({"SEGMENTA_RUN_TIME_LIMIT": "soon"}, "SEGMENTA_RUN_TIME_LIMIT: expected a whole number; got 'soon'"),
+        ({"SEGMENTA_MAX_UPLOAD_BYTES": "10"}, "SEGMENTA_MAX_UPLOAD_BYTES: must be at least 1024; got 10"),
+    ],
+)
+def test_bad_value_stops_start_up(env, message):
+    proc = _start("config.settings.local", **env)
+    assert proc.returncode != 0
+    assert "ImproperlyConfigured" in proc.stderr and message in proc.stderr
+
+
+def test_production_requires_a_secret_key():
+    proc = _start("config.settings.production")
+    assert proc.returncode != 0 and "SECRET_KEY must be set" in proc.stderr
+    weak = _start("config.settings.production", SECRET_KEY="short")
+    assert weak.returncode != 0 and "at least 50 random characters" in weak.stderr
+
+
+def test_production_turns_debug_off_and_secures_cookies():
+    proc = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings as s; "
+         "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SEGMENTA_ALLOW_DEMO_USER)"],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_DEBUG": "1",
+             "SECRET_KEY": "k" * 20 + "-production-key-for-the-settings-test-only-0123456789"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["False", "True", "True", "False"]
