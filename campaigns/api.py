@@ -74,7 +74,7 @@ class AudienceRowSerializer(serializers.Serializer):
 class AudiencePage(CursorPage):
     page_size = 500
     max_page_size = 5000
-    ordering = "id"
+    ordering = "customer_id"  # unique within the run of an audience (Membership has no surrogate id)
 
 
 class AudienceCSVRenderer(BaseRenderer):

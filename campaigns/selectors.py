@@ -59,7 +59,7 @@ def campaign_audience_counts(*, campaign: Campaign) -> dict[str, Any]:
     per_segment = {s.pk: 0 for s in segments}
     from django.db.models import Count
 
-    for row in campaign_audience(campaign=campaign).values("segment_id").annotate(n=Count("id")):
+    for row in campaign_audience(campaign=campaign).values("segment_id").annotate(n=Count("customer_id")):
         per_segment[row["segment_id"]] = row["n"]
     return {
         "total": sum(per_segment.values()),

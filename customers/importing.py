@@ -558,13 +558,19 @@ def chunk_validate(
     too_long = (ids.str.len() > EXTERNAL_ID_MAX_LENGTH).to_numpy()
     flag(too_long, id_header, lambda pos: f"{ids.iat[pos]!r} is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
     id_list = ids.tolist()
-    for pos, (value, row) in enumerate(zip(id_list, rows.tolist(), strict=True)):
-        if value:
-            first = seen_ids.setdefault(value, row)
-            if first != row:
-                problems.setdefault(pos, []).append(
-                    f"row {row}, column {id_header}: {value!r} is a duplicate of row {first}"
-                )
+    row_list = rows.tolist()
+    fresh = dict(zip(id_list, row_list, strict=True))
+    if len(fresh) == len(id_list) and not empty_id.any() and seen_ids.keys().isdisjoint(fresh):
+        seen_ids.update(fresh)  # the usual case, at C speed: no id repeated
+    else:
+        for pos, (value, row) in enumerate(zip(id_list, row_list, strict=True)):
+            if value:
+                first = seen_ids.setdefault(value, row)
+                if first != row:
+                    problems.setdefault(pos, []).append(
+                        f"row {row}, column {id_header}: {value!r} is a duplicate of row {first}"
+                    )
+    del fresh
     clean["external_id"] = id_list
 
     # gender: map the few distinct values, not every cell

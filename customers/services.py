@@ -4,10 +4,14 @@
 How an import runs:
 
 1. The file is opened and validated chunk by chunk (`customers.importing`, pure pandas).
-2. Valid rows are streamed into the database as they are validated:
-   on PostgreSQL with COPY into a temporary table, then one
-   `INSERT ... SELECT ... ON CONFLICT (external_id) DO UPDATE`;
-   on SQLite with `bulk_create(update_conflicts=True)` in batches. Never one save per row.
+2. Valid rows are streamed into the database as they are validated, never one save per row:
+   * PostgreSQL, first load into an empty customer table: COPY (text format, built column-wise
+     by pandas, attributes JSON built once per distinct value) straight into the customer table,
+     on a worker thread while the next chunk is read; for a large file the secondary indexes
+     are dropped first and rebuilt at the end, in the same transaction;
+   * PostgreSQL, a table with customers: COPY into a temporary table, then one UPDATE ... FROM
+     for known ids and one INSERT ... SELECT for new ones (attributes JSON built in SQL);
+   * SQLite: `bulk_create(update_conflicts=True)` in batches.
 3. Everything runs in one transaction: a file with any invalid row changes nothing, unless
    `skip_invalid` is set, in which case the valid rows go in and the rejected ones come back as
    a CSV with a `reason` column. A dry run validates and counts, then rolls back.
@@ -25,15 +29,18 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 
@@ -171,22 +178,73 @@ class _Outcome:
 def _import_rows(
     fh: IO[bytes], *, mapping: dict[str, str], skip_invalid: bool, progress: _Progress, chunk_rows: int
 ) -> _Outcome:
+    if connection.vendor == "postgresql" and _customers_table_empty():
+        # First load: COPY straight into the customer table. In the rare case it cannot (an
+        # attribute column that looked numeric turns out not to be), the savepoint undoes it
+        # and the file is read again through the staging table.
+        try:
+            with transaction.atomic():
+                return _import_once(
+                    fh,
+                    mapping=mapping,
+                    skip_invalid=skip_invalid,
+                    progress=progress,
+                    chunk_rows=chunk_rows,
+                    first_load=True,
+                )
+        except _FirstLoadAbandoned:
+            fh.seek(0)
+            progress.rows_total = progress.rejected = 0
+    return _import_once(
+        fh, mapping=mapping, skip_invalid=skip_invalid, progress=progress, chunk_rows=chunk_rows, first_load=False
+    )
+
+
+def _import_once(
+    fh: IO[bytes],
+    *,
+    mapping: dict[str, str],
+    skip_invalid: bool,
+    progress: _Progress,
+    chunk_rows: int,
+    first_load: bool,
+) -> _Outcome:
     table = importing.table_open(fh, chunk_rows=chunk_rows)
     try:
-        return _table_import(table, mapping=mapping, skip_invalid=skip_invalid, progress=progress)
+        return _table_import(
+            table, mapping=mapping, skip_invalid=skip_invalid, progress=progress, first_load=first_load
+        )
     finally:
         table.close()
 
 
+def _customers_table_empty() -> bool:
+    """Lock the customer table against other writers until commit; True when it holds no row.
+
+    Concurrent imports are serialised by this SHARE ROW EXCLUSIVE lock (readers are not blocked).
+    """
+    target = connection.ops.quote_name(Customer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {target})")
+        return bool(cursor.fetchone()[0])
+
+
 def _table_import(
-    table: importing.Table, *, mapping: dict[str, str], skip_invalid: bool, progress: _Progress
+    table: importing.Table, *, mapping: dict[str, str], skip_invalid: bool, progress: _Progress, first_load: bool
 ) -> _Outcome:
     plan = importing.columns_plan(table.headers, mapping)
     progress.mapping = plan.as_mapping()
-    sink: _PostgresSink | _OrmSink = _PostgresSink(plan) if connection.vendor == "postgresql" else _OrmSink(plan)
+    kinds = importing.KindTracker()
+    sink: _PostgresLoadSink | _PostgresSink | _OrmSink
+    if first_load:
+        sink = _PostgresLoadSink(plan, kinds, file_size=progress.file_size)
+    elif connection.vendor == "postgresql":
+        sink = _PostgresSink(plan)
+    else:
+        sink = _OrmSink(plan)
     try:
         seen_ids: dict[str, int] = {}
-        kinds = importing.KindTracker()
         rejected: list[tuple[int, list[str], str]] = []
         for first_row, frame in table.chunks:
             result = importing.chunk_validate(frame, first_row, plan, seen_ids, kinds)
@@ -196,6 +254,7 @@ def _table_import(
                 rejected.extend(result.rejected)
             if skip_invalid or not progress.rejected:
                 sink.write(result.clean)
+        sink.flush()
         del seen_ids
         if progress.rows_total == 0:
             raise DataError("the file has a header row but no data rows")
@@ -284,16 +343,17 @@ class _PostgresSink:
         columns = ["row integer", *(f"{name} text" for name in importing.CLEAN_COLUMNS[1:])]
         columns += [f"a_{i} text" for i in range(len(plan.attributes))]
         self.cursor.execute(f"CREATE TEMPORARY TABLE {self.table} ({', '.join(columns)}) ON COMMIT DROP")
+        self.copier = _BackgroundCopy(self.cursor)
         self.rows = 0
 
     def write(self, clean: pd.DataFrame) -> None:
         if not len(clean):
             return
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(zip(*(clean[c].tolist() for c in clean.columns), strict=True))
-        with self.cursor.copy(f"COPY {self.table} FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buffer.getvalue())
+        self.copier.submit(f"COPY {self.table} FROM STDIN (FORMAT csv)", _csv_text(clean))
         self.rows += len(clean)
+
+    def flush(self) -> None:
+        self.copier.wait()
 
     def finish(self, plan: importing.ColumnPlan, kinds: dict[str, str | None]) -> tuple[int, int, list[int]]:
         target = connection.ops.quote_name(Customer._meta.db_table)
@@ -391,37 +451,14 @@ class _PostgresSink:
         if added < self.BULK_REINDEX_ROWS:
             return []
         cursor = self.cursor
-        table = Customer._meta.db_table
         # Worth it only when the table holds fewer rows than are being added (bounded count).
         cursor.execute(f"SELECT count(*) FROM (SELECT 1 FROM {target} LIMIT %s) t", [added])
         if cursor.fetchone()[0] >= added:
             return []
-        quote = connection.ops.quote_name
-        statements: list[tuple[str, str]] = []
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
-            "AND contype = 'u' ORDER BY conname",
-            [table],
-        )
-        for name, definition in cursor.fetchall():
-            statements.append(
-                (
-                    f"ALTER TABLE {target} DROP CONSTRAINT {quote(name)}",
-                    f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}",
-                )
-            )
-        cursor.execute(
-            "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
-            "JOIN pg_class i ON i.oid = x.indexrelid "
-            "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT x.indisunique "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname",
-            [table],
-        )
-        for name, definition in cursor.fetchall():
-            statements.append((f"DROP INDEX {quote(name)}", definition))
-        return statements
+        return _index_statements(cursor)
 
     def close(self) -> None:
+        self.copier.close()
         try:
             if connection.needs_rollback or connection.connection is None:
                 return
@@ -430,6 +467,265 @@ class _PostgresSink:
             pass
         finally:
             self.cursor.close()
+
+
+def _index_statements(cursor: Any) -> list[tuple[str, str]]:
+    """(drop, create) statements of the customer table's unique constraints and secondary indexes.
+
+    The primary key stays. Used around bulk loads, as the PostgreSQL manual advises.
+    """
+    table = Customer._meta.db_table
+    target = connection.ops.quote_name(table)
+    quote = connection.ops.quote_name
+    statements: list[tuple[str, str]] = []
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND contype = 'u' ORDER BY conname",
+        [table],
+    )
+    for name, definition in cursor.fetchall():
+        statements.append(
+            (
+                f"ALTER TABLE {target} DROP CONSTRAINT {quote(name)}",
+                f"ALTER TABLE {target} ADD CONSTRAINT {quote(name)} {definition}",
+            )
+        )
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary AND NOT x.indisunique "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) ORDER BY i.relname",
+        [table],
+    )
+    for name, definition in cursor.fetchall():
+        statements.append((f"DROP INDEX {quote(name)}", definition))
+    return statements
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    """The rows of a frame of text cells as CSV for COPY ("" is written as an empty, NULL, field)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(zip(*(frame[c].tolist() for c in frame.columns), strict=True))
+    return buffer.getvalue()
+
+
+class _FirstLoadAbandoned(Exception):
+    """The first-load COPY cannot store the file as the staging path would: read it again that way."""
+
+
+class _PostgresLoadSink:
+    """First load into an empty customer table: COPY the validated rows straight into it.
+
+    The attributes JSON is built per chunk (per distinct value, not per cell) with the kind each
+    column has so far, exactly as the SQL of `_PostgresSink` would store it: numbers as JSON
+    numbers (PostgreSQL's float8 -> jsonb), text and dates as strings, empty cells left out. A
+    column written as numbers that ends up text raises `_FirstLoadAbandoned` at the end.
+    For a large file the secondary indexes and the unique constraint are dropped before the
+    first row and rebuilt at the end, in the same transaction; uniqueness holds meanwhile, as
+    ids are unique within the file, the table was empty and the lock keeps other writers out.
+    """
+
+    BULK_REINDEX_BYTES = 4_000_000  # about 100,000 mall-style rows
+
+    def __init__(self, plan: importing.ColumnPlan, kinds: importing.KindTracker, *, file_size: int) -> None:
+        self.plan = plan
+        self.kinds = kinds
+        self.file_size = file_size
+        self.cursor = connection.cursor()
+        self.cursor.execute("SELECT statement_timestamp()")
+        self.now = self.cursor.fetchone()[0]
+        self.known = dict(
+            CustomerAttribute.objects.filter(key__in=[a.key for a in plan.attributes]).values_list("key", "kind")
+        )
+        self.as_number: set[str] = set()
+        self.as_string: set[str] = set()
+        self.reindex: list[tuple[str, str]] | None = None
+        self.copier = _BackgroundCopy(self.cursor)
+        self.rows = 0
+
+    def write(self, clean: pd.DataFrame) -> None:
+        if not len(clean):
+            return
+        if self.reindex is None:
+            bulk = self.file_size >= self.BULK_REINDEX_BYTES or len(clean) >= _PostgresSink.BULK_REINDEX_ROWS
+            self.reindex = _index_statements(self.cursor) if bulk else []
+            for drop, _create in self.reindex:
+                self.cursor.execute(drop)
+            # created_at and updated_at take the time of the import from a default set for the
+            # load only (dropped in `finish`, all in this transaction): no timestamp per row to send.
+            target = connection.ops.quote_name(Customer._meta.db_table)
+            self.cursor.execute(
+                f"ALTER TABLE {target} ALTER created_at SET DEFAULT %s::timestamptz, "
+                "ALTER updated_at SET DEFAULT %s::timestamptz",
+                [self.now, self.now],
+            )
+        columns = {
+            "external_id": _copy_text(clean["external_id"]).to_numpy(),
+            "gender": clean["gender"].to_numpy(),
+            "age": _whole_text(clean["age"]).to_numpy(),
+            "annual_income": _copy_number(clean["annual_income"]).to_numpy(),
+            "spending_score": _copy_number(clean["spending_score"]).to_numpy(),
+            "attributes": self._attributes_json(clean),
+        }
+        # COPY's text format built column-wise (one string operation per column, not per cell)
+        lines: Any = None
+        for values in columns.values():
+            lines = values if lines is None else lines + "\t" + values
+        target = connection.ops.quote_name(Customer._meta.db_table)
+        sql = f"COPY {target} ({', '.join(columns)}) FROM STDIN"
+        self.copier.submit(sql, "\n".join(lines.tolist()) + "\n")
+        self.rows += len(clean)
+
+    def _attributes_json(self, clean: pd.DataFrame) -> Any:
+        """The attributes JSON of each row, escaped for COPY (the string "{}" when no row has any)."""
+        fragments: list[tuple[np.ndarray, np.ndarray]] = []
+        some_empty = False
+        for i, attr in enumerate(self.plan.attributes):
+            kind = self.kinds.kind(attr.key)
+            known = self.known.get(attr.key)
+            if kind is not None and known is not None and kind != known:
+                kind = AttributeKind.TEXT  # as `_attributes_register` resolves it
+            codes, uniques = pd.factorize(clean[f"a_{i}"])
+            if kind is None or (len(uniques) == 1 and uniques[0] == ""):
+                continue
+            if kind == AttributeKind.NUMBER:
+                self.as_number.add(attr.key)
+                values = [_json_number(u) for u in uniques]
+            else:
+                self.as_string.add(attr.key)
+                values = [json.dumps(u, ensure_ascii=False) if u else None for u in uniques]
+            some_empty = some_empty or None in values
+            # escaping for COPY is per character, so the pieces can be escaped one distinct value at a time
+            pieces = [_copy_escape(f',"{attr.key}":{v}') if v is not None else "" for v in values]
+            fragments.append((np.array(pieces, dtype=object), codes))
+        if not fragments:
+            return "{}"
+        if not some_empty:  # every row has every key: the first one needs no comma
+            first, codes = fragments[0]
+            fragments[0] = (np.array([piece[1:] for piece in first], dtype=object), codes)
+        joined: Any = None
+        for pieces, codes in fragments:
+            joined = pieces[codes] if joined is None else joined + pieces[codes]
+        if some_empty:
+            return ("{" + pd.Series(joined).str[1:] + "}").to_numpy()
+        return "{" + joined + "}"
+
+    def finish(self, plan: importing.ColumnPlan, kinds: dict[str, str | None]) -> tuple[int, int, list[int]]:
+        for key in self.as_number:
+            if kinds.get(key) != AttributeKind.NUMBER:
+                raise _FirstLoadAbandoned(key)
+        for key in self.as_string:
+            if kinds.get(key) == AttributeKind.NUMBER:
+                raise _FirstLoadAbandoned(key)
+        cursor = self.cursor
+        target = connection.ops.quote_name(Customer._meta.db_table)
+        if self.reindex is not None:
+            cursor.execute(f"ALTER TABLE {target} ALTER created_at DROP DEFAULT, ALTER updated_at DROP DEFAULT")
+        if self.reindex:
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for _drop, create in self.reindex:
+                cursor.execute(create)
+        cursor.execute(f"SELECT id FROM {target}")  # the table was empty: every row is new
+        ids = [row[0] for row in cursor.fetchall()]
+        return self.rows, 0, ids
+
+    def flush(self) -> None:
+        self.copier.wait()
+
+    def close(self) -> None:
+        self.copier.close()
+        self.cursor.close()
+
+
+class _BackgroundCopy:
+    """Run the COPY of one chunk at a time on a worker thread, while the next chunk is read and checked.
+
+    The database works on one chunk while Python prepares the next (at most one chunk waits,
+    so memory stays bounded). The connection is used by one thread at a time: `wait` before
+    any other statement.
+    """
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="customer-import-copy")
+        self.pending: Future[None] | None = None
+
+    def submit(self, sql: str, data: str) -> None:
+        self.wait()
+        self.pending = self.executor.submit(self._copy, sql, data)
+
+    def _copy(self, sql: str, data: str) -> None:
+        with self.cursor.copy(sql) as copy:
+            copy.write(data)
+
+    def wait(self) -> None:
+        """Wait for the chunk in flight; its error, if any, is raised here."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        except Exception:  # noqa: BLE001 - already failing: the transaction is rolled back
+            pass
+        finally:
+            self.executor.shutdown()
+
+
+_COPY_NULL = "\\N"
+_COPY_SPECIAL = ("\\", "\t", "\n", "\r")
+
+
+def _whole_text(text: pd.Series) -> pd.Series:
+    """Validated whole numbers ("35", " 35 ", "35.0", "" for missing) as integer text for COPY."""
+    codes, uniques = pd.factorize(text)
+    converted = np.array([str(round(float(u))) if u.strip() else _COPY_NULL for u in uniques], dtype=object)
+    return pd.Series(converted[codes], index=text.index)
+
+
+def _copy_number(text: pd.Series) -> pd.Series:
+    """Validated number cells for COPY's text format: "" (missing) becomes NULL."""
+    empty = (text == "").to_numpy()
+    text = _copy_text(text)
+    if empty.any():
+        text = pd.Series(np.where(empty, _COPY_NULL, text.to_numpy()), index=text.index)
+    return text
+
+
+def _copy_text(text: pd.Series) -> pd.Series:
+    """Text cells escaped for COPY's text format (backslash, tab, newline, carriage return)."""
+    joined = "".join(text.tolist())
+    if not any(ch in joined for ch in _COPY_SPECIAL):
+        return text
+    return (
+        text.str.replace("\\", "\\\\", regex=False)
+        .str.replace("\t", "\\t", regex=False)
+        .str.replace("\n", "\\n", regex=False)
+        .str.replace("\r", "\\r", regex=False)
+    )
+
+
+def _copy_escape(text: str) -> str:
+    """One string escaped for COPY's text format."""
+    if not any(ch in text for ch in _COPY_SPECIAL):
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _json_number(text: str) -> str | None:
+    """A validated number cell as PostgreSQL stores `text::float8` in jsonb; None when empty.
+
+    jsonb takes float8's shortest text, then reads it as numeric: whole numbers have no
+    fraction digits, other numbers the shortest round-trip digits (Python's repr finds the
+    same digits). Beyond 1e16 both write an exponent, which numeric reads the same way.
+    """
+    if not text.strip():
+        return None
+    value = float(text)
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
 
 
 class _OrmSink:
@@ -441,6 +737,9 @@ class _OrmSink:
     def write(self, clean: pd.DataFrame) -> None:
         if len(clean):
             self.frames.append(clean)
+
+    def flush(self) -> None:
+        pass
 
     def finish(self, plan: importing.ColumnPlan, kinds: dict[str, str | None]) -> tuple[int, int, list[int]]:
         update_fields = _update_fields(plan)

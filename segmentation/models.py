@@ -172,19 +172,29 @@ class Segment(models.Model):
 class Membership(models.Model):
     """A customer's segment in a run. `fitted` is False for customers assigned after the fit.
 
-    The foreign keys have no database constraint (`db_constraint=False`): memberships are written
-    only by the run services, set-based (COPY), from ids read in the same run, and PostgreSQL's
-    per-row constraint triggers made that write ~20x slower (over a minute per million rows).
-    Deletes still cascade: Django's ORM performs them (`on_delete=CASCADE`), not the database.
+    The primary key is (customer, run): no surrogate id, so a write maintains one index less. The
+    foreign keys have no database constraint (`db_constraint=False`): memberships are written only by
+    the run services, set-based (COPY), from ids read in the same run, and PostgreSQL's per-row
+    constraint triggers made that write ~20x slower. Deletes still cascade: Django's ORM performs
+    them (`on_delete=CASCADE`), not the database.
+
+    On PostgreSQL the table is partitioned by run (LIST on run_id, migration 0003): a run's
+    memberships are copied into a table of their own without indexes, the indexes are built once,
+    and the table is attached as the run's partition in the same transaction; removing a run's
+    memberships drops its partition. Rows of a run without a partition go to the default partition.
+    Within a partition the run is constant, so the primary key (customer, run) serves lookups by
+    customer, and (segment, customer) serves lookups by segment.
     """
 
-    # run and segment need no index of their own: the unique (run, customer) and the (segment, customer)
-    # indexes below start with them.
+    pk = models.CompositePrimaryKey("customer", "run")
+    # No index of their own: the partition is the run index on PostgreSQL, the primary key starts with
+    # the customer and the (segment, customer) index below starts with the segment.
     run = models.ForeignKey(
         SegmentRun, on_delete=models.CASCADE, related_name="memberships", db_constraint=False, db_index=False
     )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="memberships", db_constraint=False
+        "customers.Customer", on_delete=models.CASCADE, related_name="memberships", db_constraint=False,
+        db_index=False,
     )
     segment = models.ForeignKey(
         Segment, on_delete=models.CASCADE, related_name="memberships", db_constraint=False, db_index=False
@@ -193,7 +203,6 @@ class Membership(models.Model):
     fitted = models.BooleanField(default=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "customer"], name="membership_unique_per_run")]
         indexes = [models.Index(fields=["segment", "customer"], name="membership_segment_customer")]
 
     def __str__(self) -> str:

@@ -35,10 +35,13 @@ A worker that dies mid-run (the pool process is killed)
 Execution
     Load the customers set-based (`loading.py`), call the engine with a progress callback (stage,
     percent and heartbeat written with a conditional, throttled UPDATE), write segments and
-    memberships set-based (COPY on PostgreSQL, bulk_create in batches elsewhere), then activate in ONE
+    memberships set-based (bulk_create in batches on other databases; on PostgreSQL a binary COPY
+    into a new table without indexes, its indexes built once, attached as the run's partition of
+    the membership table, all in one transaction: `memberships_partition_write`), then activate in ONE
     transaction: lineage carried from the previous active run, run succeeded, segmentation.active_run
     = run. Any exception or an engine result with ok=False fails the run with its reason and stage,
-    removes its partial segments and memberships, and leaves the previous active run untouched.
+    removes its partial segments and memberships (on PostgreSQL: drops the run's partition), and
+    leaves the previous active run untouched.
 """
 
 from __future__ import annotations
@@ -424,7 +427,7 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
 
 
 def _run_results_remove(*, run_id: int) -> None:
-    Membership.objects.filter(run_id=run_id).delete()
+    memberships_remove(run_ids=[run_id])
     Segment.objects.filter(run_id=run_id).delete()
 
 
@@ -525,7 +528,88 @@ def _memberships_write(
     *, run: SegmentRun, result: SegmentationResult, segments: dict[int, int], fitted: bool = True
 ) -> int:
     frame = _memberships_frame(result=result, segments=segments)
+    if fitted and connection.vendor == "postgresql":
+        return memberships_partition_write(run_id=run.pk, frame=frame)
     return memberships_bulk_insert(run_id=run.pk, frame=frame, fitted=fitted)
+
+
+def _membership_partition(run_id: int) -> str:
+    return f"{Membership._meta.db_table}_run_{int(run_id)}"
+
+
+def memberships_partition_write(*, run_id: int, frame: pd.DataFrame, batch: int = 200_000) -> int:
+    """PostgreSQL: a run's fitted memberships as the run's own partition, in ONE transaction.
+
+    The rows are copied (binary COPY, FREEZE: no hint-bit writes or vacuum later) into a new table
+    without indexes, its primary key and (segment, customer) index are built once over the whole
+    table (several times faster than maintaining them row by row), and the table is attached as the
+    run's partition; its CHECK constraint spares the attach a validation scan. Any failure rolls all
+    of it back: no partial rows, no stray table. A partition left by an earlier attempt is replaced.
+    (Measured: splitting the COPY and the two index builds over extra connections gained nothing on
+    a two-core machine, so it stays one transaction.)
+    """
+    run_id = int(run_id)
+    parent = Membership._meta.db_table
+    part = _membership_partition(run_id)
+    # Rows in (segment, customer) order: the (segment, customer) index is then built from sorted input
+    # and the primary key from a few sorted runs (measured ~0.5 s less per million than customer
+    # order), and a segment's members lie together on disk for the pages and audiences that read them.
+    order = np.argsort(frame["segment_id"].to_numpy(), kind="stable")
+    if not frame["customer_id"].is_monotonic_increasing:
+        order = np.lexsort((frame["customer_id"].to_numpy(), frame["segment_id"].to_numpy()))
+    frame = frame.iloc[order]
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The commit need not wait for its WAL flush: the activation, a later transaction committed
+        # synchronously, flushes it first, so no crash can leave an active run without its memberships.
+        cursor.execute("SET LOCAL synchronous_commit = off")
+        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # each index sorted in memory
+        _partition_create(cursor=cursor, run_id=run_id)
+        with cursor.cursor.copy(_partition_copy_sql(part=part)) as copy:
+            _partition_copy_rows(copy=copy, run_id=run_id, frame=frame, batch=batch)
+        cursor.execute(f'ALTER TABLE "{part}" ADD CONSTRAINT "{part}_pkey" PRIMARY KEY (customer_id, run_id)')
+        cursor.execute(f'CREATE INDEX "{part}_segment" ON "{part}" (segment_id, customer_id)')
+        cursor.execute(f'ALTER TABLE "{parent}" ATTACH PARTITION "{part}" FOR VALUES IN ({run_id})')
+    return len(frame)
+
+
+def _partition_create(*, cursor: Any, run_id: int) -> None:
+    parent, part = Membership._meta.db_table, _membership_partition(run_id)
+    cursor.execute(f'DROP TABLE IF EXISTS "{part}"')
+    cursor.execute(f'DELETE FROM "{parent}" WHERE run_id = %s', [run_id])  # rows in the default partition
+    cursor.execute(
+        f'CREATE TABLE "{part}" (LIKE "{parent}" INCLUDING DEFAULTS, CONSTRAINT "{part}_run" CHECK (run_id = {run_id}))'
+    )
+
+
+def _partition_copy_sql(*, part: str) -> str:
+    return f'COPY "{part}" (run_id, customer_id, segment_id, distance, fitted) FROM STDIN WITH (FORMAT binary, FREEZE)'
+
+
+def _partition_copy_rows(*, copy: Any, run_id: int, frame: pd.DataFrame, batch: int) -> None:
+    copy.write(_PGCOPY_HEADER)
+    for start in range(0, len(frame), batch):
+        copy.write(_membership_rows_binary(run_id=run_id, part=frame.iloc[start : start + batch], fitted=True))
+    copy.write(b"\xff\xff")  # end of data
+
+
+def memberships_remove(*, run_ids: list[int], lock_timeout_ms: int | None = None) -> None:
+    """Remove the memberships of `run_ids`: on PostgreSQL drop their partitions (instant), then any other rows.
+
+    Dropping a partition waits for the readers of the membership table and holds new ones back while
+    it waits; `lock_timeout_ms` bounds that wait (the call then raises and nothing is removed), for
+    housekeeping that can simply try again later.
+    """
+    if not run_ids:
+        return
+    if connection.vendor == "postgresql":
+        with transaction.atomic(), connection.cursor() as cursor:
+            if lock_timeout_ms is not None:
+                cursor.execute(f"SET LOCAL lock_timeout = {int(lock_timeout_ms)}")
+            for run_id in run_ids:
+                cursor.execute(f'DROP TABLE IF EXISTS "{_membership_partition(run_id)}"')
+            Membership.objects.filter(run_id__in=run_ids).delete()
+        return
+    Membership.objects.filter(run_id__in=run_ids).delete()
 
 
 _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -659,7 +743,7 @@ def runs_prune_history(*, keep: int | None = None, segmentation: Segmentation | 
         old = [rid for rid in list(finished)[keep:] if rid != active_id and rid not in in_use]
         if old:
             with transaction.atomic():
-                Membership.objects.filter(run_id__in=old).delete()
+                memberships_remove(run_ids=old, lock_timeout_ms=5000)  # busy readers: prune next time
                 Segment.objects.filter(run_id__in=old).delete()
                 deleted += SegmentRun.objects.filter(pk__in=old).delete()[1].get(SegmentRun._meta.label, 0)
     return deleted

@@ -414,3 +414,161 @@ def test_loading_reads_fields_and_numeric_attributes_set_based(django_assert_max
     assert df["gender"].tolist() == ["female", "male", "unknown"]
     assert df["age"].tolist()[0] == 30 and np.isnan(df["age"].tolist()[1])
     assert df["visits"].tolist()[0] == 3 and np.isnan(df["visits"].tolist()[1]) and np.isnan(df["visits"].tolist()[2])
+
+
+def test_loading_numeric_features_gives_one_sorted_float_block():
+    from django.db import connection
+
+    from customers.models import CustomerAttribute
+    from segmentation import loading
+
+    CustomerAttribute.objects.create(key="visits", label="Visits", kind="number")
+    Customer.objects.bulk_create([
+        Customer(external_id="C", age=50, annual_income=70.5, attributes={"visits": 1.25}),
+        Customer(external_id="A", age=None, annual_income=15.0, attributes={"visits": "n/a"}),
+        Customer(external_id="B", age=30, annual_income=None, attributes={}),
+    ])
+    df = loading.customers_frame(features=["annual_income", "visits", "age"])
+    ids = dict(Customer.objects.values_list("external_id", "pk"))
+    assert list(df.columns) == ["annual_income", "visits", "age"]
+    assert sorted(df.index) == sorted(ids.values()) and df.index.name == "id"
+    assert (df.dtypes == "float64").all()
+    if connection.vendor == "postgresql":  # sorted by id, one contiguous block for the engine
+        assert list(df.index) == sorted(ids.values()) and df._mgr.nblocks == 1
+        in_ranges = loading._frame_postgres_numeric(canonical=["annual_income", "age"], attributes=["visits"], chunk=2)
+        assert in_ranges.equals(df[["annual_income", "age", "visits"]])
+    c = df.loc[ids["C"]]
+    assert (c["annual_income"], c["visits"], c["age"]) == (70.5, 1.25, 50.0)
+    assert np.isnan(df.loc[ids["A"], "age"]) and np.isnan(df.loc[ids["A"], "visits"])
+    assert np.isnan(df.loc[ids["B"], "annual_income"]) and np.isnan(df.loc[ids["B"], "visits"])
+    assert loading.customers_frame(features=["age"]).shape == (3, 1)
+    Customer.objects.all().delete()
+    empty = loading.customers_frame(features=["age", "visits"])
+    assert empty.empty and list(empty.columns) == ["age", "visits"]
+
+
+def test_run_results_identical_on_reruns_and_whatever_the_write_path(seg, blobs):
+    first, second = _run(seg, k_max=5), _run(seg, k_max=5)
+    rows = [
+        sorted(Membership.objects.filter(run=r).values_list("customer_id", "segment__label", "distance", "fitted"))
+        for r in (first, second)
+    ]
+    assert len(rows[0]) == 300 and rows[0] == rows[1]
+    assert first.chosen_k == second.chosen_k == 3
+
+
+def _partitions() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = %s::regclass",
+            [Membership._meta.db_table],
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+def _table_exists(name: str) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [name])
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def postgres_only():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("membership partitions are PostgreSQL only")
+
+
+def test_memberships_of_a_run_are_its_own_indexed_partition(postgres_only, seg, blobs):
+    from django.db import connection
+
+    table = Membership._meta.db_table
+    first = _run(seg, k=3)
+    part = f"{table}_run_{first.pk}"
+    assert _partitions() == {f"{table}_default", part}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [part])
+        indexes = [d for (d,) in cursor.fetchall()]
+        cursor.execute(f'SELECT count(*) FROM "{part}"')
+        assert cursor.fetchone()[0] == 300
+    assert any("(segment_id, customer_id)" in d for d in indexes)
+    assert any("UNIQUE" in d and "(customer_id, run_id)" in d for d in indexes)
+    # A membership written through the ORM (assignment of a new customer) lands in the run's partition.
+    customer = Customer.objects.create(external_id="NEW", annual_income=50, spending_score=50)
+    assert services.memberships_assign_new(segmentation=seg) == 1
+    assert Membership.objects.filter(run=first, customer=customer, fitted=False).exists()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Membership.objects.create(run=first, customer=customer, segment=first.segments.first(), distance=0.0)
+    # Pruning history drops the partition of the removed run.
+    second = _run(seg, k=3)
+    assert services.runs_prune_history(keep=1, segmentation=seg) == 1
+    assert not _table_exists(part)
+    assert _partitions() == {f"{table}_default", f"{table}_run_{second.pk}"}
+    assert Membership.objects.filter(run=second, fitted=True).count() == 301  # the new customer is fitted now
+
+
+def test_failure_while_copying_memberships_leaves_no_rows_and_no_table(postgres_only, seg, blobs, monkeypatch):
+    import functools
+
+    first = _run(seg, k=3)
+    real_rows = services._membership_rows_binary
+    calls = []
+
+    def rows_then_boom(**kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError("connection to the database lost while copying")
+        return real_rows(**kwargs)
+
+    monkeypatch.setattr(services, "_membership_rows_binary", rows_then_boom)
+    monkeypatch.setattr(
+        services, "memberships_partition_write", functools.partial(services.memberships_partition_write, batch=100)
+    )
+    second = _run(seg, k=3)
+    assert second.status == RunStatus.FAILED and second.stage == "saving memberships"
+    assert "connection to the database lost" in second.error and len(calls) == 2
+    seg.refresh_from_db()
+    assert seg.active_run_id == first.pk
+    assert not Membership.objects.filter(run=second).exists()
+    assert not _table_exists(f"{Membership._meta.db_table}_run_{second.pk}")
+    assert Membership.objects.filter(run=first).count() == 300
+
+
+@pytest.mark.django_db(transaction=True)
+def test_loading_in_parallel_reads_one_snapshot(postgres_only):
+    from segmentation import loading
+
+    Customer.objects.bulk_create(
+        Customer(external_id=f"P{i}", age=20 + i % 50, annual_income=None if i % 7 == 0 else i * 0.5)
+        for i in range(40)
+    )
+    features = dict(canonical=["age", "annual_income"], attributes=[])
+    serial = loading._frame_postgres_numeric(**features, workers=1)
+    parallel = loading._frame_postgres_numeric(**features, workers=3, chunk=7, parallel_from=0)
+    assert len(serial) == 40 and serial.equals(parallel) and parallel.index.is_monotonic_increasing
+    assert parallel._mgr.nblocks == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pruning_gives_way_to_a_busy_reader_and_prunes_later(postgres_only):
+    import psycopg
+    from django.db import OperationalError, connection
+
+    runs_support.customers_blobs(90)
+    seg = services.segmentation_get_or_create_default()
+    first, second = _run(seg, k=3), _run(seg, k=3)
+    part = f"{Membership._meta.db_table}_run_{first.pk}"
+    info = connection.connection.info
+    with psycopg.connect(info.dsn, password=info.password or None) as reader:  # an export still reading
+        reader.execute(f"SELECT count(*) FROM {Membership._meta.db_table}").fetchone()
+        with pytest.raises(OperationalError, match="lock timeout"):
+            services.memberships_remove(run_ids=[first.pk], lock_timeout_ms=100)
+        assert _table_exists(part)
+    assert services.runs_prune_history(keep=1, segmentation=seg) == 1
+    assert not _table_exists(part) and Membership.objects.filter(run=second).count() == 90
