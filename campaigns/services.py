@@ -172,19 +172,8 @@ def campaign_schedule(*, actor: Any, campaign: Campaign) -> Campaign:
     if first is None:
         raise DataError("segments: a campaign targets at least one segment; got none")
     run = first.run.segmentation.active_run or first.run
-    before = campaign_state(campaign)
-    mapping = _repin(campaign, run)
-    campaign.status = CampaignStatus.SCHEDULED
-    campaign.save()
-    activity_record(
-        actor=actor,
-        verb="campaign.schedule",
-        obj=campaign,
-        before=before,
-        after=campaign_state(campaign),
-        detail={"run": run.pk, "segments": mapping},
-    )
-    return campaign
+    return _pin_and_record(actor=actor, campaign=campaign, run=run, verb="campaign.schedule",
+                           status=CampaignStatus.SCHEDULED)
 
 
 @transaction.atomic
@@ -195,15 +184,18 @@ def campaign_repin(*, actor: Any, campaign: Campaign, run: SegmentRun) -> Campai
         raise Conflict(f"campaign {campaign.pk} is archived; archived campaigns cannot be re-pinned")
     if run.status != "succeeded":
         raise Conflict(f"run {run.pk} is {run.status}; only a succeeded run can be pinned")
+    return _pin_and_record(actor=actor, campaign=campaign, run=run, verb="campaign.repin")
+
+
+def _pin_and_record(*, actor: Any, campaign: Campaign, run: SegmentRun, verb: str, status: str | None = None) -> Campaign:
+    """Pin `campaign` to `run` (segments mapped by lineage), optionally set its status, and audit it."""
     before = campaign_state(campaign)
     mapping = _repin(campaign, run)
+    if status is not None:
+        campaign.status = status
     campaign.save()
     activity_record(
-        actor=actor,
-        verb="campaign.repin",
-        obj=campaign,
-        before=before,
-        after=campaign_state(campaign),
+        actor=actor, verb=verb, obj=campaign, before=before, after=campaign_state(campaign),
         detail={"run": run.pk, "segments": mapping},
     )
     return campaign
