@@ -6,7 +6,6 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import MinMaxScaler
 
@@ -17,18 +16,10 @@ FEATURES = ["annual_income", "spending_score"]
 
 
 def mall_import(csv_path: Path) -> list[Customer]:
-    df = pd.read_csv(csv_path, dtype={"CustomerID": str})
-    customers = [
-        Customer(
-            external_id=row.CustomerID,
-            gender=row.Genre.lower(),
-            age=int(row.Age),
-            annual_income=float(row._3),
-            spending_score=float(row._4),
-        )
-        for row in df.itertuples(index=False)
-    ]
-    Customer.objects.bulk_create(customers)
+    """The shared Mall file imported as-is through the product's import service."""
+    from segmentation.tests.runs_support import mall_import as import_file
+
+    import_file(csv_path)
     return list(Customer.objects.order_by("external_id"))
 
 
