@@ -138,7 +138,7 @@ def main() -> None:
         "list_filter_gender_age": "/customers/?gender=female&age_min=30&age_max=40",
         "list_search_prefix": f"/customers/?q={PREFIX}0001&match=prefix",
         "list_search_contains": "/customers/?q=12345",
-        "detail": f"/customers/{PREFIX}{1:0{max(5, len(str(ROWS)))}d}/",
+        "detail": f"/customers/id/{PREFIX}{1:0{max(5, len(str(ROWS)))}d}/",
         "overview": "/customers/overview/",
     }
     results: dict[str, float] = {}

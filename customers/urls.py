@@ -3,5 +3,4 @@ from customers.urls_pages import urlpatterns as page_urls
 
 app_name = "customers"
 
-# Import routes first: the customer detail route (in page_urls) takes any id.
-urlpatterns = import_urls + page_urls
+urlpatterns = page_urls + import_urls

@@ -2,10 +2,10 @@ from django.urls import path
 
 from customers import views
 
-# The detail route comes last and takes any id (ids may contain "/"), so the import routes are
-# placed before these in customers/urls.py.
+# Customer ids are free text (they may even be "import" or "overview", or contain "/"), so the
+# detail route lives under its own prefix and can never shadow another page.
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("overview/", views.customer_overview, name="overview"),
-    path("<path:external_id>/", views.customer_detail, name="detail"),
+    path("id/<path:external_id>/", views.customer_detail, name="detail"),
 ]

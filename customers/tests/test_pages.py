@@ -210,7 +210,7 @@ def test_list_without_segments_has_no_segment_column(known, viewer_client):
 
 
 def test_detail_shows_fields_and_typed_attributes(known, viewer_client):
-    response = viewer_client.get("/customers/X010/")
+    response = viewer_client.get("/customers/id/X010/")
     html = response.content.decode()
     assert "Customer X010" in html
     assert "50 k$" in html and "30 years" in html
@@ -223,13 +223,13 @@ def test_detail_shows_fields_and_typed_attributes(known, viewer_client):
 
 
 def test_detail_missing_values_are_said_so(known, viewer_client):
-    html = viewer_client.get("/customers/C004/").content.decode()
+    html = viewer_client.get("/customers/id/C004/").content.decode()
     assert "missing" in html
     assert "Unknown" in html
 
 
 def test_detail_unknown_id_is_404(known, viewer_client):
-    assert viewer_client.get("/customers/NOPE/").status_code == 404
+    assert viewer_client.get("/customers/id/NOPE/").status_code == 404
 
 
 def test_detail_id_with_slash_and_space(db, viewer_client):
@@ -242,7 +242,7 @@ def test_detail_id_with_slash_and_space(db, viewer_client):
 
 def test_detail_lists_memberships_in_recent_runs(known, viewer_client):
     run, segments = _segmented(known)
-    response = viewer_client.get("/customers/C002/")
+    response = viewer_client.get("/customers/id/C002/")
     memberships = response.context["memberships"]
     assert [m.segment.name for m in memberships] == ["Big spenders"]
     html = response.content.decode()
@@ -508,3 +508,12 @@ def test_overview_charts_render_in_a_browser(live_server, viewer_user):
     assert not thread.is_alive(), "the browser journey did not finish in 3 minutes"
     if failures:
         raise failures[0]
+
+
+@pytest.mark.django_db
+def test_ids_that_look_like_page_names_have_their_own_detail_page(viewer_client):
+    for external_id in ("import", "imports", "overview"):
+        Customer.objects.create(external_id=external_id, age=40)
+        html = viewer_client.get(f"/customers/id/{external_id}/").content.decode()
+        assert external_id in html
+    assert viewer_client.get("/customers/overview/").status_code == 200
