@@ -119,7 +119,8 @@ def setup(rows: int) -> dict:
     chunk = 200_000
     with raw.cursor() as cur:
         with cur.copy(
-            "COPY customers_customer (external_id, gender, age, annual_income, spending_score, attributes, created_at, updated_at)"
+            "COPY customers_customer (external_id, gender, age, annual_income, spending_score, "
+            "attributes, created_at, updated_at)"
             " FROM STDIN WITH (FORMAT csv)"
         ) as copy:
             for start in range(0, rows, chunk):
@@ -172,7 +173,8 @@ def setup(rows: int) -> dict:
         customer_ids = np.array([r[0] for r in cur.fetchall()], dtype=np.int64)
         labels = rng.integers(0, 5, len(customer_ids))
         with cur.copy(
-            "COPY segmentation_membership (run_id, customer_id, segment_id, distance, fitted) FROM STDIN WITH (FORMAT csv)"
+            "COPY segmentation_membership (run_id, customer_id, segment_id, distance, fitted) FROM "
+            "STDIN WITH (FORMAT csv)"
         ) as copy:
             for start in range(0, len(customer_ids), chunk):
                 part = slice(start, start + chunk)
@@ -218,7 +220,9 @@ def measure_copy(campaign_id: int) -> dict:
         "customer__external_id", "segment__label", "segment__name", "run_id", "customer__gender", "customer__age",
         "customer__annual_income", "customer__spending_score",
     ).annotate(
-        strategy=Coalesce(NullIf(Value(campaign.strategy), Value("")), F("segment__strategy"), output_field=TextField()),
+        strategy=Coalesce(
+            NullIf(Value(campaign.strategy), Value("")), F("segment__strategy"), output_field=TextField()
+        ),
         campaign_id=Value(campaign.pk),
     )  # fmt: skip
     sql, params = qs.query.get_compiler(connection=connection).as_sql()
@@ -312,11 +316,13 @@ def main() -> None:
         f"baseline COPY TO STDOUT: {copy['seconds']:.2f} s for {copy['rows']:,} rows ({copy['bytes'] / 1048576:.0f} MB)"
     )
     print(
-        f"API CSV stream:          {api['seconds']:.2f} s for {api['rows']:,} rows ({mb:.0f} MB), first byte after {api['first_byte_seconds']:.2f} s"
+        f"API CSV stream:          {api['seconds']:.2f} s for {api['rows']:,} rows ({mb:.0f} MB), "
+        f"first byte after {api['first_byte_seconds']:.2f} s"
     )
     print(f"ratio API / COPY:        {ratio:.2f}x (goal <= {GOAL_RATIO}x) {'OK' if ratio <= GOAL_RATIO else 'MISSED'}")
     print(
-        f"web process memory:      {api['rss_before_mb']:.0f} MB before, {api['rss_max_sampled_mb']:.0f} MB max while streaming"
+        f"web process memory:      {api['rss_before_mb']:.0f} MB before, "
+        f"{api['rss_max_sampled_mb']:.0f} MB max while streaming"
         f" (+{growth:.0f} MB for a {mb:.0f} MB CSV), ru_maxrss {api['peak_rss_mb']:.0f} MB"
     )
     print(f"formula-like ids neutralised: {api['neutralised_ids']:,}")

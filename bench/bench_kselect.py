@@ -134,20 +134,26 @@ def main() -> None:
         return
     print(f"Choosing k on {rows:,} customers x {DIMS} attributes, {len(PLANTED_SIZES)} planted groups")
     engine = in_subprocess("engine", rows)
-    print(f"engine:   {engine['seconds']:8.1f} s  k = {engine['k']}  inertia {engine['inertia']:.3f}  "
-          f"peak {engine['peak_rss_mb']:.0f} MB  stages {engine['timings']}")
+    print(
+        f"engine:   {engine['seconds']:8.1f} s  k = {engine['k']}  inertia {engine['inertia']:.3f}  "
+        f"peak {engine['peak_rss_mb']:.0f} MB  stages {engine['timings']}"
+    )
     print(f"          {engine['reason']}")
     baseline = in_subprocess("baseline", rows)
-    print(f"baseline: {baseline['seconds']:8.1f} s  k = {baseline['k']}  inertia {baseline['inertia']:.3f}  "
-          f"peak {baseline['peak_rss_mb']:.0f} MB")
+    print(
+        f"baseline: {baseline['seconds']:8.1f} s  k = {baseline['k']}  inertia {baseline['inertia']:.3f}  "
+        f"peak {baseline['peak_rss_mb']:.0f} MB"
+    )
     speedup = baseline["seconds"] / engine["seconds"]
     cpu_speedup = baseline["cpu_seconds"] / engine["cpu_seconds"]
     inertia_rel = (engine["inertia"] - baseline["inertia"]) / baseline["inertia"]
     same_k = engine["k"] == baseline["k"]
     ok = speedup >= GOAL_SPEEDUP and same_k and abs(inertia_rel) <= GOAL_INERTIA_REL
     print(f"CPU: engine {engine['cpu_seconds']:.1f} s, baseline {baseline['cpu_seconds']:.1f} s ({cpu_speedup:.1f}x)")
-    print(f"speed-up {speedup:.1f}x (goal >= {GOAL_SPEEDUP}x), same k: {same_k}, "
-          f"inertia difference {inertia_rel:+.4%} (goal within 1%) -> {'OK' if ok else 'GOAL MISSED'}")
+    print(
+        f"speed-up {speedup:.1f}x (goal >= {GOAL_SPEEDUP}x), same k: {same_k}, "
+        f"inertia difference {inertia_rel:+.4%} (goal within 1%) -> {'OK' if ok else 'GOAL MISSED'}"
+    )
     result = {
         "rows": rows,
         "dims": DIMS,

@@ -54,7 +54,8 @@ def load_rows(n: int) -> float:
     foreign = Customer.objects.exclude(external_id__startswith=PREFIX).count()
     if foreign:
         sys.exit(
-            f"bench_pages: the customers table holds {foreign} customers this benchmark did not make; use an empty database"
+            f"bench_pages: the customers table holds {foreign} customers this benchmark did not "
+            f"make; use an empty database"
         )
     if os.environ.get("BENCH_REUSE") and Customer.objects.count() == n:
         print("  BENCH_REUSE: the table already holds the benchmark's rows; not reloading")

@@ -29,7 +29,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 FEATURES = ("age", "annual_income", "spending_score")
 GROUPS = [  # (age, income k$, spending score, share)
-    (25, 30, 80, 0.25), (45, 90, 20, 0.20), (35, 60, 50, 0.30), (60, 110, 85, 0.10), (30, 20, 15, 0.15),
+    (25, 30, 80, 0.25),
+    (45, 90, 20, 0.20),
+    (35, 60, 50, 0.30),
+    (60, 110, 85, 0.10),
+    (30, 20, 15, 0.15),
 ]
 
 
@@ -49,10 +53,15 @@ def synthetic(rows: int, seed: int = 7):
     income = np.clip(np.round(centers[group, 1] + rng.normal(0, 6, rows), 1), 0, None)
     spending = np.clip(np.rint(centers[group, 2] + rng.normal(0, 6, rows)), 1, 100)
     gender = np.where(rng.random(rows) < 0.55, "female", "male")
-    return pd.DataFrame({
-        "external_id": [f"B{i:08d}" for i in range(rows)],
-        "gender": gender, "age": age.astype(int), "annual_income": income, "spending_score": spending,
-    })
+    return pd.DataFrame(
+        {
+            "external_id": [f"B{i:08d}" for i in range(rows)],
+            "gender": gender,
+            "age": age.astype(int),
+            "annual_income": income,
+            "spending_score": spending,
+        }
+    )
 
 
 def insert_customers(rows: int) -> float:
@@ -115,6 +124,7 @@ def end_to_end() -> dict:
                 return fn(*args, **kwargs)
             finally:
                 phases[name] = phases.get(name, 0.0) + time.perf_counter() - t0
+
         return wrapper
 
     loading.customers_frame = timed("load", loading.customers_frame)
@@ -125,8 +135,9 @@ def end_to_end() -> dict:
 
     seg = services.segmentation_get_or_create_default()
     overrides = {k: v for k, v in config().to_dict().items() if k in services.OVERRIDABLE}
-    run = services.run_request(segmentation=seg, requested_by=None, trigger="command", overrides=overrides,
-                               enqueue=False)
+    run = services.run_request(
+        segmentation=seg, requested_by=None, trigger="command", overrides=overrides, enqueue=False
+    )
     t0 = time.perf_counter()
     outcome = services.run_execute(run_id=run.pk)
     total = time.perf_counter() - t0
@@ -134,9 +145,13 @@ def end_to_end() -> dict:
     if run.status != RunStatus.SUCCEEDED:
         raise SystemExit(f"run failed: {run.error}")
     return {
-        "outcome": outcome, "seconds": total, "phases": phases, "k": run.chosen_k,
+        "outcome": outcome,
+        "seconds": total,
+        "phases": phases,
+        "k": run.chosen_k,
         "sizes": sorted(run.segments.values_list("size", flat=True), reverse=True),
-        "memberships": Membership.objects.filter(run=run).count(), "peak_rss_mb": peak_rss_mb(),
+        "memberships": Membership.objects.filter(run=run).count(),
+        "peak_rss_mb": peak_rss_mb(),
         "engine_timings": (run.evidence or {}).get("timings", {}),
     }
 
@@ -152,8 +167,13 @@ def baseline(rows: int) -> dict:
     t0 = time.perf_counter()
     result = ml.segment(df[list(FEATURES)], config())
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "k": result.chosen_k, "sizes": sorted((s.size for s in result.segments), reverse=True),
-            "peak_rss_mb": peak_rss_mb(), "rss_before_mb": rss_before}
+    return {
+        "seconds": seconds,
+        "k": result.chosen_k,
+        "sizes": sorted((s.size for s in result.segments), reverse=True),
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": rss_before,
+    }
 
 
 def main() -> None:
@@ -185,8 +205,10 @@ def main() -> None:
     print(f"    {'other':<18} {other:7.2f} s  (claim, progress, assign-new, prune)")
 
     base = baseline(rows)
-    print(f"  baseline ml.segment in memory: {base['seconds']:.1f} s, k = {base['k']}, "
-          f"peak RSS {base['peak_rss_mb']:.0f} MB")
+    print(
+        f"  baseline ml.segment in memory: {base['seconds']:.1f} s, k = {base['k']}, "
+        f"peak RSS {base['peak_rss_mb']:.0f} MB"
+    )
     ratio = e2e["seconds"] / base["seconds"]
     same = e2e["k"] == base["k"] and e2e["sizes"] == base["sizes"]
     print(f"  ratio end to end / in memory: {ratio:.2f} (goal <= 1.5); same k and sizes: {same}")

@@ -75,7 +75,9 @@ def cleanup() -> None:
             Segmentation.objects.filter(pk=seg.pk).update(active_run=None)
             cur.execute(
                 f"DELETE FROM {Membership._meta.db_table} WHERE run_id IN "
-                f"(SELECT id FROM {SegmentRun._meta.db_table} WHERE segmentation_id = %s)", [seg.pk])
+                f"(SELECT id FROM {SegmentRun._meta.db_table} WHERE segmentation_id = %s)",
+                [seg.pk],
+            )
             seg.runs.all().delete()
             seg.delete()
         cur.execute(f"DELETE FROM {Customer._meta.db_table} WHERE external_id LIKE %s", [PREFIX + "%"])
@@ -87,12 +89,16 @@ def synthetic(n: int) -> pd.DataFrame:
     sizes[0] += n - sum(sizes)
     parts = []
     for label, ((_share, age, inc, sp, _name), size) in enumerate(zip(GROUPS, sizes, strict=True)):
-        parts.append(pd.DataFrame({
-            "label": label,
-            "age": np.clip(rng.normal(age, 6, size), 18, 90).round().astype(int),
-            "annual_income": np.clip(rng.normal(inc, 7, size), 1, 200).round(1),
-            "spending_score": np.clip(rng.normal(sp, 7, size), 1, 100).round(),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "label": label,
+                    "age": np.clip(rng.normal(age, 6, size), 18, 90).round().astype(int),
+                    "annual_income": np.clip(rng.normal(inc, 7, size), 1, 200).round(1),
+                    "spending_score": np.clip(rng.normal(sp, 7, size), 1, 100).round(),
+                }
+            )
+        )
     frame = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=3).reset_index(drop=True)
     frame["external_id"] = [f"{PREFIX}{i:07d}" for i in range(len(frame))]
     frame["gender"] = np.where(rng.random(len(frame)) < 0.55, "female", "male")
@@ -107,37 +113,75 @@ def load(frame: pd.DataFrame) -> tuple[SegmentRun, float]:
     frame[["external_id", "gender", "age", "annual_income", "spending_score"]].to_csv(buf, index=False, header=False)
     # created_at / updated_at / attributes have no database default: give them one for the COPY.
     with connection.cursor() as cur:
-        cur.execute(f"ALTER TABLE {ctable} ALTER COLUMN created_at SET DEFAULT now(), "
-                    "ALTER COLUMN updated_at SET DEFAULT now(), ALTER COLUMN attributes SET DEFAULT '{}'::jsonb")
+        cur.execute(
+            f"ALTER TABLE {ctable} ALTER COLUMN created_at SET DEFAULT now(), "
+            "ALTER COLUMN updated_at SET DEFAULT now(), ALTER COLUMN attributes SET DEFAULT '{}'::jsonb"
+        )
         try:
-            with cur.cursor.copy(f"COPY {ctable} (external_id, gender, age, annual_income, spending_score) "
-                                 "FROM STDIN WITH (FORMAT csv)") as copy:
+            with cur.cursor.copy(
+                f"COPY {ctable} (external_id, gender, age, annual_income, spending_score) FROM STDIN WITH (FORMAT csv)"
+            ) as copy:
                 copy.write(buf.getvalue())
         finally:
-            cur.execute(f"ALTER TABLE {ctable} ALTER COLUMN created_at DROP DEFAULT, "
-                        "ALTER COLUMN updated_at DROP DEFAULT, ALTER COLUMN attributes DROP DEFAULT")
+            cur.execute(
+                f"ALTER TABLE {ctable} ALTER COLUMN created_at DROP DEFAULT, "
+                "ALTER COLUMN updated_at DROP DEFAULT, ALTER COLUMN attributes DROP DEFAULT"
+            )
 
     seg = Segmentation.objects.create(name=SEGMENTATION, features=FEATURES)
     now = timezone.now()
-    per_k = [{"k": k, "inertia": 1e6 / k, "silhouette": 0.5 - abs(k - 5) * 0.04, "calinski_harabasz": 1e5 + k,
-              "davies_bouldin": 0.6 + abs(k - 5) * 0.05, "stability": 0.95} for k in range(2, 11)]
+    per_k = [
+        {
+            "k": k,
+            "inertia": 1e6 / k,
+            "silhouette": 0.5 - abs(k - 5) * 0.04,
+            "calinski_harabasz": 1e5 + k,
+            "davies_bouldin": 0.6 + abs(k - 5) * 0.05,
+            "stability": 0.95,
+        }
+        for k in range(2, 11)
+    ]
     run = SegmentRun.objects.create(
-        segmentation=seg, version=1, status=RunStatus.SUCCEEDED, params={"features": FEATURES},
-        evidence={"per_k": per_k, "preferred": {"silhouette": 5, "davies_bouldin": 5}, "knee": 4,
-                  "disagreement": True},
-        chosen_k=5, k_reason="silhouette and Davies–Bouldin agree on k = 5", quality={"silhouette": 0.5},
-        started_at=now, finished_at=now, rows_used=len(frame), rows_dropped=0, stage="done", progress=100,
+        segmentation=seg,
+        version=1,
+        status=RunStatus.SUCCEEDED,
+        params={"features": FEATURES},
+        evidence={"per_k": per_k, "preferred": {"silhouette": 5, "davies_bouldin": 5}, "knee": 4, "disagreement": True},
+        chosen_k=5,
+        k_reason="silhouette and Davies–Bouldin agree on k = 5",
+        quality={"silhouette": 0.5},
+        started_at=now,
+        finished_at=now,
+        rows_used=len(frame),
+        rows_dropped=0,
+        stage="done",
+        progress=100,
     )
     base_mean = frame[FEATURES].mean()
     base_std = frame[FEATURES].std().replace(0, 1)
     for label, (_share, _a, _i, _s, name) in enumerate(GROUPS):
         part = frame.loc[frame["label"] == label, FEATURES]
-        profile = {f: {"mean": float(part[f].mean()), "median": float(part[f].median()), "min": float(part[f].min()),
-                       "max": float(part[f].max()), "z": float((part[f].mean() - base_mean[f]) / base_std[f])}
-                   for f in FEATURES}
-        Segment.objects.create(run=run, label=label, name=name, size=len(part), share=len(part) / len(frame),
-                               centroid={f: profile[f]["mean"] for f in FEATURES}, profile=profile,
-                               flags=["high_value"] if label == 1 else [], strategy="Playbook strategy")
+        profile = {
+            f: {
+                "mean": float(part[f].mean()),
+                "median": float(part[f].median()),
+                "min": float(part[f].min()),
+                "max": float(part[f].max()),
+                "z": float((part[f].mean() - base_mean[f]) / base_std[f]),
+            }
+            for f in FEATURES
+        }
+        Segment.objects.create(
+            run=run,
+            label=label,
+            name=name,
+            size=len(part),
+            share=len(part) / len(frame),
+            centroid={f: profile[f]["mean"] for f in FEATURES},
+            profile=profile,
+            flags=["high_value"] if label == 1 else [],
+            strategy="Playbook strategy",
+        )
     segments_inherit(run=run, previous=None)
     seg_ids = dict(run.segments.values_list("label", "id"))
     with connection.cursor() as cur:
@@ -145,10 +189,18 @@ def load(frame: pd.DataFrame) -> tuple[SegmentRun, float]:
         cur.execute(f"SELECT id FROM {ctable} WHERE external_id LIKE %s ORDER BY external_id", [PREFIX + "%"])
         ids = np.fromiter((r[0] for r in cur.fetchall()), dtype=np.int64, count=len(frame))
         buf = io.StringIO()
-        pd.DataFrame({"run_id": run.pk, "customer_id": ids, "segment_id": frame["label"].map(seg_ids).to_numpy(),
-                      "distance": 0.1, "fitted": "t"}).to_csv(buf, index=False, header=False)
-        with cur.cursor.copy(f"COPY {mtable} (run_id, customer_id, segment_id, distance, fitted) "
-                             "FROM STDIN WITH (FORMAT csv)") as copy:
+        pd.DataFrame(
+            {
+                "run_id": run.pk,
+                "customer_id": ids,
+                "segment_id": frame["label"].map(seg_ids).to_numpy(),
+                "distance": 0.1,
+                "fitted": "t",
+            }
+        ).to_csv(buf, index=False, header=False)
+        with cur.cursor.copy(
+            f"COPY {mtable} (run_id, customer_id, segment_id, distance, fitted) FROM STDIN WITH (FORMAT csv)"
+        ) as copy:
             copy.write(buf.getvalue())
         cur.execute(f"ANALYZE {ctable}")
         cur.execute(f"ANALYZE {mtable}")
@@ -202,7 +254,10 @@ def main() -> None:
             ms[name], sizes[name] = seconds * 1000, size
         base = ms["healthz"]
         for name, (url, _cold) in pages.items():
-            print(f"  {name:<19} {ms[name]:9.1f} ms  {ms[name] / base:9.1f}× /healthz  {sizes[name] / 1024:8.0f} KiB  {url}")
+            print(
+                f"  {name:<19} {ms[name]:9.1f} ms  {ms[name] / base:9.1f}× /healthz  "
+                f"{sizes[name] / 1024:8.0f} KiB  {url}"
+            )
         print(f"  peak memory {peak_mb():.0f} MB")
         out = {
             "rows": ROWS,

@@ -50,8 +50,13 @@ def main(argv: list[str]) -> int:
         name = script.stem.removeprefix("bench_")
         print(f"\n=== {name} (BENCH_ROWS={rows}) ===", flush=True)
         fresh_database(url)
-        env = {**os.environ, "DATABASE_URL": url, "BENCH_ROWS": rows,
-               "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "0"}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "BENCH_ROWS": rows,
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DJANGO_DEBUG": "0",
+        }
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, str(script)], cwd=REPO, env=env, capture_output=True, text=True)
         sys.stdout.write(proc.stdout)

@@ -111,7 +111,8 @@ PREVIEW_SCHEMA = inline_serializer(
 
 @extend_schema_view(
     create=extend_schema(
-        description='Create a draft campaign: `{"name": ..., "segments": [segment ids of one run], "channel": ..., ...}`'
+        description="Create a draft campaign: "
+        '`{"name": ..., "segments": [segment ids of one run], "channel": ..., ...}`'
         " answers 201. Needs campaigns.add_campaign (Marketer, Admin). Audited."
     ),
     retrieve=extend_schema(description="One campaign (archived ones included)."),

@@ -61,7 +61,8 @@ def _segments_checked(segments: Iterable[Segment]) -> list[Segment]:
     runs = {s.run_id for s in segments}
     if len(runs) > 1:
         raise DataError(
-            f"segments: all segments must come from the same run; got segments of runs {', '.join(map(str, sorted(runs)))}"
+            f"segments: all segments must come from the same run; got segments of runs "
+            f"{', '.join(map(str, sorted(runs)))}"
         )
     return segments
 
@@ -139,7 +140,8 @@ def campaign_update(
         segments = _segments_checked(segments)
         if campaign.pinned_run_id and segments[0].run_id != campaign.pinned_run_id:
             raise DataError(
-                f"segments: the campaign is pinned to run {campaign.pinned_run_id}; got segments of run {segments[0].run_id}"
+                f"segments: the campaign is pinned to run {campaign.pinned_run_id}; got segments of "
+                f"run {segments[0].run_id}"
                 " (re-pin the campaign to change run)"
             )
         campaign.segments.set(segments)
@@ -172,8 +174,9 @@ def campaign_schedule(*, actor: Any, campaign: Campaign) -> Campaign:
     if first is None:
         raise DataError("segments: a campaign targets at least one segment; got none")
     run = first.run.segmentation.active_run or first.run
-    return _pin_and_record(actor=actor, campaign=campaign, run=run, verb="campaign.schedule",
-                           status=CampaignStatus.SCHEDULED)
+    return _pin_and_record(
+        actor=actor, campaign=campaign, run=run, verb="campaign.schedule", status=CampaignStatus.SCHEDULED
+    )
 
 
 @transaction.atomic
@@ -187,7 +190,9 @@ def campaign_repin(*, actor: Any, campaign: Campaign, run: SegmentRun) -> Campai
     return _pin_and_record(actor=actor, campaign=campaign, run=run, verb="campaign.repin")
 
 
-def _pin_and_record(*, actor: Any, campaign: Campaign, run: SegmentRun, verb: str, status: str | None = None) -> Campaign:
+def _pin_and_record(
+    *, actor: Any, campaign: Campaign, run: SegmentRun, verb: str, status: str | None = None
+) -> Campaign:
     """Pin `campaign` to `run` (segments mapped by lineage), optionally set its status, and audit it."""
     before = campaign_state(campaign)
     mapping = _repin(campaign, run)
@@ -195,7 +200,11 @@ def _pin_and_record(*, actor: Any, campaign: Campaign, run: SegmentRun, verb: st
         campaign.status = status
     campaign.save()
     activity_record(
-        actor=actor, verb=verb, obj=campaign, before=before, after=campaign_state(campaign),
+        actor=actor,
+        verb=verb,
+        obj=campaign,
+        before=before,
+        after=campaign_state(campaign),
         detail={"run": run.pk, "segments": mapping},
     )
     return campaign

@@ -14,9 +14,28 @@ from segmentation.models import Segment, Segmentation, SegmentRun
 RUN_PERMISSION = "segmentation.run_segmentation"
 
 RUN_FIELDS = (
-    "segmentation", "version", "status", "stage", "progress", "trigger", "requested_by", "queued_at", "started_at",
-    "finished_at", "heartbeat_at", "worker", "attempts", "rows_used", "rows_dropped", "chosen_k", "k_reason",
-    "error", "params", "evidence", "quality", "model",
+    "segmentation",
+    "version",
+    "status",
+    "stage",
+    "progress",
+    "trigger",
+    "requested_by",
+    "queued_at",
+    "started_at",
+    "finished_at",
+    "heartbeat_at",
+    "worker",
+    "attempts",
+    "rows_used",
+    "rows_dropped",
+    "chosen_k",
+    "k_reason",
+    "error",
+    "params",
+    "evidence",
+    "quality",
+    "model",
 )
 
 
@@ -34,7 +53,18 @@ class ReadOnlyMixin:
 class SegmentRunInline(ReadOnlyMixin, admin.TabularInline):
     model = SegmentRun
     fk_name = "segmentation"
-    fields = ("id", "version", "status", "stage", "progress", "chosen_k", "trigger", "queued_at", "finished_at", "error")
+    fields = (
+        "id",
+        "version",
+        "status",
+        "stage",
+        "progress",
+        "chosen_k",
+        "trigger",
+        "queued_at",
+        "finished_at",
+        "error",
+    )
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -79,7 +109,8 @@ class SegmentationAdmin(admin.ModelAdmin):
             queued.append(f"run #{run.pk} of “{segmentation.name}”")
         if queued:
             self.message_user(
-                request, f"Queued {len(queued)} run(s): {', '.join(queued)}. Follow them under Segment runs.",
+                request,
+                f"Queued {len(queued)} run(s): {', '.join(queued)}. Follow them under Segment runs.",
                 messages.SUCCESS,
             )
         return None
@@ -90,7 +121,17 @@ class SegmentationAdmin(admin.ModelAdmin):
 
 @admin.register(SegmentRun)
 class SegmentRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("id", "segmentation", "status", "stage", "progress", "chosen_k", "trigger", "queued_at", "finished_at")
+    list_display = (
+        "id",
+        "segmentation",
+        "status",
+        "stage",
+        "progress",
+        "chosen_k",
+        "trigger",
+        "queued_at",
+        "finished_at",
+    )
     list_filter = ("status", "trigger", "segmentation")
     fields = RUN_FIELDS
     readonly_fields = RUN_FIELDS

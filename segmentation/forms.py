@@ -10,7 +10,9 @@ from segmentation.services_pages import STRATEGY_MAX_CHARS
 
 class StrategyForm(forms.Form):
     strategy = forms.CharField(
-        label="Recommended strategy", max_length=STRATEGY_MAX_CHARS, strip=True,
+        label="Recommended strategy",
+        max_length=STRATEGY_MAX_CHARS,
+        strip=True,
         widget=forms.Textarea(attrs={"rows": 4, "aria-describedby": "strategy-help"}),
     )
 
@@ -43,8 +45,9 @@ class ChartAxesForm(forms.Form):
                 continue
             if name in self.errors:
                 allowed = ", ".join(v for v, _ in self.fields[name].choices)
-                problems.append(f"{name}: {raw!r} is not a feature of this run (allowed: {allowed}); "
-                                f"showing {self.defaults[name]}")
+                problems.append(
+                    f"{name}: {raw!r} is not a feature of this run (allowed: {allowed}); showing {self.defaults[name]}"
+                )
             else:
                 chosen[name] = self.cleaned_data[name]
         return chosen, problems

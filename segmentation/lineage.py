@@ -32,8 +32,16 @@ REVIEW_DISTANCE = 0.25
 NO_MATCH_JACCARD = 0.1
 NO_MATCH_DISTANCE = 0.5
 
-_FIELDS = ["lineage", "name", "color", "strategy", "strategy_source", "strategy_needs_review",
-           "strategy_edited_by", "strategy_edited_at"]
+_FIELDS = [
+    "lineage",
+    "name",
+    "color",
+    "strategy",
+    "strategy_source",
+    "strategy_needs_review",
+    "strategy_edited_by",
+    "strategy_edited_at",
+]
 
 
 def _common_features(run_segments: list[Any], prev_segments: list[Any]) -> list[str]:
@@ -75,8 +83,12 @@ def segments_inherit(*, run: Any, previous: Any | None) -> None:
         scales = feature_scales(features, [s.profile or {} for s in prev], [s.profile or {} for s in segments])
         by_label_prev = {s.label: s for s in prev}
         by_label_new = {s.label: s for s in segments}
-        matches = match_centroids({s.label: s.centroid for s in prev}, {s.label: s.centroid for s in segments},
-                                  features=features, scales=scales)
+        matches = match_centroids(
+            {s.label: s.centroid for s in prev},
+            {s.label: s.centroid for s in segments},
+            features=features,
+            scales=scales,
+        )
         counts = run_pair_counts(run_a=previous, run_b=run) if matches else {}
         have_members = bool(counts)
         for m in matches:

@@ -7,7 +7,8 @@ on PostgreSQL, when every feature is numeric, with one binary COPY ordered by id
 rows numpy reads in place (a missing value is sent as NaN, which is what the engine sees as missing);
 with a text feature (gender) with one query returning each column as a binary array per block of ids (the
 aggregates of one group see the rows in the same order, so the arrays line up; COPY would hand
-the rows to Python one by one, ~15 s per million), elsewhere with one ``values_list`` query (also for a subset of customers, e.g. the new ones to assign).
+the rows to Python one by one, ~15 s per million), elsewhere with one ``values_list`` query (also for a
+subset of customers, e.g. the new ones to assign).
 Never a query per customer.
 """
 
@@ -75,8 +76,7 @@ def _frame_postgres(*, canonical: list[str], attributes: list[str], chunk: int =
         # Numbers are stored as JSON numbers; anything else becomes missing rather than failing the cast.
         columns.append(
             sql.SQL(
-                "array_agg(CASE WHEN jsonb_typeof(attributes -> {k}) = 'number' "
-                "THEN (attributes ->> {k})::float8 END)"
+                "array_agg(CASE WHEN jsonb_typeof(attributes -> {k}) = 'number' THEN (attributes ->> {k})::float8 END)"
             ).format(k=sql.Literal(key))
         )
     query = sql.SQL("SELECT {cols} FROM {table} GROUP BY id / {chunk} ORDER BY id / {chunk}").format(
@@ -93,14 +93,20 @@ def _frame_postgres(*, canonical: list[str], attributes: list[str], chunk: int =
                 kind = object if name == "gender" else np.float64
                 parts[name].append(np.asarray(values, dtype=kind))
     if not parts["id"]:
-        return pd.DataFrame({name: pd.Series(dtype=object if name == "gender" else "float64") for name in names},
-                            index=pd.Index([], name="id", dtype="int64"))
+        return pd.DataFrame(
+            {name: pd.Series(dtype=object if name == "gender" else "float64") for name in names},
+            index=pd.Index([], name="id", dtype="int64"),
+        )
     data = {name: np.concatenate(parts[name]) for name in names}
     return pd.DataFrame(data, index=pd.Index(np.concatenate(parts["id"]), name="id"))
 
 
 def _frame_postgres_numeric(
-    *, canonical: list[str], attributes: list[str], chunk: int = 5_000_000, workers: int = 2,
+    *,
+    canonical: list[str],
+    attributes: list[str],
+    chunk: int = 5_000_000,
+    workers: int = 2,
     parallel_from: int = 200_000,
 ) -> pd.DataFrame:
     """Numeric features only: one query, each column sent as ONE binary string of big-endian float8.

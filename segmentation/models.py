@@ -40,9 +40,7 @@ class Segmentation(models.Model):
     schedule = models.CharField(
         max_length=64, blank=True, help_text="Cron expression (m h dom mon dow) for scheduled runs; empty = none"
     )
-    active_run = models.ForeignKey(
-        "SegmentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    active_run = models.ForeignKey("SegmentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=0, help_text="Bumped by every run request")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -193,7 +191,10 @@ class Membership(models.Model):
         SegmentRun, on_delete=models.CASCADE, related_name="memberships", db_constraint=False, db_index=False
     )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="memberships", db_constraint=False,
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_constraint=False,
         db_index=False,
     )
     segment = models.ForeignKey(

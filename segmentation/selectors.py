@@ -23,9 +23,7 @@ def segmentation_by_name(*, name: str) -> Segmentation:
     segmentation = Segmentation.objects.filter(name=name).first()
     if segmentation is None:
         names = list(Segmentation.objects.values_list("name", flat=True))
-        raise ConfigError(
-            f"segmentation: no segmentation named {name!r}; existing are {', '.join(names) or 'none'}"
-        )
+        raise ConfigError(f"segmentation: no segmentation named {name!r}; existing are {', '.join(names) or 'none'}")
     return segmentation
 
 

@@ -84,8 +84,15 @@ def run_feature_choices(*, run: SegmentRun, segments: list[Segment] | None = Non
 
 def segment_dicts(*, segments: list[Segment]) -> list[dict[str, Any]]:
     return [
-        {"id": s.id, "label": s.label, "name": s.name, "color": s.color, "size": s.size,
-         "centroid": s.centroid or {}, "profile": s.profile or {}}
+        {
+            "id": s.id,
+            "label": s.label,
+            "name": s.name,
+            "color": s.color,
+            "size": s.size,
+            "centroid": s.centroid or {},
+            "profile": s.profile or {},
+        }
         for s in segments
     ]
 
@@ -96,9 +103,7 @@ def run_get(*, run_id: int) -> SegmentRun | None:
 
 def segment_get(*, segment_id: int) -> Segment | None:
     return (
-        Segment.objects.select_related("run", "run__segmentation", "strategy_edited_by")
-        .filter(pk=segment_id)
-        .first()
+        Segment.objects.select_related("run", "run__segmentation", "strategy_edited_by").filter(pk=segment_id).first()
     )
 
 
@@ -124,8 +129,16 @@ def dashboard_entries() -> list[DashboardEntry]:
         failed = latest if latest is not None and latest.status == RunStatus.FAILED else None
         segments = list(active.segments.order_by("label")) if active else []
         customers = active.rows_used if active and active.rows_used is not None else sum(s.size for s in segments)
-        entries.append(DashboardEntry(segmentation=seg, active=active, segments=segments, in_progress=in_progress,
-                                      failed=failed, customers=customers))
+        entries.append(
+            DashboardEntry(
+                segmentation=seg,
+                active=active,
+                segments=segments,
+                in_progress=in_progress,
+                failed=failed,
+                customers=customers,
+            )
+        )
     return entries
 
 
@@ -216,8 +229,15 @@ def segment_member_rows(*, segment: Segment):
     return (
         Membership.objects.filter(segment=segment)
         .order_by("customer__external_id")
-        .values_list("customer__external_id", "customer__gender", "customer__age", "customer__annual_income",
-                      "customer__spending_score", "distance", "fitted")
+        .values_list(
+            "customer__external_id",
+            "customer__gender",
+            "customer__age",
+            "customer__annual_income",
+            "customer__spending_score",
+            "distance",
+            "fitted",
+        )
         .iterator(chunk_size=5000)
     )
 
@@ -258,15 +278,28 @@ def run_compare(*, run_a: SegmentRun, run_b: SegmentRun, examples: int = 5) -> d
         stayed = int(matrix[segs_a.index(sa), j]) if sa is not None else 0
         entered = int(col.sum()) - stayed
         left = int(matrix[segs_a.index(sa), :].sum()) - stayed if sa is not None else 0
-        rows.append({
-            "b": sb, "a": sa, "distance": dist, "stayed": stayed, "entered": entered, "left": left,
-            "entered_ids": _mover_ids(run_a=run_a, seg_a=sa, seg_b=sb, direction="entered", limit=examples),
-            "left_ids": _mover_ids(run_a=run_a, seg_a=sa, seg_b=sb, direction="left", limit=examples)
-            if sa is not None else [],
-        })
+        rows.append(
+            {
+                "b": sb,
+                "a": sa,
+                "distance": dist,
+                "stayed": stayed,
+                "entered": entered,
+                "left": left,
+                "entered_ids": _mover_ids(run_a=run_a, seg_a=sa, seg_b=sb, direction="entered", limit=examples),
+                "left_ids": _mover_ids(run_a=run_a, seg_a=sa, seg_b=sb, direction="left", limit=examples)
+                if sa is not None
+                else [],
+            }
+        )
     return {
-        "segments_a": segs_a, "segments_b": segs_b, "matrix": matrix.tolist(), "common": common, "ari": ari,
-        "rows": rows, "unmatched_a": [s for s in segs_a if s not in [p[0] for p in pairs.values()]],
+        "segments_a": segs_a,
+        "segments_b": segs_b,
+        "matrix": matrix.tolist(),
+        "common": common,
+        "ari": ari,
+        "rows": rows,
+        "unmatched_a": [s for s in segs_a if s not in [p[0] for p in pairs.values()]],
     }
 
 
@@ -289,8 +322,9 @@ def _segment_pairs(*, segs_a: list[Segment], segs_b: list[Segment]) -> dict[int,
     scales = feature_scales(features, [s.profile or {} for s in segs_a], [s.profile or {} for s in segs_b])
     a_by_label = {s.label: s for s in segs_a}
     b_by_label = {s.label: s for s in segs_b}
-    for m in match_centroids({s.label: s.centroid for s in segs_a}, {s.label: s.centroid for s in segs_b},
-                             features=features, scales=scales):
+    for m in match_centroids(
+        {s.label: s.centroid for s in segs_a}, {s.label: s.centroid for s in segs_b}, features=features, scales=scales
+    ):
         pairs[b_by_label[m.b].id] = (a_by_label[m.a], m.distance)
     return pairs
 

@@ -268,7 +268,9 @@ def run_claim(*, run_id: int, worker: str) -> str:
         )
         if newer.exists():
             changed = SegmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-                status=RunStatus.SUPERSEDED, stage="superseded", finished_at=now,
+                status=RunStatus.SUPERSEDED,
+                stage="superseded",
+                finished_at=now,
                 error="superseded by a newer request for the same segmentation",
             )
             return SUPERSEDED if changed else DUPLICATE
@@ -281,8 +283,14 @@ def run_claim(*, run_id: int, worker: str) -> str:
                     SegmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED)
                     .filter(~Exists(running_other))
                     .update(
-                        status=RunStatus.RUNNING, stage="starting", progress=0, started_at=now, heartbeat_at=now,
-                        worker=worker, attempts=F("attempts") + 1, error="",
+                        status=RunStatus.RUNNING,
+                        stage="starting",
+                        progress=0,
+                        started_at=now,
+                        heartbeat_at=now,
+                        worker=worker,
+                        attempts=F("attempts") + 1,
+                        error="",
                     )
                 )
         except IntegrityError:  # another claim of the same segmentation won the race
@@ -300,7 +308,8 @@ def run_claim(*, run_id: int, worker: str) -> str:
             changed = SegmentRun.objects.filter(
                 pk=run_id, status=RunStatus.RUNNING, worker=row["worker"], attempts=row["attempts"]
             ).update(
-                status=RunStatus.FAILED, finished_at=now,
+                status=RunStatus.FAILED,
+                finished_at=now,
                 error=f"the worker running it was lost {row['attempts']} times (last: {row['worker']}); giving up",
             )
             if changed:
@@ -309,8 +318,13 @@ def run_claim(*, run_id: int, worker: str) -> str:
         changed = SegmentRun.objects.filter(
             pk=run_id, status=RunStatus.RUNNING, worker=row["worker"], attempts=row["attempts"]
         ).update(
-            worker=worker, attempts=F("attempts") + 1, heartbeat_at=now, started_at=now, stage="restarting",
-            progress=0, error=f"restarted: the worker {row['worker']} was lost during attempt {row['attempts']}",
+            worker=worker,
+            attempts=F("attempts") + 1,
+            heartbeat_at=now,
+            started_at=now,
+            stage="restarting",
+            progress=0,
+            error=f"restarted: the worker {row['worker']} was lost during attempt {row['attempts']}",
         )
         if changed == 1:
             _run_results_remove(run_id=run_id)
@@ -399,8 +413,13 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
             raise RunTakenOver(f"run #{run_id} was taken over while it was computing")
         if not result.ok:
             stage = "checking the data"
-            _run_fail(run_id=run_id, worker=worker, error=result.reason or "the engine gave no result",
-                      stage=stage, result=result)
+            _run_fail(
+                run_id=run_id,
+                worker=worker,
+                error=result.reason or "the engine gave no result",
+                stage=stage,
+                result=result,
+            )
             return FAILED
         stage = "saving segments"
         writer.write(stage=stage, percent=86)
@@ -463,12 +482,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _run_fail(
-    *, run_id: int, worker: str, error: str, stage: str, result: SegmentationResult | None = None
-) -> None:
+def _run_fail(*, run_id: int, worker: str, error: str, stage: str, result: SegmentationResult | None = None) -> None:
     """Fail the run (only while `worker` holds it) and remove its partial segments and memberships."""
     fields: dict[str, Any] = {
-        "status": RunStatus.FAILED, "error": error, "stage": stage[:64], "finished_at": timezone.now(),
+        "status": RunStatus.FAILED,
+        "error": error,
+        "stage": stage[:64],
+        "finished_at": timezone.now(),
     }
     if result is not None:
         fields.update(_result_fields(result))
@@ -479,7 +499,9 @@ def _run_fail(
         _run_results_remove(run_id=run_id)
         run = SegmentRun.objects.filter(pk=run_id).select_related("segmentation").first()
         if run is not None:
-            activity_record(actor=None, verb="segmentation.run_failed", obj=run, detail={"error": error, "stage": stage})
+            activity_record(
+                actor=None, verb="segmentation.run_failed", obj=run, detail={"error": error, "stage": stage}
+            )
 
 
 def _segments_write(*, run: SegmentRun, result: SegmentationResult) -> dict[int, int]:
@@ -613,14 +635,21 @@ def memberships_remove(*, run_ids: list[int], lock_timeout_ms: int | None = None
 
 
 _PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
-_MEMBERSHIP_ROW = np.dtype([
-    ("fields", ">i2"),
-    ("run_len", ">i4"), ("run", ">i8"),
-    ("customer_len", ">i4"), ("customer", ">i8"),
-    ("segment_len", ">i4"), ("segment", ">i8"),
-    ("distance_len", ">i4"), ("distance", ">f8"),
-    ("fitted_len", ">i4"), ("fitted", "u1"),
-])
+_MEMBERSHIP_ROW = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("run_len", ">i4"),
+        ("run", ">i8"),
+        ("customer_len", ">i4"),
+        ("customer", ">i8"),
+        ("segment_len", ">i4"),
+        ("segment", ">i8"),
+        ("distance_len", ">i4"),
+        ("distance", ">f8"),
+        ("fitted_len", ">i4"),
+        ("fitted", "u1"),
+    ]
+)
 
 
 def _membership_rows_binary(*, run_id: int, part: pd.DataFrame, fitted: bool) -> bytes:
@@ -662,7 +691,9 @@ def memberships_bulk_insert(*, run_id: int, frame: pd.DataFrame, fitted: bool, b
             [
                 Membership(run_id=run_id, customer_id=int(c), segment_id=int(s), distance=float(d), fitted=fitted)
                 for c, s, d in zip(
-                    customers[start : start + size], segs[start : start + size], dists[start : start + size],
+                    customers[start : start + size],
+                    segs[start : start + size],
+                    dists[start : start + size],
                     strict=True,
                 )
             ],
@@ -684,8 +715,13 @@ def run_activate(*, run: SegmentRun, result: SegmentationResult, worker: str) ->
         segmentation = Segmentation.objects.select_for_update().get(pk=run.segmentation_id)
         previous = segmentation.active_run
         changed = SegmentRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, worker=worker).update(
-            status=RunStatus.SUCCEEDED, stage="done", progress=100, finished_at=timezone.now(), error="",
-            heartbeat_at=timezone.now(), **fields,
+            status=RunStatus.SUCCEEDED,
+            stage="done",
+            progress=100,
+            finished_at=timezone.now(),
+            error="",
+            heartbeat_at=timezone.now(),
+            **fields,
         )
         if changed != 1:
             raise RunTakenOver(f"run #{run.pk} was reaped or re-claimed before it could be activated")
@@ -709,13 +745,15 @@ def run_reap_stuck(*, older_than: int | None = None) -> int:
     older_than = settings.SEGMENTA_RUN_STUCK_AFTER if older_than is None else older_than
     limit = timezone.now() - timedelta(seconds=older_than)
     stuck = SegmentRun.objects.filter(status=RunStatus.RUNNING).filter(
-        Q(heartbeat_at__lt=limit) | Q(heartbeat_at__isnull=True, started_at__lt=limit)
+        Q(heartbeat_at__lt=limit)
+        | Q(heartbeat_at__isnull=True, started_at__lt=limit)
         | Q(heartbeat_at__isnull=True, started_at__isnull=True)
     )
     count = 0
     for run_id, holder in stuck.values_list("id", "worker"):
         changed = SegmentRun.objects.filter(pk=run_id, status=RunStatus.RUNNING, worker=holder).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(),
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
             error=f"stuck: no sign of life from worker {holder or '?'} for more than {older_than} s",
         )
         if changed:
@@ -838,6 +876,9 @@ def cron_matches(expression: str, when: datetime) -> bool:
         raise ConfigError(f"schedule: not a cron expression ({exc}); got {expression!r}") from None
     weekday = (when.weekday() + 1) % 7  # Python Monday=0 -> cron Sunday=0
     return (
-        when.minute in minute and when.hour in hour and when.day in dom and when.month in month
+        when.minute in minute
+        and when.hour in hour
+        and when.day in dom
+        and when.month in month
         and (weekday in dow or (weekday == 0 and 7 in dow))
     )

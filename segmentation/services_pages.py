@@ -25,16 +25,34 @@ def segment_strategy_update(*, segment: Segment, strategy: str, user: Any) -> Se
         raise DataError(f"strategy: at most {STRATEGY_MAX_CHARS} characters; got {len(strategy)}")
     with transaction.atomic():
         segment = Segment.objects.select_for_update().get(pk=segment.pk)
-        before = {"strategy": segment.strategy, "strategy_source": segment.strategy_source,
-                  "strategy_needs_review": segment.strategy_needs_review}
+        before = {
+            "strategy": segment.strategy,
+            "strategy_source": segment.strategy_source,
+            "strategy_needs_review": segment.strategy_needs_review,
+        }
         segment.strategy = strategy
         segment.strategy_source = "override"
         segment.strategy_needs_review = False
         segment.strategy_edited_by = user
         segment.strategy_edited_at = timezone.now()
-        segment.save(update_fields=["strategy", "strategy_source", "strategy_needs_review", "strategy_edited_by",
-                                    "strategy_edited_at"])
-        activity_record(actor=user, verb="segment.strategy_edited", obj=segment, before=before,
-                        after={"strategy": segment.strategy, "strategy_source": segment.strategy_source,
-                               "strategy_needs_review": False})
+        segment.save(
+            update_fields=[
+                "strategy",
+                "strategy_source",
+                "strategy_needs_review",
+                "strategy_edited_by",
+                "strategy_edited_at",
+            ]
+        )
+        activity_record(
+            actor=user,
+            verb="segment.strategy_edited",
+            obj=segment,
+            before=before,
+            after={
+                "strategy": segment.strategy,
+                "strategy_source": segment.strategy_source,
+                "strategy_needs_review": False,
+            },
+        )
     return segment

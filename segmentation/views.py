@@ -50,10 +50,14 @@ def dashboard(request):
             _decorate_segment(s)
         e.run_url = _run_url(e.segmentation.pk)
         e.status_url = _status_url(e.in_progress.pk) if e.in_progress else ""
-    return render(request, "segmentation/dashboard.html", {
-        "entries": entries,
-        "can_run": can_run,
-    })
+    return render(
+        request,
+        "segmentation/dashboard.html",
+        {
+            "entries": entries,
+            "can_run": can_run,
+        },
+    )
 
 
 def _decorate_segment(s) -> None:
@@ -79,15 +83,25 @@ def run_detail(request, run_id: int):
     if run is None:
         raise Http404("No such run")
     segments = list(run.segments.order_by("label"))
-    ctx = {"run": run, "segments": segments, "status_url": _status_url(run.pk), "problems": [],
-           "evidence": sel.run_evidence(run=run)}
+    ctx = {
+        "run": run,
+        "segments": segments,
+        "status_url": _status_url(run.pk),
+        "problems": [],
+        "evidence": sel.run_evidence(run=run),
+    }
     axes: dict[str, str] = {}
     if segments:
         features = sel.run_features(run=run, segments=segments)
         choices = sel.run_feature_choices(run=run, segments=segments)
         f2 = features if len(features) >= 2 else choices
-        defaults = {"x": f2[0], "y": f2[1], "x3": charts_default(choices, 0), "y3": charts_default(choices, 1),
-                    "z3": charts_default(choices, 2)}
+        defaults = {
+            "x": f2[0],
+            "y": f2[1],
+            "x3": charts_default(choices, 0),
+            "y3": charts_default(choices, 1),
+            "z3": charts_default(choices, 2),
+        }
         form = ChartAxesForm(request.GET or None, features=choices, defaults=defaults)
         axes, ctx["problems"] = form.axes()
         ctx["axes_form"] = form
@@ -96,8 +110,10 @@ def run_detail(request, run_id: int):
     key = None
     if run.is_finished:
         ident = "|".join(f"{s.pk}:{s.name}:{s.color}" for s in segments)
-        key = "segmenta:run-charts:" + hashlib.sha256(
-            f"{run.pk}|{run.finished_at}|{sorted(axes.items())}|{ident}".encode()).hexdigest()
+        key = (
+            "segmenta:run-charts:"
+            + hashlib.sha256(f"{run.pk}|{run.finished_at}|{sorted(axes.items())}|{ident}".encode()).hexdigest()
+        )
         cached = cache.get(key)
         if cached is not None:
             ctx.update(cached)
@@ -114,10 +130,20 @@ def _run_charts(*, run, segments, evidence: dict, axes: dict[str, str]) -> dict:
     out: dict = {"charts": [], "sample_size": None, "total": None}
     ev = evidence
     if ev["per_k"]:
-        out["charts"].append(("Elbow curve", charts.render(
-            charts.elbow_figure(ev["per_k"], knee=ev["knee"], chosen_k=run.chosen_k), "elbow")))
-        out["charts"].append(("Criteria per k", charts.render(
-            charts.criteria_figure(ev["per_k"], chosen_k=run.chosen_k, preferred=ev["preferred"]), "criteria")))
+        out["charts"].append(
+            (
+                "Elbow curve",
+                charts.render(charts.elbow_figure(ev["per_k"], knee=ev["knee"], chosen_k=run.chosen_k), "elbow"),
+            )
+        )
+        out["charts"].append(
+            (
+                "Criteria per k",
+                charts.render(
+                    charts.criteria_figure(ev["per_k"], chosen_k=run.chosen_k, preferred=ev["preferred"]), "criteria"
+                ),
+            )
+        )
     if not segments:
         return out
     features = sel.run_features(run=run, segments=segments)
@@ -126,19 +152,38 @@ def _run_charts(*, run, segments, evidence: dict, axes: dict[str, str]) -> dict:
     seg_dicts = sel.segment_dicts(segments=segments)
     out["sample_size"], out["total"] = len(sample), total
     out["charts"] += [
-        ("2D map", charts.render(charts.scatter2d_figure(sample, x=axes["x"], y=axes["y"], segments=seg_dicts,
-                                                         total=total), "scatter2d")),
-        ("3D map", charts.render(charts.scatter3d_figure(sample, x=axes["x3"], y=axes["y3"], z=axes["z3"],
-                                                         segments=seg_dicts, total=total), "scatter3d")),
+        (
+            "2D map",
+            charts.render(
+                charts.scatter2d_figure(sample, x=axes["x"], y=axes["y"], segments=seg_dicts, total=total), "scatter2d"
+            ),
+        ),
+        (
+            "3D map",
+            charts.render(
+                charts.scatter3d_figure(
+                    sample, x=axes["x3"], y=axes["y3"], z=axes["z3"], segments=seg_dicts, total=total
+                ),
+                "scatter3d",
+            ),
+        ),
         ("Profile heatmap", charts.render(charts.heatmap_figure(seg_dicts, features), "heatmap")),
         ("Radar", charts.render(charts.radar_figure(seg_dicts, features), "radar")),
         ("Distributions", charts.render(charts.box_figure(sample, features=features, segments=seg_dicts), "box")),
     ]
     sil = sel.sample_silhouette(sample=sample, features=features)
     if sil is not None:
-        out["charts"].append(("Silhouette", charts.render(
-            charts.silhouette_figure(sil[0], sil[1], segments=seg_dicts,
-                                     average=(run.quality or {}).get("silhouette")), "silhouette")))
+        out["charts"].append(
+            (
+                "Silhouette",
+                charts.render(
+                    charts.silhouette_figure(
+                        sil[0], sil[1], segments=seg_dicts, average=(run.quality or {}).get("silhouette")
+                    ),
+                    "silhouette",
+                ),
+            )
+        )
     return out
 
 
@@ -160,18 +205,23 @@ def segment_detail(request, segment_id: int):
     segment = _segment_or_404(segment_id)
     run = segment.run
     search = request.GET.get("q", "")[:64]
-    page = Paginator(sel.segment_members(segment=segment, search=search), 50).get_page(_page_int(request.GET.get("page")))
+    page = Paginator(sel.segment_members(segment=segment, search=search), 50).get_page(
+        _page_int(request.GET.get("page"))
+    )
     features = sel.run_features(run=run)
-    key = "segmenta:segment-rules:" + hashlib.sha256(
-        f"{segment.pk}|{run.finished_at}|{','.join(features)}".encode()).hexdigest()
+    key = (
+        "segmenta:segment-rules:"
+        + hashlib.sha256(f"{segment.pk}|{run.finished_at}|{','.join(features)}".encode()).hexdigest()
+    )
     rules = cache.get(key) if run.is_finished else None
     if rules is None:
         rules = []
         if features:
             sample, _total = sel.run_sample(run=run, features=features)
             if len(sample):
-                rules = segment_rules(sample[features], (sample["segment_id"] == segment.pk).to_numpy(),
-                                      describe=_rule_words)[:4]
+                rules = segment_rules(
+                    sample[features], (sample["segment_id"] == segment.pk).to_numpy(), describe=_rule_words
+                )[:4]
         if run.is_finished:
             cache.set(key, rules, CHART_CACHE_SECONDS)
     profile_rows = [
@@ -179,12 +229,21 @@ def segment_detail(request, segment_id: int):
         for f in (segment.profile or {})
     ]
     can_edit = request.user.has_perm("segmentation.edit_strategy")
-    return render(request, "segmentation/segment_detail.html", {
-        "segment": segment, "run": run, "page": page, "search": search, "rules": rules,
-        "profile_rows": profile_rows, "can_edit": can_edit,
-        "form": StrategyForm(initial={"strategy": segment.strategy}) if can_edit else None,
-        "campaigns": campaigns_for_segment(segment=segment)[:50],
-    })
+    return render(
+        request,
+        "segmentation/segment_detail.html",
+        {
+            "segment": segment,
+            "run": run,
+            "page": page,
+            "search": search,
+            "rules": rules,
+            "profile_rows": profile_rows,
+            "can_edit": can_edit,
+            "form": StrategyForm(initial={"strategy": segment.strategy}) if can_edit else None,
+            "campaigns": campaigns_for_segment(segment=segment)[:50],
+        },
+    )
 
 
 def _rule_words(feature: str) -> tuple[str, str]:
@@ -216,8 +275,9 @@ def segment_strategy(request, segment_id: int):
 def segment_members_csv(request, segment_id: int):
     segment = _segment_or_404(segment_id)
     header = ["external_id", "gender", "age", "annual_income", "spending_score", "distance", "fitted"]
-    response = StreamingHttpResponse(stream_csv(header, sel.segment_member_rows(segment=segment)),
-                                     content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(
+        stream_csv(header, sel.segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-members.csv"'
     return response
 
@@ -228,9 +288,15 @@ def run_history(request, segmentation_id: int):
     segmentation = get_object_or_404(Segmentation, pk=segmentation_id)
     runs = list(sel.segmentation_runs(segmentation=segmentation)[:200])
     finished = [r for r in runs if r.status in (RunStatus.SUCCEEDED, RunStatus.SUPERSEDED)]
-    return render(request, "segmentation/run_history.html", {
-        "segmentation": segmentation, "runs": runs, "finished": finished,
-    })
+    return render(
+        request,
+        "segmentation/run_history.html",
+        {
+            "segmentation": segmentation,
+            "runs": runs,
+            "finished": finished,
+        },
+    )
 
 
 def _compare_runs(request):
@@ -256,12 +322,26 @@ def run_compare(request):
     result = sel.run_compare(run_a=a, run_b=b)
     chart = None
     if result["segments_a"] and result["segments_b"]:
-        chart = charts.render(charts.migration_figure(
-            result["matrix"], rows=[f"{s.name} (#{s.label})" for s in result["segments_a"]],
-            cols=[f"{s.name} (#{s.label})" for s in result["segments_b"]]), "migration")
-    return render(request, "segmentation/run_compare.html", {
-        "form": form, "choices": choices, "a": a, "b": b, "result": result, "chart": chart,
-    })
+        chart = charts.render(
+            charts.migration_figure(
+                result["matrix"],
+                rows=[f"{s.name} (#{s.label})" for s in result["segments_a"]],
+                cols=[f"{s.name} (#{s.label})" for s in result["segments_b"]],
+            ),
+            "migration",
+        )
+    return render(
+        request,
+        "segmentation/run_compare.html",
+        {
+            "form": form,
+            "choices": choices,
+            "a": a,
+            "b": b,
+            "result": result,
+            "chart": chart,
+        },
+    )
 
 
 @require_GET
@@ -271,8 +351,9 @@ def run_compare_csv(request):
     if form.errors:
         return render(request, "segmentation/run_compare.html", {"form": form, "choices": []}, status=400)
     response = StreamingHttpResponse(
-        stream_csv(["external_id", f"segment_in_run_{a.pk}", f"segment_in_run_{b.pk}"],
-                   sel.run_moves_rows(run_a=a, run_b=b)),
+        stream_csv(
+            ["external_id", f"segment_in_run_{a.pk}", f"segment_in_run_{b.pk}"], sel.run_moves_rows(run_a=a, run_b=b)
+        ),
         content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="moves-run-{a.pk}-to-{b.pk}.csv"'

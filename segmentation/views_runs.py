@@ -34,7 +34,9 @@ def run_request(request: HttpRequest, pk: int) -> HttpResponse:
     except SegmentaError as exc:
         messages.error(request, str(exc))
         back = request.META.get("HTTP_REFERER", "")
-        safe = url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure())
+        safe = url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
         return redirect(back if back and safe else "dashboard")
     messages.success(request, f"Run #{run.pk} of “{segmentation.name}” queued.")
     return redirect(run_page_url(run.pk))

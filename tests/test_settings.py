@@ -16,8 +16,16 @@ def _start(module: str, **env: str) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY")}
     full.update(env, DJANGO_SETTINGS_MODULE=module)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"],
-        cwd=REPO, env=full, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=REPO,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -46,11 +54,22 @@ def test_production_requires_a_secret_key():
 
 def test_production_turns_debug_off_and_secures_cookies():
     proc = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings as s; "
-         "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SEGMENTA_ALLOW_DEMO_USER)"],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production", "DJANGO_DEBUG": "1",
-             "SECRET_KEY": "k" * 20 + "-production-key-for-the-settings-test-only-0123456789"},
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SEGMENTA_ALLOW_DEMO_USER)",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "DJANGO_DEBUG": "1",
+            "SECRET_KEY": "k" * 20 + "-production-key-for-the-settings-test-only-0123456789",
+        },
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True", "True", "False"]

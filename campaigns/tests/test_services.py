@@ -124,7 +124,11 @@ def test_status_transitions_and_archive(marketer_user, mall_run):
     services.campaign_archive(actor=marketer_user, campaign=c)
     with pytest.raises(Conflict, match="archived"):
         services.campaign_update(actor=marketer_user, campaign=c, name="y")
-    verbs = list(Activity.objects.filter(object_type="campaigns.Campaign", object_id=str(c.pk)).order_by("id").values_list("verb", flat=True))
+    verbs = list(
+        Activity.objects.filter(object_type="campaigns.Campaign", object_id=str(c.pk))
+        .order_by("id")
+        .values_list("verb", flat=True)
+    )
     assert verbs == ["campaign.create", "campaign.schedule", "campaign.update", "campaign.archive"]
     update = Activity.objects.get(verb="campaign.update", object_id=str(c.pk))
     assert (update.before["status"], update.after["status"]) == ("scheduled", "active")

@@ -381,7 +381,8 @@ def test_bulk_load_rebuilds_indexes_on_postgresql(tmp_path, monkeypatch):
             )
             indexes = cursor.fetchall()
             cursor.execute(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'customers_customer'::regclass ORDER BY 1"
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                "'customers_customer'::regclass ORDER BY 1"
             )
             return indexes, cursor.fetchall()
 

@@ -27,9 +27,7 @@ class Match:
     distance: float  # scaled centroid distance (features divided by their scale)
 
 
-def feature_scales(
-    features: Sequence[str], *profiles: Sequence[Mapping[str, Mapping[str, float]]]
-) -> dict[str, float]:
+def feature_scales(features: Sequence[str], *profiles: Sequence[Mapping[str, Mapping[str, float]]]) -> dict[str, float]:
     """Per feature, the range (max − min) over every segment profile given; 1.0 when unknown or zero."""
     scales: dict[str, float] = {}
     for f in features:
@@ -74,8 +72,9 @@ def match_centroids(
         return []
     la, lb, d = centroid_distances(a, b, features=features, scales=scales)
     rows, cols = linear_sum_assignment(d)
-    return sorted((Match(a=la[r], b=lb[c], distance=float(d[r, c])) for r, c in zip(rows, cols, strict=True)),
-                  key=lambda m: m.a)
+    return sorted(
+        (Match(a=la[r], b=lb[c], distance=float(d[r, c])) for r, c in zip(rows, cols, strict=True)), key=lambda m: m.a
+    )
 
 
 def migration_matrix(labels_a: np.ndarray, labels_b: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:

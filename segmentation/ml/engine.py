@@ -187,9 +187,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         if n < k:
             raise too_few(k, f"k = {k}")
         if distinct < k:
-            raise EngineInputError(
-                f"too few distinct customers: only {distinct} different feature values for k = {k}"
-            )
+            raise EngineInputError(f"too few distinct customers: only {distinct} different feature values for k = {k}")
         ks = (k, k) if k >= 2 and k < len(x_eval) else None
     else:
         needed = max(config.k_min, 2) + 1
@@ -304,8 +302,10 @@ def _fit_final(
     fits: list[KMeans] = []
     if seed is not None:
         fits.append(KMeans(n_clusters=k, init=seed.cluster_centers_, n_init=1).fit(x))
-        extra = [KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + i + 1)
-                 for i in range(FINAL_EXTRA_INITS)]
+        extra = [
+            KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + i + 1)
+            for i in range(FINAL_EXTRA_INITS)
+        ]
     else:
         extra = [KMeans(n_clusters=k, init="k-means++", n_init=config.n_init, random_state=config.random_state)]
     fits.extend(km.fit(x) for km in extra)

@@ -45,8 +45,9 @@ def segment_rules(
     if len(X) == 0 or y.sum() == 0 or y.all():
         return []
     features: Sequence[str] = list(X.columns)
-    tree = DecisionTreeClassifier(max_depth=min(max_depth, 3), min_samples_leaf=max(5, len(X) // 200),
-                                  random_state=random_state)
+    tree = DecisionTreeClassifier(
+        max_depth=min(max_depth, 3), min_samples_leaf=max(5, len(X) // 200), random_state=random_state
+    )
     tree.fit(X.to_numpy(dtype=float), y)
     t = tree.tree_
     total_pos = int(y.sum())

@@ -59,7 +59,9 @@ def encode_column(series: pd.Series, *, feature: str, age_groups: bool, age_bins
         bad = values.isna() & series.notna() & (series.astype("string").str.strip() != "")
         if bad.any():
             row = bad.idxmax()
-            raise EngineInputError(f"feature '{feature}' is not numeric: row {row}, value {series[row]!r} is not a number")
+            raise EngineInputError(
+                f"feature '{feature}' is not numeric: row {row}, value {series[row]!r} is not a number"
+            )
     values = values.replace([np.inf, -np.inf], np.nan)
     if feature == "age" and age_groups:
         edges = np.asarray(age_bins, dtype=float)

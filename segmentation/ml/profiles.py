@@ -99,9 +99,7 @@ def flags_for(levels: dict[str, str]) -> list[str]:
         flags.append("aspirational")
     if age == "low" and spend == "high":
         flags.append("young_spenders")
-    engagement_low = any(
-        lvl == "low" for f, lvl in levels.items() if any(h in f.lower() for h in ENGAGEMENT_HINTS)
-    )
+    engagement_low = any(lvl == "low" for f, lvl in levels.items() if any(h in f.lower() for h in ENGAGEMENT_HINTS))
     if (spend == "low" and "upsell" not in flags and "budget" not in flags) or engagement_low:
         flags.append("low_engagement")
     if any(lvl == "high" for f, lvl in levels.items() if any(h in f.lower() for h in RECENCY_HINTS)):
@@ -221,7 +219,10 @@ def _unique_names(
                     used[i].append(f)
                 continue
             # no level tells them apart: a comparative on the feature where they differ most
-            f = max(features, key=lambda f: (max(zs[i][f] for i in group) - min(zs[i][f] for i in group), -features.index(f)))
+            f = max(
+                features,
+                key=lambda f: (max(zs[i][f] for i in group) - min(zs[i][f] for i in group), -features.index(f)),
+            )
             order = sorted(group, key=lambda i: stats[i][f]["mean"])
             for pos, i in enumerate(order):
                 extras[i].append((f, _rank_word(f, pos, len(order))))

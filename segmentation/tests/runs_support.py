@@ -62,10 +62,14 @@ def customers_blobs(n: int = 300, *, seed: int = 0, prefix: str = "C") -> int:
     objs = []
     for i in range(n):
         cx, cy = centers[i % 3]
-        objs.append(Customer(
-            external_id=f"{prefix}{i:05d}", gender="female" if i % 2 else "male", age=int(20 + i % 50),
-            annual_income=float(max(0, cx + rng.normal(0, 3))),
-            spending_score=float(min(100, max(1, cy + rng.normal(0, 3)))),
-        ))
+        objs.append(
+            Customer(
+                external_id=f"{prefix}{i:05d}",
+                gender="female" if i % 2 else "male",
+                age=int(20 + i % 50),
+                annual_income=float(max(0, cx + rng.normal(0, 3))),
+                spending_score=float(min(100, max(1, cy + rng.normal(0, 3)))),
+            )
+        )
     Customer.objects.bulk_create(objs)
     return n

@@ -9,19 +9,39 @@ import pytest
 from segmentation.ml import charts
 
 PER_K = [
-    {"k": k, "inertia": 1000.0 / k, "silhouette": s, "calinski_harabasz": 100.0 + k, "davies_bouldin": 1.5 - 0.1 * k,
-     "stability": None if k == 6 else 0.9}
+    {
+        "k": k,
+        "inertia": 1000.0 / k,
+        "silhouette": s,
+        "calinski_harabasz": 100.0 + k,
+        "davies_bouldin": 1.5 - 0.1 * k,
+        "stability": None if k == 6 else 0.9,
+    }
     for k, s in zip(range(2, 7), [0.30, 0.42, 0.55, 0.50, 0.45], strict=True)
 ]
 SEGMENTS = [
-    {"label": 0, "name": "Low income · Low spending", "color": "#2563eb", "size": 30,
-     "centroid": {"annual_income": 25.0, "spending_score": 20.0},
-     "profile": {"annual_income": {"mean": 25.0, "median": 24.0, "min": 15.0, "max": 39.0, "z": -1.3},
-                 "spending_score": {"mean": 20.0, "median": 19.0, "min": 1.0, "max": 40.0, "z": -1.1}}},
-    {"label": 1, "name": "High income · High spending", "color": "#dc2626", "size": 20,
-     "centroid": {"annual_income": 86.5, "spending_score": 82.0},
-     "profile": {"annual_income": {"mean": 86.5, "median": 80.0, "min": 69.0, "max": 137.0, "z": 1.2},
-                 "spending_score": {"mean": 82.0, "median": 83.0, "min": 63.0, "max": 97.0, "z": 1.3}}},
+    {
+        "label": 0,
+        "name": "Low income · Low spending",
+        "color": "#2563eb",
+        "size": 30,
+        "centroid": {"annual_income": 25.0, "spending_score": 20.0},
+        "profile": {
+            "annual_income": {"mean": 25.0, "median": 24.0, "min": 15.0, "max": 39.0, "z": -1.3},
+            "spending_score": {"mean": 20.0, "median": 19.0, "min": 1.0, "max": 40.0, "z": -1.1},
+        },
+    },
+    {
+        "label": 1,
+        "name": "High income · High spending",
+        "color": "#dc2626",
+        "size": 20,
+        "centroid": {"annual_income": 86.5, "spending_score": 82.0},
+        "profile": {
+            "annual_income": {"mean": 86.5, "median": 80.0, "min": 69.0, "max": 137.0, "z": 1.2},
+            "spending_score": {"mean": 82.0, "median": 83.0, "min": 63.0, "max": 97.0, "z": 1.3},
+        },
+    },
 ]
 FEATURES = ["annual_income", "spending_score"]
 
@@ -29,10 +49,22 @@ FEATURES = ["annual_income", "spending_score"]
 @pytest.fixture
 def sample() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    a = pd.DataFrame({"annual_income": rng.normal(25, 5, 30), "spending_score": rng.normal(20, 5, 30),
-                      "age": rng.normal(50, 5, 30), "label": 0})
-    b = pd.DataFrame({"annual_income": rng.normal(86, 5, 20), "spending_score": rng.normal(82, 5, 20),
-                      "age": rng.normal(30, 5, 20), "label": 1})
+    a = pd.DataFrame(
+        {
+            "annual_income": rng.normal(25, 5, 30),
+            "spending_score": rng.normal(20, 5, 30),
+            "age": rng.normal(50, 5, 30),
+            "label": 0,
+        }
+    )
+    b = pd.DataFrame(
+        {
+            "annual_income": rng.normal(86, 5, 20),
+            "spending_score": rng.normal(82, 5, 20),
+            "age": rng.normal(30, 5, 20),
+            "label": 1,
+        }
+    )
     return pd.concat([a, b], ignore_index=True)
 
 
@@ -76,8 +108,11 @@ def test_criteria_four_panels_with_preferences_and_chosen_line():
 
 def test_scatter2d_colours_segments_and_draws_centroids(sample):
     fig = charts.scatter2d_figure(sample, x="annual_income", y="spending_score", segments=SEGMENTS, total=5000)
-    assert [t.name for t in fig.data] == ["Low income · Low spending (#0)", "High income · High spending (#1)",
-                                          "Centroids"]
+    assert [t.name for t in fig.data] == [
+        "Low income · Low spending (#0)",
+        "High income · High spending (#1)",
+        "Centroids",
+    ]
     assert len(fig.data[0].x) == 30 and len(fig.data[1].x) == 20
     assert fig.data[0].marker.color == "#2563eb"
     assert list(fig.data[2].x) == [25.0, 86.5]

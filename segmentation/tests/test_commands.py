@@ -150,8 +150,9 @@ def test_too_few_customers_is_a_clear_error():
 
 def test_without_worker_the_wait_times_out_with_advice(django_capture_on_commit_callbacks):
     runs_support.customers_blobs(30)
-    with django_capture_on_commit_callbacks(execute=False), pytest.raises(
-        CommandError, match=r"still queued after 0.5 s: no worker picked it up"
+    with (
+        django_capture_on_commit_callbacks(execute=False),
+        pytest.raises(CommandError, match=r"still queued after 0.5 s: no worker picked it up"),
     ):
         call_command("segment", "--timeout", "0.5", stdout=io.StringIO())
     assert SegmentRun.objects.get().status == RunStatus.QUEUED

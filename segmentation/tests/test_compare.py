@@ -15,9 +15,13 @@ from segmentation.ml.compare import (
 )
 
 FEATURES = ["annual_income", "spending_score"]
-CENTROIDS = {0: {"annual_income": 55.0, "spending_score": 50.0}, 1: {"annual_income": 86.5, "spending_score": 82.0},
-             2: {"annual_income": 88.2, "spending_score": 17.1}, 3: {"annual_income": 26.3, "spending_score": 79.4},
-             4: {"annual_income": 26.3, "spending_score": 20.9}}
+CENTROIDS = {
+    0: {"annual_income": 55.0, "spending_score": 50.0},
+    1: {"annual_income": 86.5, "spending_score": 82.0},
+    2: {"annual_income": 88.2, "spending_score": 17.1},
+    3: {"annual_income": 26.3, "spending_score": 79.4},
+    4: {"annual_income": 26.3, "spending_score": 20.9},
+}
 
 
 def test_permuted_labels_match_identically():

@@ -13,8 +13,16 @@ from segmentation.tests.test_pages import customers_make, make_run
 def base(db):
     seg = Segmentation.objects.create(name="default")
     groups = customers_make({0: 30, 1: 20, 2: 15, 3: 10})
-    first = make_run(seg, groups, names={0: "Average", 1: "High income · High spending",
-                                         2: "High income · Low spending", 3: "Young · High spending"})
+    first = make_run(
+        seg,
+        groups,
+        names={
+            0: "Average",
+            1: "High income · High spending",
+            2: "High income · Low spending",
+            3: "Young · High spending",
+        },
+    )
     segments_inherit(run=first, previous=None)
     return seg, groups, first
 
@@ -34,8 +42,12 @@ def test_unchanged_data_keeps_name_colour_and_edited_strategy(base, marketer_use
     edited.save()
     # the engine labels the same groups differently and names them its own way
     perm = {0: 2, 1: 0, 2: 3, 3: 1}
-    second = make_run(seg, {perm[k]: v for k, v in groups.items()}, activate=False,
-                      names={0: "Engine name A", 1: "Engine name B", 2: "Engine name C", 3: "Engine name D"})
+    second = make_run(
+        seg,
+        {perm[k]: v for k, v in groups.items()},
+        activate=False,
+        names={0: "Engine name A", 1: "Engine name B", 2: "Engine name C", 3: "Engine name D"},
+    )
     segments_inherit(run=second, previous=first)
     for old in first.segments.all():
         new = second.segments.get(label=perm[old.label])
@@ -72,8 +84,9 @@ def test_new_segment_gets_new_lineage_free_colour_and_unique_name(base):
     seg, groups, first = base
     # split group 0 in two: one half keeps the lineage, the other is new
     split = {0: groups[0], 1: groups[1], 2: groups[2], 3: groups[3][:5], 4: groups[3][5:]}
-    second = make_run(seg, split, activate=False, names={0: "Average", 1: "x", 2: "y", 3: "z",
-                                                          4: "Young · High spending"})
+    second = make_run(
+        seg, split, activate=False, names={0: "Average", 1: "x", 2: "y", 3: "z", 4: "Young · High spending"}
+    )
     segments_inherit(run=second, previous=first)
     segs = list(second.segments.order_by("label"))
     old_lineages = set(first.segments.values_list("lineage", flat=True))

@@ -25,8 +25,14 @@ CENTERS = {  # label -> (age, income, spending)
 }
 EVIDENCE = {
     "per_k": [
-        {"k": k, "inertia": 100.0 / k, "silhouette": 0.3 + 0.05 * (k == 4), "calinski_harabasz": 50.0 + k,
-         "davies_bouldin": 1.0 - 0.1 * (k == 4), "stability": 0.9}
+        {
+            "k": k,
+            "inertia": 100.0 / k,
+            "silhouette": 0.3 + 0.05 * (k == 4),
+            "calinski_harabasz": 50.0 + k,
+            "davies_bouldin": 1.0 - 0.1 * (k == 4),
+            "stability": 0.9,
+        }
         for k in range(2, 8)
     ],
     "preferred": {"silhouette": 4, "calinski_harabasz": 7, "davies_bouldin": 4, "stability": 2},
@@ -45,11 +51,15 @@ def customers_make(n_per: dict[int, int], *, seed: int = 0, prefix: str = "C") -
         objs[label] = []
         for _ in range(n):
             i += 1
-            objs[label].append(Customer(
-                external_id=f"{prefix}{i:05d}", gender="female" if i % 2 else "male",
-                age=int(np.clip(rng.normal(age, 3), 18, 90)), annual_income=float(max(1, rng.normal(inc, 4))),
-                spending_score=float(np.clip(rng.normal(sp, 4), 1, 100)),
-            ))
+            objs[label].append(
+                Customer(
+                    external_id=f"{prefix}{i:05d}",
+                    gender="female" if i % 2 else "male",
+                    age=int(np.clip(rng.normal(age, 3), 18, 90)),
+                    annual_income=float(max(1, rng.normal(inc, 4))),
+                    spending_score=float(np.clip(rng.normal(sp, 4), 1, 100)),
+                )
+            )
     Customer.objects.bulk_create([c for cs in objs.values() for c in cs])
     by_ext = dict(Customer.objects.values_list("external_id", "id"))
     for cs in objs.values():
@@ -70,11 +80,21 @@ def make_run(
     """A finished run with one segment per group (profile from the members) and memberships."""
     now = timezone.now()
     run = SegmentRun.objects.create(
-        segmentation=segmentation, version=segmentation.version, status=status, requested_by=user,
-        params={"features": list(FEATURES)}, evidence=EVIDENCE, chosen_k=len(groups),
-        k_reason=f"silhouette and Davies–Bouldin agree on k = {len(groups)}", quality={"silhouette": 0.35},
-        started_at=now - timezone.timedelta(seconds=12), finished_at=now, rows_used=sum(map(len, groups.values())),
-        rows_dropped=0, stage="done", progress=100,
+        segmentation=segmentation,
+        version=segmentation.version,
+        status=status,
+        requested_by=user,
+        params={"features": list(FEATURES)},
+        evidence=EVIDENCE,
+        chosen_k=len(groups),
+        k_reason=f"silhouette and Davies–Bouldin agree on k = {len(groups)}",
+        quality={"silhouette": 0.35},
+        started_at=now - timezone.timedelta(seconds=12),
+        finished_at=now,
+        rows_used=sum(map(len, groups.values())),
+        rows_dropped=0,
+        stage="done",
+        progress=100,
     )
     everyone = [c for cs in groups.values() for c in cs]
     base = {f: np.array([getattr(c, f) for c in everyone], dtype=float) for f in FEATURES}
@@ -82,19 +102,27 @@ def make_run(
     for label, cs in sorted(groups.items()):
         vals = {f: np.array([getattr(c, f) for c in cs], dtype=float) for f in FEATURES}
         profile = {
-            f: {"mean": float(v.mean()), "median": float(np.median(v)), "min": float(v.min()), "max": float(v.max()),
-                "z": float((v.mean() - base[f].mean()) / (base[f].std() or 1))}
+            f: {
+                "mean": float(v.mean()),
+                "median": float(np.median(v)),
+                "min": float(v.min()),
+                "max": float(v.max()),
+                "z": float((v.mean() - base[f].mean()) / (base[f].std() or 1)),
+            }
             for f, v in vals.items()
         }
         seg = Segment.objects.create(
-            run=run, label=label, name=(names or {}).get(label, f"Group {label}"), size=len(cs), share=len(cs) / total,
-            centroid={f: profile[f]["mean"] for f in FEATURES}, profile=profile,
+            run=run,
+            label=label,
+            name=(names or {}).get(label, f"Group {label}"),
+            size=len(cs),
+            share=len(cs) / total,
+            centroid={f: profile[f]["mean"] for f in FEATURES},
+            profile=profile,
             flags=["high_value"] if label == 1 else (["upsell"] if label == 2 else []),
             strategy=f"Playbook for group {label}",
         )
-        Membership.objects.bulk_create(
-            [Membership(run=run, customer=c, segment=seg, distance=0.1) for c in cs]
-        )
+        Membership.objects.bulk_create([Membership(run=run, customer=c, segment=seg, distance=0.1) for c in cs])
     if activate:
         Segmentation.objects.filter(pk=segmentation.pk).update(active_run=run)
         segmentation.refresh_from_db()
@@ -111,8 +139,15 @@ def seeded(db, admin_user):
 
 # --- access: anonymous, outsider, viewer ---
 
-PAGES = ["/", "/runs/{run}/", "/segments/{segment}/", "/segmentations/{seg}/runs/",
-         "/runs/compare/?a={run}&b={run2}", "/segments/{segment}/members.csv", "/runs/compare/moves.csv?a={run}&b={run2}"]
+PAGES = [
+    "/",
+    "/runs/{run}/",
+    "/segments/{segment}/",
+    "/segmentations/{seg}/runs/",
+    "/runs/compare/?a={run}&b={run2}",
+    "/segments/{segment}/members.csv",
+    "/runs/compare/moves.csv?a={run}&b={run2}",
+]
 
 
 def _urls(seeded):
@@ -168,8 +203,9 @@ def test_dashboard_resegment_button_for_admin_only(seeded, admin_client, markete
 
 def test_dashboard_banner_while_running_and_warning_after_failure(seeded, viewer_client):
     seg, run, _ = seeded
-    running = SegmentRun.objects.create(segmentation=seg, version=2, status=RunStatus.RUNNING, stage="choosing k",
-                                        progress=40)
+    running = SegmentRun.objects.create(
+        segmentation=seg, version=2, status=RunStatus.RUNNING, stage="choosing k", progress=40
+    )
     html = viewer_client.get("/").content.decode()
     assert f'data-run-status-url="/runs/{running.pk}/status.json"' in html
     assert "choosing k" in html and "40" in html
@@ -196,8 +232,16 @@ def test_dashboard_empty_state(db, viewer_client, admin_client):
 def test_run_page_has_every_chart_with_fixed_ids(seeded, viewer_client):
     _seg, run, _ = seeded
     html = viewer_client.get(f"/runs/{run.pk}/").content.decode()
-    for div in ("chart-elbow", "chart-criteria", "chart-scatter2d", "chart-scatter3d", "chart-heatmap", "chart-radar",
-                "chart-box", "chart-silhouette"):
+    for div in (
+        "chart-elbow",
+        "chart-criteria",
+        "chart-scatter2d",
+        "chart-scatter3d",
+        "chart-heatmap",
+        "chart-radar",
+        "chart-box",
+        "chart-silhouette",
+    ):
         assert f'id="{div}"' in html, div
     assert "/assets/plotly.min.js" in html
     assert "sample of 90 of 90 customers" in html
@@ -212,9 +256,17 @@ def test_run_page_axes_chosen_by_get_params(seeded, viewer_client):
     assert "Spending score by Age" in html
 
 
-@pytest.mark.parametrize("params", [
-    {"x": "password"}, {"x": "' OR 1=1"}, {"y": ""}, {"z3": "\x00"}, {"x": ["age", "spending_score"]}, {"x3": "a" * 5000},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"x": "password"},
+        {"x": "' OR 1=1"},
+        {"y": ""},
+        {"z3": "\x00"},
+        {"x": ["age", "spending_score"]},
+        {"x3": "a" * 5000},
+    ],
+)
 def test_run_page_bad_params_never_500(seeded, viewer_client, params):
     _seg, run, _ = seeded
     r = viewer_client.get(f"/runs/{run.pk}/", params)
@@ -230,8 +282,13 @@ def test_run_page_reports_invalid_axis(seeded, viewer_client):
 
 def test_run_page_failed_run_shows_the_error(seeded, viewer_client):
     seg, _run, _ = seeded
-    failed = SegmentRun.objects.create(segmentation=seg, version=3, status=RunStatus.FAILED, stage="loading",
-                                       error="worker lost while loading customers")
+    failed = SegmentRun.objects.create(
+        segmentation=seg,
+        version=3,
+        status=RunStatus.FAILED,
+        stage="loading",
+        error="worker lost while loading customers",
+    )
     html = viewer_client.get(f"/runs/{failed.pk}/").content.decode()
     assert "This run failed" in html and "worker lost while loading customers" in html
 
@@ -377,7 +434,9 @@ def test_compare_reports_movers(seeded, viewer_client):
     assert {row[0] for row in rows[1:]} == {c.external_id for c in moved}
 
 
-@pytest.mark.parametrize("params", [{"a": "x", "b": "1"}, {"a": "1"}, {"a": "999999", "b": "999998"}, {"a": "-1", "b": "2"}])
+@pytest.mark.parametrize(
+    "params", [{"a": "x", "b": "1"}, {"a": "1"}, {"a": "999999", "b": "999998"}, {"a": "-1", "b": "2"}]
+)
 def test_compare_bad_params_are_400_not_500(seeded, viewer_client, params):
     assert viewer_client.get("/runs/compare/", params).status_code == 400
     assert viewer_client.get("/runs/compare/moves.csv", params).status_code == 400
@@ -419,8 +478,12 @@ def test_evidence_reader_accepts_the_run_service_shape(seeded):
     from segmentation.selectors_pages import run_evidence
 
     _seg, run, _ = seeded
-    run.evidence = {"per_k": [{"k": 3, "inertia": 5.0}, {"k": 2, "inertia": 9.0}],
-                    "preferred": {"silhouette": 3, "elbow": 2}, "disagreement": False, "timings": {}}
+    run.evidence = {
+        "per_k": [{"k": 3, "inertia": 5.0}, {"k": 2, "inertia": 9.0}],
+        "preferred": {"silhouette": 3, "elbow": 2},
+        "disagreement": False,
+        "timings": {},
+    }
     ev = run_evidence(run=run)
     assert [r["k"] for r in ev["per_k"]] == [2, 3] and ev["knee"] == 2 and ev["disagreement"] is False
     run.evidence = [{"k": 2, "inertia": 1.0}]

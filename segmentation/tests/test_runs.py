@@ -314,13 +314,17 @@ def test_retention_keeps_newest_and_active(seg, blobs):
 
 def test_new_customers_are_assigned_by_nearest_centroid(seg, blobs):
     run = _run(seg, k=3)
-    Customer.objects.bulk_create([
-        Customer(external_id="N1", annual_income=21, spending_score=19),
-        Customer(external_id="N2", annual_income=99, spending_score=31),
-        Customer(external_id="N3", annual_income=None, spending_score=50),
-    ])
+    Customer.objects.bulk_create(
+        [
+            Customer(external_id="N1", annual_income=21, spending_score=19),
+            Customer(external_id="N2", annual_income=99, spending_score=31),
+            Customer(external_id="N3", annual_income=None, spending_score=50),
+        ]
+    )
     assert services.memberships_assign_new() == 3  # the engine imputes N3's missing income
-    new = {m.customer.external_id: m for m in Membership.objects.filter(run=run, fitted=False).select_related("customer")}
+    new = {
+        m.customer.external_id: m for m in Membership.objects.filter(run=run, fitted=False).select_related("customer")
+    }
     assert set(new) == {"N1", "N2", "N3"}
     near_low = Membership.objects.filter(run=run, customer__external_id="C00000").get().segment_id
     near_high = Membership.objects.filter(run=run, customer__external_id="C00002").get().segment_id
@@ -400,11 +404,13 @@ def test_loading_reads_fields_and_numeric_attributes_set_based(django_assert_max
     assert loading.customers_frame(features=["age", "gender"]).empty
     CustomerAttribute.objects.create(key="visits", label="Visits", kind="number")
     CustomerAttribute.objects.create(key="city", label="City", kind="text")
-    Customer.objects.bulk_create([
-        Customer(external_id="A", gender="female", age=30, attributes={"visits": 3}),
-        Customer(external_id="B", gender="male", age=None, attributes={"visits": "n/a"}),
-        Customer(external_id="C", gender="unknown", age=50, attributes={}),
-    ])
+    Customer.objects.bulk_create(
+        [
+            Customer(external_id="A", gender="female", age=30, attributes={"visits": 3}),
+            Customer(external_id="B", gender="male", age=None, attributes={"visits": "n/a"}),
+            Customer(external_id="C", gender="unknown", age=50, attributes={}),
+        ]
+    )
     assert loading.features_available() == ["gender", "age", "annual_income", "spending_score", "visits"]
     with django_assert_max_num_queries(2):
         df = loading.customers_frame(features=["gender", "age", "visits"])
@@ -423,11 +429,13 @@ def test_loading_numeric_features_gives_one_sorted_float_block():
     from segmentation import loading
 
     CustomerAttribute.objects.create(key="visits", label="Visits", kind="number")
-    Customer.objects.bulk_create([
-        Customer(external_id="C", age=50, annual_income=70.5, attributes={"visits": 1.25}),
-        Customer(external_id="A", age=None, annual_income=15.0, attributes={"visits": "n/a"}),
-        Customer(external_id="B", age=30, annual_income=None, attributes={}),
-    ])
+    Customer.objects.bulk_create(
+        [
+            Customer(external_id="C", age=50, annual_income=70.5, attributes={"visits": 1.25}),
+            Customer(external_id="A", age=None, annual_income=15.0, attributes={"visits": "n/a"}),
+            Customer(external_id="B", age=30, annual_income=None, attributes={}),
+        ]
+    )
     df = loading.customers_frame(features=["annual_income", "visits", "age"])
     ids = dict(Customer.objects.values_list("external_id", "pk"))
     assert list(df.columns) == ["annual_income", "visits", "age"]
@@ -545,8 +553,7 @@ def test_loading_in_parallel_reads_one_snapshot(postgres_only):
     from segmentation import loading
 
     Customer.objects.bulk_create(
-        Customer(external_id=f"P{i}", age=20 + i % 50, annual_income=None if i % 7 == 0 else i * 0.5)
-        for i in range(40)
+        Customer(external_id=f"P{i}", age=20 + i % 50, annual_income=None if i % 7 == 0 else i * 0.5) for i in range(40)
     )
     features = dict(canonical=["age", "annual_income"], attributes=[])
     serial = loading._frame_postgres_numeric(**features, workers=1)

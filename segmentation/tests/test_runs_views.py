@@ -71,7 +71,12 @@ def test_status_endpoint(request, persona, seg):
     response = request.getfixturevalue(persona).get(reverse("run-status", args=[run.pk]))
     assert response.status_code == 200
     assert response.json() == {
-        "id": run.pk, "status": "queued", "stage": "queued", "progress": 0, "error": "", "chosen_k": None,
+        "id": run.pk,
+        "status": "queued",
+        "stage": "queued",
+        "progress": 0,
+        "error": "",
+        "chosen_k": None,
         "finished_at": None,
     }
     assert response["Cache-Control"] == "no-store"

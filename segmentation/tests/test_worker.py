@@ -28,7 +28,9 @@ def _wait(run_id: int, until, timeout: float = 120.0) -> SegmentRun:
 
 def _active_snapshot(seg: Segmentation) -> tuple[int, list]:
     seg.refresh_from_db()
-    rows = sorted(Membership.objects.filter(run_id=seg.active_run_id).values_list("customer_id", "segment_id", "distance"))
+    rows = sorted(
+        Membership.objects.filter(run_id=seg.active_run_id).values_list("customer_id", "segment_id", "distance")
+    )
     return seg.active_run_id, rows
 
 
@@ -36,8 +38,9 @@ def _active_snapshot(seg: Segmentation) -> tuple[int, list]:
 def test_segment_command_through_the_worker_on_mall(celery_worker, mall_csv):
     runs_support.mall_import(mall_csv)
     out = io.StringIO()
-    call_command("segment", "--features", "annual_income,spending_score", "--k", "auto", "--json",
-                 "--timeout", "180", stdout=out)
+    call_command(
+        "segment", "--features", "annual_income,spending_score", "--k", "auto", "--json", "--timeout", "180", stdout=out
+    )
     summary = json.loads(out.getvalue())
     assert summary["status"] == "succeeded", celery_worker.log()
     assert summary["k"] == 5
@@ -50,7 +53,9 @@ def test_segment_command_through_the_worker_on_mall(celery_worker, mall_csv):
 def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worker):
     runs_support.customers_blobs(150)
     seg = services.segmentation_get_or_create_default()
-    first = services.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
+    first = services.run_request(
+        segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3}
+    )
     assert services.run_execute(run_id=first.pk) == services.SUCCEEDED  # in this process: no failure hook here
     before = _active_snapshot(seg)
     run = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
@@ -66,7 +71,9 @@ def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worke
 def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin_client):
     runs_support.customers_blobs(150)
     seg = services.segmentation_get_or_create_default()
-    first = services.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
+    first = services.run_request(
+        segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3}
+    )
     services.run_execute(run_id=first.pk)
     before = _active_snapshot(seg)
     run = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})

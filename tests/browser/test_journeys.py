@@ -43,8 +43,15 @@ def _planted_csv() -> Path:
         for age, inc, sp, n in centers:
             for _ in range(n):
                 i += 1
-                w.writerow([i, "Female" if i % 2 else "Male", int(np.clip(rng.normal(age, 3), 18, 80)),
-                            round(float(max(1, rng.normal(inc, 4))), 1), int(np.clip(rng.normal(sp, 4), 1, 100))])
+                w.writerow(
+                    [
+                        i,
+                        "Female" if i % 2 else "Male",
+                        int(np.clip(rng.normal(age, 3), 18, 80)),
+                        round(float(max(1, rng.normal(inc, 4))), 1),
+                        int(np.clip(rng.normal(sp, 4), 1, 100)),
+                    ]
+                )
     return path
 
 
@@ -129,9 +136,17 @@ def test_admin_imports_resegments_reads_and_edits(tab, admin_user, celery_worker
 def demo_run(admin_user):
     seg = Segmentation.objects.create(name="Default")
     groups = customers_make({0: 60, 1: 30, 2: 30, 3: 30})
-    run = make_run(seg, groups, user=admin_user,
-                   names={0: "Average", 1: "High income · High spending", 2: "High income · Low spending",
-                          3: "Young · High spending"})
+    run = make_run(
+        seg,
+        groups,
+        user=admin_user,
+        names={
+            0: "Average",
+            1: "High income · High spending",
+            2: "High income · Low spending",
+            3: "Young · High spending",
+        },
+    )
     segments_inherit(run=run, previous=None)
     return run
 
@@ -159,8 +174,13 @@ def test_viewer_reads_everything_without_edit_controls(tab, viewer_user, demo_ru
     assert page.get_by_text("What explains this segment").is_visible()
     tab.shot("03-segment")
 
-    later = make_run(demo_run.segmentation, {label: list(Customer.objects.filter(
-        memberships__segment__run=demo_run, memberships__segment__label=label)) for label in range(4)})
+    later = make_run(
+        demo_run.segmentation,
+        {
+            label: list(Customer.objects.filter(memberships__segment__run=demo_run, memberships__segment__label=label))
+            for label in range(4)
+        },
+    )
     segments_inherit(run=later, previous=demo_run)
     tab.go(f"/segmentations/{demo_run.segmentation_id}/runs/")
     assert page.locator("table.runs tbody tr").count() == 2

@@ -125,5 +125,5 @@ class Command(BaseCommand):
             )
             return
         _, created = demo_user_ensure(password=settings.DEMO_PASSWORD)
-        shown = "demo" if settings.DEMO_PASSWORD == "demo" else "the value of DEMO_PASSWORD"
+        shown = "demo" if settings.DEMO_PASSWORD == "demo" else "the value of DEMO_PASSWORD"  # noqa: S105 - the documented demo default
         self.stdout.write(f"Demo login {'created' if created else 'ready'}: user 'demo', password {shown}.")

@@ -38,10 +38,13 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, help="random_state")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of the worker")
         parser.add_argument("--json", action="store_true", help="Print one JSON object with the outcome")
-        parser.add_argument("--if-no-active", action="store_true", dest="if_no_active",
-                            help="Do nothing when the segmentation already has active segments (used by make run)")
-        parser.add_argument("--timeout", type=float, default=600.0,
-                            help="Seconds to wait for the worker (default 600)")
+        parser.add_argument(
+            "--if-no-active",
+            action="store_true",
+            dest="if_no_active",
+            help="Do nothing when the segmentation already has active segments (used by make run)",
+        )
+        parser.add_argument("--timeout", type=float, default=600.0, help="Seconds to wait for the worker (default 600)")
 
     def handle(self, *args, **options) -> None:
         overrides: dict = {}
@@ -58,10 +61,15 @@ class Command(BaseCommand):
             else:
                 segmentation = services.segmentation_get_or_create_default()
             if options["if_no_active"] and segmentation.active_run_id:
-                self.stdout.write(f"“{segmentation.name}” already has active segments (run #{segmentation.active_run_id}).")
+                self.stdout.write(
+                    f"“{segmentation.name}” already has active segments (run #{segmentation.active_run_id})."
+                )
                 return
             run = services.run_request(
-                segmentation=segmentation, requested_by=None, trigger="command", overrides=overrides,
+                segmentation=segmentation,
+                requested_by=None,
+                trigger="command",
+                overrides=overrides,
                 enqueue=not options["inline"],
             )
         except SegmentaError as exc:
@@ -89,8 +97,11 @@ class Command(BaseCommand):
             if not run.is_finished:
                 raise CommandError(
                     f"run #{run.pk} is still {run.status} after {options['timeout']:g} s"
-                    + (": no worker picked it up. Is a worker running (make worker)? The run stays queued."
-                       if run.status == RunStatus.QUEUED else "; it goes on in the worker.")
+                    + (
+                        ": no worker picked it up. Is a worker running (make worker)? The run stays queued."
+                        if run.status == RunStatus.QUEUED
+                        else "; it goes on in the worker."
+                    )
                 )
         summary = selectors.run_summary(run=run)
         if quiet:

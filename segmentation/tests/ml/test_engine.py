@@ -38,7 +38,9 @@ def tiny() -> pd.DataFrame:
 
 def test_tiny_dataset_golden():
     stages = []
-    result = segment(tiny(), SegmentationConfig(features=FEATURES, k_max=5), progress=lambda s, p: stages.append((s, p)))
+    result = segment(
+        tiny(), SegmentationConfig(features=FEATURES, k_max=5), progress=lambda s, p: stages.append((s, p))
+    )
 
     assert result.ok, result.reason
     assert result.chosen_k == 3
@@ -84,17 +86,46 @@ def test_k_of_one_is_a_single_segment():
     ("frame", "config", "match"),
     [
         (tiny().iloc[:2], SegmentationConfig(features=FEATURES), r"too few customers: 2 usable; .* needs at least 3"),
-        (tiny().iloc[:3], SegmentationConfig(features=FEATURES, k=4), r"too few customers: 3 usable; k = 4 needs at least 4"),
-        (tiny().assign(spending_score=50), SegmentationConfig(features=FEATURES), r"feature 'spending_score' is constant \(every customer has 50\)"),
-        (tiny().assign(annual_income=np.nan), SegmentationConfig(features=FEATURES), r"feature 'annual_income' is missing for every customer"),
-        (tiny(), SegmentationConfig(features=("annual_income", "loyalty")), r"feature 'loyalty' does not exist; available columns: age, annual_income, external_id, gender, spending_score"),
+        (
+            tiny().iloc[:3],
+            SegmentationConfig(features=FEATURES, k=4),
+            r"too few customers: 3 usable; k = 4 needs at least 4",
+        ),
+        (
+            tiny().assign(spending_score=50),
+            SegmentationConfig(features=FEATURES),
+            r"feature 'spending_score' is constant \(every customer has 50\)",
+        ),
+        (
+            tiny().assign(annual_income=np.nan),
+            SegmentationConfig(features=FEATURES),
+            r"feature 'annual_income' is missing for every customer",
+        ),
+        (
+            tiny(),
+            SegmentationConfig(features=("annual_income", "loyalty")),
+            r"feature 'loyalty' does not exist; available columns: age, annual_income, external_id, "
+            r"gender, spending_score",
+        ),
         (tiny(), SegmentationConfig(features=FEATURES, k_min=6, k_max=3), r"k_min \(6\) is greater than k_max \(3\)"),
         (tiny(), SegmentationConfig(features=FEATURES, k=0), r"k must be between 1 and the number of customers; got 0"),
         (tiny(), SegmentationConfig(features=FEATURES, k=13), r"k = 13 needs at least 13"),
-        (tiny(), SegmentationConfig(features=FEATURES, scaler="zscore"), r"scaler must be one of minmax, standard, robust; got 'zscore'"),
+        (
+            tiny(),
+            SegmentationConfig(features=FEATURES, scaler="zscore"),
+            r"scaler must be one of minmax, standard, robust; got 'zscore'",
+        ),
         (tiny(), SegmentationConfig(features=()), r"no features chosen"),
-        (tiny().assign(annual_income=["12"] * 11 + ["lots"]), SegmentationConfig(features=FEATURES), r"feature 'annual_income' is not numeric: row 304, value 'lots' is not a number"),
-        (tiny().assign(annual_income=[np.nan] * 10 + [1, 2]), SegmentationConfig(features=FEATURES), r"too few customers: 2 usable \(10 of 12 rows dropped for missing values\)"),
+        (
+            tiny().assign(annual_income=["12"] * 11 + ["lots"]),
+            SegmentationConfig(features=FEATURES),
+            r"feature 'annual_income' is not numeric: row 304, value 'lots' is not a number",
+        ),
+        (
+            tiny().assign(annual_income=[np.nan] * 10 + [1, 2]),
+            SegmentationConfig(features=FEATURES),
+            r"too few customers: 2 usable \(10 of 12 rows dropped for missing values\)",
+        ),
     ],
 )
 def test_bad_input_is_a_result_with_a_reason(frame, config, match):

@@ -7,7 +7,9 @@ from segmentation.ml.types import KEvidence
 
 
 def ev(k, sil, ch, db, stab, inertia=None):
-    return KEvidence(k=k, inertia=inertia or 100.0 / k, silhouette=sil, calinski_harabasz=ch, davies_bouldin=db, stability=stab)
+    return KEvidence(
+        k=k, inertia=inertia or 100.0 / k, silhouette=sil, calinski_harabasz=ch, davies_bouldin=db, stability=stab
+    )
 
 
 def test_agreement_wins_without_disagreement():
@@ -16,9 +18,16 @@ def test_agreement_wins_without_disagreement():
     choice = choose_k(evidence, knee=3)
 
     assert choice.k == 3 and not choice.disagreement
-    assert choice.preferred == {"silhouette": 3, "calinski_harabasz": 3, "davies_bouldin": 3, "elbow": 3, "stability": 2}
+    assert choice.preferred == {
+        "silhouette": 3,
+        "calinski_harabasz": 3,
+        "davies_bouldin": 3,
+        "elbow": 3,
+        "stability": 2,
+    }
     assert choice.reason == (
-        "k = 3: preferred by silhouette, Calinski–Harabasz and Davies–Bouldin; the elbow's knee is also at 3; stability 0.95."
+        "k = 3: preferred by silhouette, Calinski–Harabasz and Davies–Bouldin; the elbow's knee is "
+        "also at 3; stability 0.95."
     )
 
 
@@ -37,7 +46,10 @@ def test_the_knee_breaks_a_tie_between_the_others():
     choice = choose_k(evidence, knee=4)
 
     assert choice.k == 4 and choice.disagreement
-    assert "The criteria disagree (silhouette prefers 2, Calinski–Harabasz prefers 3, Davies–Bouldin prefers 4)" in choice.reason
+    assert (
+        "The criteria disagree (silhouette prefers 2, Calinski–Harabasz prefers 3, Davies–Bouldin prefers 4)"
+        in choice.reason
+    )
 
 
 def test_a_three_way_tie_goes_to_the_best_mean_rank_then_the_smaller_k():

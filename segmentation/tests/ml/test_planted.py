@@ -19,8 +19,13 @@ def planted(n_samples, k: int, dims: int, std: float, seed: int) -> tuple[pd.Dat
     """make_blobs groups, checked to be genuinely separate in the min-max scaled space the engine uses."""
     centers = None if isinstance(n_samples, list) else k
     x, y, c = make_blobs(
-        n_samples=n_samples, centers=centers, n_features=dims, cluster_std=std,
-        center_box=(-10, 10), random_state=seed, return_centers=True,
+        n_samples=n_samples,
+        centers=centers,
+        n_features=dims,
+        cluster_std=std,
+        center_box=(-10, 10),
+        random_state=seed,
+        return_centers=True,
     )
     lo, hi = x.min(axis=0), x.max(axis=0)
     assert pdist((c - lo) / (hi - lo)).min() > 8 * (std / (hi - lo)).max(), "planted groups overlap: pick another seed"
@@ -60,8 +65,12 @@ def test_chosen_k_is_the_planted_number(n_samples, k, dims, std, seed, k_max):
 def test_large_data_chooses_k_on_a_subsample_and_fits_all_rows():
     df, truth = planted(12_000, 5, 4, 0.6, 2)
 
-    result = segment(df, SegmentationConfig(features=tuple(df.columns), k_max=8, subsample_rows=3000, silhouette_sample=1000))
-    exact = segment(df, SegmentationConfig(features=tuple(df.columns), k_max=8, subsample_rows=20_000, silhouette_sample=1000))
+    result = segment(
+        df, SegmentationConfig(features=tuple(df.columns), k_max=8, subsample_rows=3000, silhouette_sample=1000)
+    )
+    exact = segment(
+        df, SegmentationConfig(features=tuple(df.columns), k_max=8, subsample_rows=20_000, silhouette_sample=1000)
+    )
 
     assert result.chosen_k == exact.chosen_k == 5
     assert "fixed-seed sample of 3,000 of 12,000 customers" in result.reason
@@ -69,8 +78,10 @@ def test_large_data_chooses_k_on_a_subsample_and_fits_all_rows():
     assert adjusted_rand_score(truth[result.index], result.labels) >= 0.95
     assert result.quality["inertia"] == pytest.approx(exact.quality["inertia"], rel=0.01)
 
-    shuffled = segment(df.sample(frac=1.0, random_state=3), SegmentationConfig(
-        features=tuple(df.columns), k_max=8, subsample_rows=3000, silhouette_sample=1000))
+    shuffled = segment(
+        df.sample(frac=1.0, random_state=3),
+        SegmentationConfig(features=tuple(df.columns), k_max=8, subsample_rows=3000, silhouette_sample=1000),
+    )
     assert np.array_equal(shuffled.index, result.index)
     assert np.array_equal(shuffled.labels, result.labels)
     assert shuffled.evidence == result.evidence
