@@ -27,14 +27,6 @@ VIEW_PERM = "segmentation.view_segment"
 CHART_CACHE_SECONDS = 3600
 
 
-def _run_url(segmentation_id: int) -> str:
-    return f"/segmentations/{segmentation_id}/run/"
-
-
-def _status_url(run_id: int) -> str:
-    return f"/runs/{run_id}/status.json"
-
-
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
 def dashboard(request):
@@ -48,8 +40,6 @@ def dashboard(request):
     for e in entries:
         for s in e.segments:
             _decorate_segment(s)
-        e.run_url = _run_url(e.segmentation.pk)
-        e.status_url = _status_url(e.in_progress.pk) if e.in_progress else ""
     return render(
         request,
         "segmentation/dashboard.html",
@@ -86,7 +76,6 @@ def run_detail(request, run_id: int):
     ctx = {
         "run": run,
         "segments": segments,
-        "status_url": _status_url(run.pk),
         "problems": [],
         "evidence": sel.run_evidence(run=run),
     }
@@ -267,7 +256,7 @@ def segment_strategy(request, segment_id: int):
             messages.success(request, f"Strategy of “{segment.name}” saved.")
     else:
         messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
-    return redirect("segment-detail", segment_id=segment.pk)
+    return redirect("segmentation:segment-detail", segment_id=segment.pk)
 
 
 @require_GET

@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -15,13 +14,6 @@ from segmentation import selectors, services
 from segmentation.models import Segmentation, SegmentRun
 
 RUN_PERMISSION = "segmentation.run_segmentation"
-
-
-def run_page_url(run_id: int) -> str:
-    try:
-        return reverse("run-detail", args=[run_id])
-    except NoReverseMatch:
-        return f"/runs/{run_id}/"
 
 
 @require_POST
@@ -37,9 +29,9 @@ def run_request(request: HttpRequest, pk: int) -> HttpResponse:
         safe = url_has_allowed_host_and_scheme(
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
-        return redirect(back if back and safe else "dashboard")
+        return redirect(back if back and safe else "segmentation:dashboard")
     messages.success(request, f"Run #{run.pk} of “{segmentation.name}” queued.")
-    return redirect(run_page_url(run.pk))
+    return redirect("segmentation:run-detail", run_id=run.pk)
 
 
 @require_GET
