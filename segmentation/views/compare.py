@@ -8,9 +8,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from core.csvsafe import stream_csv
-from segmentation import selectors_pages as sel
 from segmentation.forms import CompareForm
 from segmentation.ml import charts
+from segmentation.selectors import comparison
+from segmentation.selectors.runs import run_get
 from segmentation.views import VIEW_PERM
 
 
@@ -18,7 +19,7 @@ def _compare_runs(request):
     form = CompareForm(request.GET)
     if not form.is_valid():
         return form, None, None
-    a, b = sel.run_get(run_id=form.cleaned_data["a"]), sel.run_get(run_id=form.cleaned_data["b"])
+    a, b = run_get(run_id=form.cleaned_data["a"]), run_get(run_id=form.cleaned_data["b"])
     for key, run in (("a", a), ("b", b)):
         if run is None:
             form.add_error(key, f"Run #{form.cleaned_data[key]} does not exist.")
@@ -28,13 +29,13 @@ def _compare_runs(request):
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
 def run_compare(request):
-    choices = list(sel.runs_for_compare_choices())
+    choices = list(comparison.runs_for_compare_choices())
     if not request.GET:
         return render(request, "segmentation/run_compare.html", {"form": CompareForm(), "choices": choices})
     form, a, b = _compare_runs(request)
     if form.errors:
         return render(request, "segmentation/run_compare.html", {"form": form, "choices": choices}, status=400)
-    result = sel.run_compare(run_a=a, run_b=b)
+    result = comparison.run_compare(run_a=a, run_b=b)
     chart = None
     if result["segments_a"] and result["segments_b"]:
         chart = charts.render(
@@ -67,7 +68,8 @@ def run_compare_csv(request):
         return render(request, "segmentation/run_compare.html", {"form": form, "choices": []}, status=400)
     response = StreamingHttpResponse(
         stream_csv(
-            ["external_id", f"segment_in_run_{a.pk}", f"segment_in_run_{b.pk}"], sel.run_moves_rows(run_a=a, run_b=b)
+            ["external_id", f"segment_in_run_{a.pk}", f"segment_in_run_{b.pk}"],
+            comparison.run_moves_rows(run_a=a, run_b=b),
         ),
         content_type="text/csv; charset=utf-8",
     )

@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from segmentation import selectors_pages as sel
 from segmentation.ml import charts
 from segmentation.models import Segmentation
+from segmentation.selectors.runs import dashboard_entries
 from segmentation.services import segmentation_get_or_create_default
 from segmentation.views import VIEW_PERM
 
@@ -20,7 +20,7 @@ def dashboard(request):
     if can_run and not Segmentation.objects.exists():
         # An Admin's first visit: the default segmentation (model defaults) so "Re-segment now" has a target.
         segmentation_get_or_create_default()
-    entries = sel.dashboard_entries()
+    entries = dashboard_entries()
     for e in entries:
         for s in e.segments:
             _decorate_segment(s)

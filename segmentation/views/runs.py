@@ -14,11 +14,20 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import SegmentaError
-from segmentation import selectors, services
-from segmentation import selectors_pages as sel
+from segmentation import services
 from segmentation.forms import ChartAxesForm
 from segmentation.ml import charts
 from segmentation.models import RunStatus, Segmentation, SegmentRun
+from segmentation.selectors.runs import (
+    run_evidence,
+    run_feature_choices,
+    run_features,
+    run_get,
+    run_status,
+    segmentation_runs,
+)
+from segmentation.selectors.samples import NUMERIC_FEATURES, run_sample, sample_silhouette
+from segmentation.selectors.segments import segment_dicts
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
 RUN_PERMISSION = "segmentation.run_segmentation"
@@ -27,7 +36,7 @@ RUN_PERMISSION = "segmentation.run_segmentation"
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
 def run_detail(request, run_id: int):
-    run = sel.run_get(run_id=run_id)
+    run = run_get(run_id=run_id)
     if run is None:
         raise Http404("No such run")
     segments = list(run.segments.order_by("label"))
@@ -35,12 +44,12 @@ def run_detail(request, run_id: int):
         "run": run,
         "segments": segments,
         "problems": [],
-        "evidence": sel.run_evidence(run=run),
+        "evidence": run_evidence(run=run),
     }
     axes: dict[str, str] = {}
     if segments:
-        features = sel.run_features(run=run, segments=segments)
-        choices = sel.run_feature_choices(run=run, segments=segments)
+        features = run_features(run=run, segments=segments)
+        choices = run_feature_choices(run=run, segments=segments)
         f2 = features if len(features) >= 2 else choices
         defaults = {
             "x": f2[0],
@@ -93,10 +102,10 @@ def _run_charts(*, run, segments, evidence: dict, axes: dict[str, str]) -> dict:
         )
     if not segments:
         return out
-    features = sel.run_features(run=run, segments=segments)
+    features = run_features(run=run, segments=segments)
     wanted = list(dict.fromkeys([*features, *(axes[k] for k in ("x", "y", "x3", "y3", "z3"))]))
-    sample, total = sel.run_sample(run=run, features=wanted)
-    seg_dicts = sel.segment_dicts(segments=segments)
+    sample, total = run_sample(run=run, features=wanted)
+    seg_dicts = segment_dicts(segments=segments)
     out["sample_size"], out["total"] = len(sample), total
     out["charts"] += [
         (
@@ -118,7 +127,7 @@ def _run_charts(*, run, segments, evidence: dict, axes: dict[str, str]) -> dict:
         ("Radar", charts.render(charts.radar_figure(seg_dicts, features), "radar")),
         ("Distributions", charts.render(charts.box_figure(sample, features=features, segments=seg_dicts), "box")),
     ]
-    sil = sel.sample_silhouette(sample=sample, features=features)
+    sil = sample_silhouette(sample=sample, features=features)
     if sil is not None:
         out["charts"].append(
             (
@@ -135,7 +144,7 @@ def _run_charts(*, run, segments, evidence: dict, axes: dict[str, str]) -> dict:
 
 
 def charts_default(choices: list[str], i: int) -> str:
-    preferred = [f for f in sel.DEFAULT_3D if f in choices] + [f for f in choices if f not in sel.DEFAULT_3D]
+    preferred = [f for f in NUMERIC_FEATURES if f in choices] + [f for f in choices if f not in NUMERIC_FEATURES]
     return preferred[i % len(preferred)]
 
 
@@ -143,7 +152,7 @@ def charts_default(choices: list[str], i: int) -> str:
 @permission_required(VIEW_PERM, raise_exception=True)
 def run_history(request, segmentation_id: int):
     segmentation = get_object_or_404(Segmentation, pk=segmentation_id)
-    runs = list(sel.segmentation_runs(segmentation=segmentation)[:200])
+    runs = list(segmentation_runs(segmentation=segmentation)[:200])
     finished = [r for r in runs if r.status in (RunStatus.SUCCEEDED, RunStatus.SUPERSEDED)]
     return render(
         request,
@@ -175,10 +184,10 @@ def run_request(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def run_status(request: HttpRequest, pk: int) -> JsonResponse:
+def run_status_json(request: HttpRequest, pk: int) -> JsonResponse:
     if not request.user.has_perm("segmentation.view_segmentrun"):
         raise PermissionDenied
     run = get_object_or_404(SegmentRun, pk=pk)
-    response = JsonResponse(selectors.run_status(run=run))
+    response = JsonResponse(run_status(run=run))
     response["Cache-Control"] = "no-store"
     return response

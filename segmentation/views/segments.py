@@ -16,16 +16,18 @@ from django.views.decorators.http import require_GET, require_POST
 from campaigns.selectors import campaigns_for_segment
 from core.csvsafe import stream_csv
 from core.exceptions import SegmentaError
-from segmentation import selectors_pages as sel
 from segmentation.forms import StrategyForm
 from segmentation.ml import charts
 from segmentation.ml.explain import segment_rules
+from segmentation.selectors.runs import run_features
+from segmentation.selectors.samples import run_sample
+from segmentation.selectors.segments import segment_get, segment_member_rows, segment_members
 from segmentation.services_pages import segment_strategy_update
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
 
 def _segment_or_404(segment_id: int):
-    segment = sel.segment_get(segment_id=segment_id)
+    segment = segment_get(segment_id=segment_id)
     if segment is None:
         raise Http404("No such segment")
     return segment
@@ -44,10 +46,8 @@ def segment_detail(request, segment_id: int):
     segment = _segment_or_404(segment_id)
     run = segment.run
     search = request.GET.get("q", "")[:64]
-    page = Paginator(sel.segment_members(segment=segment, search=search), 50).get_page(
-        _page_int(request.GET.get("page"))
-    )
-    features = sel.run_features(run=run)
+    page = Paginator(segment_members(segment=segment, search=search), 50).get_page(_page_int(request.GET.get("page")))
+    features = run_features(run=run)
     key = (
         "segmenta:segment-rules:"
         + hashlib.sha256(f"{segment.pk}|{run.finished_at}|{','.join(features)}".encode()).hexdigest()
@@ -56,7 +56,7 @@ def segment_detail(request, segment_id: int):
     if rules is None:
         rules = []
         if features:
-            sample, _total = sel.run_sample(run=run, features=features)
+            sample, _total = run_sample(run=run, features=features)
             if len(sample):
                 rules = segment_rules(
                     sample[features], (sample["segment_id"] == segment.pk).to_numpy(), describe=_rule_words
@@ -115,7 +115,7 @@ def segment_members_csv(request, segment_id: int):
     segment = _segment_or_404(segment_id)
     header = ["external_id", "gender", "age", "annual_income", "spending_score", "distance", "fitted"]
     response = StreamingHttpResponse(
-        stream_csv(header, sel.segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
+        stream_csv(header, segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-members.csv"'
     return response
