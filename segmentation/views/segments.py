@@ -13,7 +13,6 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from campaigns.selectors import campaigns_for_segment
 from core.csvsafe import stream_csv
 from core.exceptions import SegmentaError
 from segmentation.forms import StrategyForm
@@ -80,7 +79,6 @@ def segment_detail(request, segment_id: int):
             "profile_rows": profile_rows,
             "can_edit": can_edit,
             "form": StrategyForm(initial={"strategy": segment.strategy}) if can_edit else None,
-            "campaigns": campaigns_for_segment(segment=segment)[:50],
         },
     )
 
