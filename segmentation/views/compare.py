@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from core.csvsafe import stream_csv
 from segmentation.forms import CompareForm
 from segmentation.ml import charts
+from segmentation.models import SegmentRun
 from segmentation.selectors import comparison
 from segmentation.selectors.runs import run_get
 from segmentation.views import VIEW_PERM
 
 
-def _compare_runs(request):
+def _compare_runs(request: HttpRequest) -> tuple[CompareForm, SegmentRun | None, SegmentRun | None]:
     form = CompareForm(request.GET)
     if not form.is_valid():
         return form, None, None
@@ -28,7 +29,7 @@ def _compare_runs(request):
 
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
-def run_compare(request):
+def run_compare(request: HttpRequest) -> HttpResponse:
     choices = list(comparison.runs_for_compare_choices())
     if not request.GET:
         return render(request, "segmentation/run_compare.html", {"form": CompareForm(), "choices": choices})
@@ -62,7 +63,7 @@ def run_compare(request):
 
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
-def run_compare_csv(request):
+def run_compare_csv(request: HttpRequest) -> HttpResponse:
     form, a, b = _compare_runs(request)
     if form.errors:
         return render(request, "segmentation/run_compare.html", {"form": form, "choices": []}, status=400)

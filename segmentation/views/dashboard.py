@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from segmentation.ml import charts
-from segmentation.models import Segmentation
+from segmentation.models import Segment, Segmentation
 from segmentation.selectors.runs import dashboard_entries
 from segmentation.services import segmentation_get_or_create_default
 from segmentation.views import VIEW_PERM
@@ -15,7 +16,7 @@ from segmentation.views import VIEW_PERM
 
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
-def dashboard(request):
+def dashboard(request: HttpRequest) -> HttpResponse:
     can_run = request.user.has_perm("segmentation.run_segmentation")
     if can_run and not Segmentation.objects.exists():
         # An Admin's first visit: the default segmentation (model defaults) so "Re-segment now" has a target.
@@ -34,7 +35,7 @@ def dashboard(request):
     )
 
 
-def _decorate_segment(s) -> None:
+def _decorate_segment(s: Segment) -> None:
     """Card numbers: share in percent and the mean of each feature in real units."""
     s.share_pct = (s.share or 0) * 100
     s.key_numbers = [

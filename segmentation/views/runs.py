@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
@@ -17,7 +18,7 @@ from core.exceptions import SegmentaError
 from segmentation import services
 from segmentation.forms import ChartAxesForm
 from segmentation.ml import charts
-from segmentation.models import RunStatus, Segmentation, SegmentRun
+from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.selectors.runs import (
     run_evidence,
     run_feature_choices,
@@ -35,7 +36,7 @@ RUN_PERMISSION = "segmentation.run_segmentation"
 
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
-def run_detail(request, run_id: int):
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = run_get(run_id=run_id)
     if run is None:
         raise Http404("No such run")
@@ -81,9 +82,11 @@ def run_detail(request, run_id: int):
     return render(request, "segmentation/run_detail.html", ctx)
 
 
-def _run_charts(*, run, segments, evidence: dict, axes: dict[str, str]) -> dict:
+def _run_charts(
+    *, run: SegmentRun, segments: list[Segment], evidence: dict[str, Any], axes: dict[str, str]
+) -> dict[str, Any]:
     """Every chart of the run page as (title, HTML) pairs, with the sample's size."""
-    out: dict = {"charts": [], "sample_size": None, "total": None}
+    out: dict[str, Any] = {"charts": [], "sample_size": None, "total": None}
     ev = evidence
     if ev["per_k"]:
         out["charts"].append(
@@ -150,7 +153,7 @@ def charts_default(choices: list[str], i: int) -> str:
 
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
-def run_history(request, segmentation_id: int):
+def run_history(request: HttpRequest, segmentation_id: int) -> HttpResponse:
     segmentation = get_object_or_404(Segmentation, pk=segmentation_id)
     runs = list(segmentation_runs(segmentation=segmentation)[:200])
     finished = [r for r in runs if r.status in (RunStatus.SUCCEEDED, RunStatus.SUPERSEDED)]

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -18,6 +18,7 @@ from core.exceptions import SegmentaError
 from segmentation.forms import StrategyForm
 from segmentation.ml import charts
 from segmentation.ml.explain import segment_rules
+from segmentation.models import Segment
 from segmentation.selectors.runs import run_features
 from segmentation.selectors.samples import run_sample
 from segmentation.selectors.segments import segment_get, segment_member_rows, segment_members
@@ -25,7 +26,7 @@ from segmentation.services_pages import segment_strategy_update
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
 
-def _segment_or_404(segment_id: int):
+def _segment_or_404(segment_id: int) -> Segment:
     segment = segment_get(segment_id=segment_id)
     if segment is None:
         raise Http404("No such segment")
@@ -41,7 +42,7 @@ def _page_int(value: str | None, default: int = 1) -> int:
 
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
-def segment_detail(request, segment_id: int):
+def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = _segment_or_404(segment_id)
     run = segment.run
     search = request.GET.get("q", "")[:64]
@@ -90,7 +91,7 @@ def _rule_words(feature: str) -> tuple[str, str]:
 
 
 @require_POST
-def segment_strategy(request, segment_id: int):
+def segment_strategy(request: HttpRequest, segment_id: int) -> HttpResponse:
     if not request.user.has_perm("segmentation.edit_strategy"):
         raise PermissionDenied("Only Marketers and Admins may edit a segment's strategy.")
     segment = _segment_or_404(segment_id)
@@ -109,7 +110,7 @@ def segment_strategy(request, segment_id: int):
 
 @require_GET
 @permission_required(VIEW_PERM, raise_exception=True)
-def segment_members_csv(request, segment_id: int):
+def segment_members_csv(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = _segment_or_404(segment_id)
     header = ["external_id", "gender", "age", "annual_income", "spending_score", "distance", "fitted"]
     response = StreamingHttpResponse(
