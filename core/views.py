@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
@@ -14,18 +14,18 @@ from core.roles import is_admin
 @login_not_required
 @require_GET
 @cache_control(public=True, max_age=86400)
-def plotly_js(request):
+def plotly_js(request: HttpRequest) -> HttpResponse:
     """Serve the plotly.js bundled in the installed plotly package (no CDN, no download)."""
     return HttpResponse(get_plotlyjs(), content_type="application/javascript")
 
 
 @login_not_required
 @require_GET
-def healthz(request):
+def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
-def activity_list(request):
+def activity_list(request: HttpRequest) -> HttpResponse:
     """The audit log, Admins only: filter by verb and object type, newest first, paginated."""
     if not is_admin(request.user):
         raise PermissionDenied("Only Admins can read the activity log.")
