@@ -243,14 +243,17 @@ def measure_api(campaign_id: int, token: str) -> dict:
     """The API's streamed CSV through the full Django stack, consumed to the end."""
     _django()
     from django.test import Client
+    from django.urls import reverse
 
     client = Client()
     # warm up: URL resolving, DRF settings, the permission check (not timed)
-    client.get(f"/api/campaigns/{campaign_id}/", HTTP_AUTHORIZATION=f"Token {token}")
+    client.get(reverse("campaign-detail", args=[campaign_id]), HTTP_AUTHORIZATION=f"Token {token}")
     before = rss_mb()
     sampled = before
     started = time.perf_counter()
-    response = client.get(f"/api/campaigns/{campaign_id}/audience/?format=csv", HTTP_AUTHORIZATION=f"Token {token}")
+    response = client.get(
+        reverse("campaign-audience", args=[campaign_id]) + "?format=csv", HTTP_AUTHORIZATION=f"Token {token}"
+    )
     assert response.status_code == 200, response.content[:500]
     assert response.streaming
     size = lines = blocks = 0

@@ -44,6 +44,7 @@ from django.contrib.auth.models import Group  # noqa: E402
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from customers.models import Customer  # noqa: E402
@@ -238,14 +239,16 @@ def main() -> None:
         client = Client()
         client.force_login(user)
         biggest = run.segments.order_by("-size").first()
+        run_url = reverse("segmentation:run-detail", args=[run.pk])
+        segment_url = reverse("segmentation:segment-detail", args=[biggest.pk])
         pages = {  # name -> (url, cache emptied before each request)
-            "healthz": ("/healthz", False),
-            "dashboard": ("/", False),
-            "run_page_cold": (f"/runs/{run.pk}/", True),
-            "run_page": (f"/runs/{run.pk}/", False),
-            "run_page_axes_cold": (f"/runs/{run.pk}/?x=age&y=spending_score", True),
-            "segment_page_cold": (f"/segments/{biggest.pk}/", True),
-            "segment_page": (f"/segments/{biggest.pk}/", False),
+            "healthz": (reverse("healthz"), False),
+            "dashboard": (reverse("segmentation:dashboard"), False),
+            "run_page_cold": (run_url, True),
+            "run_page": (run_url, False),
+            "run_page_axes_cold": (f"{run_url}?x=age&y=spending_score", True),
+            "segment_page_cold": (segment_url, True),
+            "segment_page": (segment_url, False),
         }
         ms: dict[str, float] = {}
         sizes: dict[str, int] = {}

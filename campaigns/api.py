@@ -16,12 +16,12 @@ from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from campaigns import selectors, services
 from campaigns.export import audience_csv_stream, audience_filename
 from campaigns.models import Campaign, CampaignStatus, PlaybookRule
-from core.api import CanExportAudience, CursorPage, ExportRateThrottle, ModelPermissionsWithView
+from core.api import CanExportAudience, CursorPage, ModelPermissionsWithView
 from core.exceptions import DataError
 from segmentation.models import Segment, SegmentRun
 
@@ -134,6 +134,8 @@ class CampaignViewSet(
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]
     pagination_class = CursorPage
     queryset = Campaign.objects.none()
+    # ScopedRateThrottle's scope; the audience export sets "export" (REST_FRAMEWORK DEFAULT_THROTTLE_RATES).
+    throttle_scope: str | None = None
 
     def get_queryset(self):
         if self.action == "list":
@@ -225,7 +227,8 @@ class CampaignViewSet(
         detail=True,
         methods=["get"],
         permission_classes=[IsAuthenticated, ModelPermissionsWithView, CanExportAudience],
-        throttle_classes=[UserRateThrottle, ExportRateThrottle],
+        throttle_classes=[UserRateThrottle, ScopedRateThrottle],
+        throttle_scope="export",
         renderer_classes=[JSONRenderer, BrowsableAPIRenderer, AudienceCSVRenderer],
         pagination_class=AudiencePage,
     )

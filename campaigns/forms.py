@@ -6,6 +6,7 @@ from django import forms
 
 from campaigns import playbook
 from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from campaigns.services import _TRANSITIONS
 from core.exceptions import ConfigError
 from segmentation.models import Segment, Segmentation
 
@@ -48,8 +49,6 @@ class CampaignForm(forms.ModelForm):
         self.fields["playbook_rule"].help_text = "Without strategy text, the rule's actions become the strategy."
         if campaign:
             current = CampaignStatus(campaign.status)
-            from campaigns.services import _TRANSITIONS
-
             allowed = sorted(_TRANSITIONS.get(current, {current}))
             self.fields["status"].choices = [(s, CampaignStatus(s).label) for s in allowed]
             self.fields["status"].initial = campaign.status

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from campaigns import playbook
 from campaigns.models import Campaign, CampaignStatus, PlaybookRule
@@ -57,8 +57,6 @@ def campaign_audience_counts(*, campaign: Campaign) -> dict[str, Any]:
     """Audience size in total and per segment."""
     segments = list(campaign.segments.order_by("label"))
     per_segment = {s.pk: 0 for s in segments}
-    from django.db.models import Count
-
     for row in campaign_audience(campaign=campaign).values("segment_id").annotate(n=Count("customer_id")):
         per_segment[row["segment_id"]] = row["n"]
     return {
@@ -201,8 +199,6 @@ def campaign_repin_preview(*, campaign: Campaign, run: SegmentRun, examples: int
 
 def campaigns_for_segment(*, segment: Segment) -> QuerySet[Campaign]:
     """Campaigns that use this segment or the same group (lineage) in another run."""
-    from django.db.models import Q
-
     cond = Q(segments=segment)
     if segment.lineage:
         cond |= Q(segments__lineage=segment.lineage)

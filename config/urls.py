@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core import views as core_views
 
@@ -12,7 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("config.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", core_views.api_docs, name="api-docs"),  # rendered on the server: no CDN
+    # Swagger UI from drf-spectacular-sidecar's static files (no CDN); a browser session is needed, as for pages.
+    path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     path("assets/plotly.min.js", core_views.plotly_js, name="plotly-js"),
     path("healthz", core_views.healthz, name="healthz"),
     path("customers/", include("customers.urls")),

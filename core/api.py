@@ -1,18 +1,17 @@
-"""API plumbing shared by every app: the error format, permissions, pagination, throttles.
+"""API plumbing shared by every app: the error format, permissions and pagination.
+
+Throttles are DRF's own: UserRateThrottle for every call, ScopedRateThrottle with scope "export" for exports
+(rates in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]).
 
 Every error is JSON {"error": {"code": ..., "message": ..., "fields": ...}} whatever format was asked for.
 """
 
 from __future__ import annotations
 
-import os
-
-from django.conf import settings
 from rest_framework import permissions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.exceptions import Conflict, DataError, NotAllowed, SegmentaError
@@ -93,13 +92,3 @@ class CursorPage(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 1000
     ordering = "-id"
-
-
-class ExportRateThrottle(UserRateThrottle):
-    """Exports per user (token): REST_FRAMEWORK DEFAULT_THROTTLE_RATES["export"], else API_EXPORT_RATE_LIMIT."""
-
-    scope = "export"
-
-    def get_rate(self):
-        rates = getattr(settings, "REST_FRAMEWORK", {}).get("DEFAULT_THROTTLE_RATES", {})
-        return rates.get("export") or os.environ.get("API_EXPORT_RATE_LIMIT") or "120/hour"

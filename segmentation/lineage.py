@@ -73,7 +73,7 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 def segments_inherit(*, run: Any, previous: Any | None) -> None:
     """Match `run`'s segments to `previous` run's and carry lineage, name, colour and strategy (see module doc)."""
-    from segmentation.selectors_pages import run_pair_counts
+    from segmentation.selectors.comparison import run_pair_counts
 
     segments = list(run.segments.order_by("label"))
     prev = list(previous.segments.order_by("label")) if previous is not None else []

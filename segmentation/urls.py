@@ -1,4 +1,18 @@
-from segmentation.urls_pages import urlpatterns as page_urls
-from segmentation.urls_runs import urlpatterns as run_urls
+from django.urls import path
 
-urlpatterns = page_urls + run_urls
+from segmentation.views import compare, dashboard, runs, segments
+
+app_name = "segmentation"
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
+    path("runs/<int:pk>/status.json", runs.run_status_json, name="run-status"),
+    path("runs/compare/", compare.run_compare, name="run-compare"),
+    path("runs/compare/moves.csv", compare.run_compare_csv, name="run-compare-csv"),
+    path("segments/<int:segment_id>/", segments.segment_detail, name="segment-detail"),
+    path("segments/<int:segment_id>/strategy/", segments.segment_strategy, name="segment-strategy"),
+    path("segments/<int:segment_id>/members.csv", segments.segment_members_csv, name="segment-members-csv"),
+    path("segmentations/<int:segmentation_id>/runs/", runs.run_history, name="run-history"),
+    path("segmentations/<int:pk>/run/", runs.run_request, name="run-request"),
+]

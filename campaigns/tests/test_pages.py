@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.template.loader import render_to_string
+from django.template import Context, Template
+from django.urls import reverse
 
 from campaigns import selectors, services
 from campaigns.models import Campaign, PlaybookRule
@@ -111,18 +112,29 @@ def test_schedule_and_archive_pages(marketer_client, campaign, mall_run):
     assert "VIP spring" in marketer_client.get("/campaigns/?status=archived").content.decode()
 
 
-def test_for_segment_snippet(campaign, mall_run):
-    html = render_to_string(
-        "campaigns/_for_segment.html",
-        {"campaigns": selectors.campaigns_for_segment(segment=segment_of_size(mall_run, 39))},
+def _segment_campaigns(segment, **context) -> str:
+    return Template("{% load campaign_tags %}{% segment_campaigns segment %}").render(
+        Context({"segment": segment, **context})
     )
+
+
+def test_segment_campaigns_tag(campaign, mall_run):
+    html = _segment_campaigns(segment_of_size(mall_run, 39))
     assert "VIP spring" in html
     assert f"/campaigns/{campaign.pk}/" in html
-    empty = render_to_string(
-        "campaigns/_for_segment.html",
-        {"campaigns": selectors.campaigns_for_segment(segment=segment_of_size(mall_run, 81))},
-    )
+    empty = _segment_campaigns(segment_of_size(mall_run, 81))
     assert "No campaign uses this segment yet." in empty
+    assert reverse("campaigns:create") not in empty
+    assert reverse("campaigns:create") in _segment_campaigns(segment_of_size(mall_run, 81), can_write=True)
+
+
+def test_segment_page_shows_its_campaigns(campaign, mall_run, marketer_client, viewer_client):
+    url = reverse("segmentation:segment-detail", args=[segment_of_size(mall_run, 39).pk])
+    as_marketer = marketer_client.get(url).content.decode()
+    assert "Campaigns using this segment" in as_marketer and "VIP spring" in as_marketer
+    assert f'href="{reverse("campaigns:create")}"' in as_marketer
+    as_viewer = viewer_client.get(url).content.decode()
+    assert "VIP spring" in as_viewer and reverse("campaigns:create") not in as_viewer
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "customers",
     "segmentation",
@@ -101,7 +102,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "dashboard"
+LOGIN_REDIRECT_URL = "segmentation:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -187,10 +188,19 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Segmenta API",
-    "DESCRIPTION": "Segments, runs, campaigns and campaign audiences.",
+    "DESCRIPTION": (
+        "Segments, runs, campaigns and campaign audiences.\n\n"
+        "Send `Authorization: Token <key>` (an Admin creates a token with `python manage.py drf_create_token USER` "
+        "and revokes it in the admin), or use your browser session. Without credentials the API answers 401; "
+        'without the permission, 403. Errors are JSON: `{"error": {"code": ..., "message": ...}}`. '
+        "Lists use cursor pagination (`next` / `previous` links, `page_size`)."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

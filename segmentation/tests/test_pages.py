@@ -298,7 +298,7 @@ def test_run_page_unknown_run_404(db, viewer_client):
 
 
 def test_run_page_sample_is_capped_and_stratified(seeded, viewer_client, monkeypatch):
-    from segmentation import selectors_pages as sel
+    from segmentation.selectors import samples as sel
 
     _seg, run, _ = seeded
     sample, total = sel.run_sample(run=run, features=list(FEATURES), limit=45)
@@ -420,7 +420,7 @@ def test_compare_reports_movers(seeded, viewer_client):
     moved = groups[0][:5]
     new_groups = {0: groups[0][5:], 1: groups[1] + moved, 2: groups[2], 3: groups[3]}
     run2 = make_run(seg, new_groups, activate=False)
-    from segmentation.selectors_pages import run_compare
+    from segmentation.selectors.comparison import run_compare
 
     result = run_compare(run_a=run, run_b=run2)
     by_label = {row["b"].label: row for row in result["rows"]}
@@ -475,7 +475,7 @@ def test_viewer_and_marketer_cannot_resegment(seeded, viewer_client, marketer_cl
 
 
 def test_evidence_reader_accepts_the_run_service_shape(seeded):
-    from segmentation.selectors_pages import run_evidence
+    from segmentation.selectors.runs import run_evidence
 
     _seg, run, _ = seeded
     run.evidence = {

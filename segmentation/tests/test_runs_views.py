@@ -19,7 +19,7 @@ def seg() -> Segmentation:
 
 def test_admin_requests_a_run_and_is_sent_to_the_run_page(admin_client, seg, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = admin_client.post(reverse("run-request", args=[seg.pk]))
+        response = admin_client.post(reverse("segmentation:run-request", args=[seg.pk]))
     run = SegmentRun.objects.get()
     assert response.status_code == 302
     assert response["Location"].rstrip("/").endswith(f"/runs/{run.pk}")
@@ -33,13 +33,13 @@ def test_others_may_not_request_a_run(request, persona, seg):
     if not isinstance(client, Client):
         user, client = client, Client()
         client.force_login(user)
-    response = client.post(reverse("run-request", args=[seg.pk]))
+    response = client.post(reverse("segmentation:run-request", args=[seg.pk]))
     assert response.status_code == 403
     assert not SegmentRun.objects.exists()
 
 
 def test_anonymous_is_sent_to_login(anon_client, seg):
-    response = anon_client.post(reverse("run-request", args=[seg.pk]))
+    response = anon_client.post(reverse("segmentation:run-request", args=[seg.pk]))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert not SegmentRun.objects.exists()
 
@@ -47,20 +47,20 @@ def test_anonymous_is_sent_to_login(anon_client, seg):
 def test_run_request_needs_post_and_csrf(admin_user, seg):
     client = Client(enforce_csrf_checks=True)
     client.force_login(admin_user)
-    assert client.get(reverse("run-request", args=[seg.pk])).status_code == 405
-    assert client.post(reverse("run-request", args=[seg.pk])).status_code == 403
+    assert client.get(reverse("segmentation:run-request", args=[seg.pk])).status_code == 405
+    assert client.post(reverse("segmentation:run-request", args=[seg.pk])).status_code == 403
     assert not SegmentRun.objects.exists()
 
 
 def test_run_request_unknown_segmentation_is_404(admin_client):
-    assert admin_client.post(reverse("run-request", args=[12345])).status_code == 404
+    assert admin_client.post(reverse("segmentation:run-request", args=[12345])).status_code == 404
 
 
 def test_run_request_with_a_bad_saved_config_says_why(admin_client, seg):
     Segmentation.objects.filter(pk=seg.pk).update(features=["shoe_size"])
-    evil = admin_client.post(reverse("run-request", args=[seg.pk]), HTTP_REFERER="https://evil.example/x")
+    evil = admin_client.post(reverse("segmentation:run-request", args=[seg.pk]), HTTP_REFERER="https://evil.example/x")
     assert evil.status_code == 302 and "evil.example" not in evil["Location"]
-    response = admin_client.post(reverse("run-request", args=[seg.pk]), follow=True)
+    response = admin_client.post(reverse("segmentation:run-request", args=[seg.pk]), follow=True)
     assert not SegmentRun.objects.exists()
     assert "shoe_size" in " ".join(str(m) for m in response.context["messages"])
 
@@ -68,7 +68,7 @@ def test_run_request_with_a_bad_saved_config_says_why(admin_client, seg):
 @pytest.mark.parametrize("persona", ["admin_client", "marketer_client", "viewer_client"])
 def test_status_endpoint(request, persona, seg):
     run = services.run_request(segmentation=seg, requested_by=None, trigger="manual")
-    response = request.getfixturevalue(persona).get(reverse("run-status", args=[run.pk]))
+    response = request.getfixturevalue(persona).get(reverse("segmentation:run-status", args=[run.pk]))
     assert response.status_code == 200
     assert response.json() == {
         "id": run.pk,
@@ -86,9 +86,9 @@ def test_status_endpoint_refuses_outsiders_and_anonymous(outsider_user, anon_cli
     run = services.run_request(segmentation=seg, requested_by=None, trigger="manual")
     client = Client()
     client.force_login(outsider_user)
-    assert client.get(reverse("run-status", args=[run.pk])).status_code == 403
-    assert anon_client.get(reverse("run-status", args=[run.pk])).status_code == 302
-    assert client.get(reverse("run-status", args=[999])).status_code == 403
+    assert client.get(reverse("segmentation:run-status", args=[run.pk])).status_code == 403
+    assert anon_client.get(reverse("segmentation:run-status", args=[run.pk])).status_code == 302
+    assert client.get(reverse("segmentation:run-status", args=[999])).status_code == 403
 
 
 # ------------------------------------------------------------------ admin action

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.csvsafe import write_csv
-from segmentation import selectors, services
+from segmentation import services
 from segmentation.models import RunStatus, SegmentRun
+from segmentation.selectors import runs as selectors
 
 HEADER = ("external_id", "segment_label", "segment_name", "distance")
 

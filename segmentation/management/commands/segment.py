@@ -12,8 +12,9 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.exceptions import SegmentaError
-from segmentation import selectors, services
+from segmentation import services
 from segmentation.models import RunStatus
+from segmentation.selectors import runs as selectors
 
 
 def _k_value(raw: str) -> int | None:

@@ -1,0 +1,120 @@
+"""A segment: its page (profile, rules, members), its strategy and its members as CSV."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from core.csvsafe import stream_csv
+from core.exceptions import SegmentaError
+from segmentation.forms import StrategyForm
+from segmentation.ml import charts
+from segmentation.ml.explain import segment_rules
+from segmentation.models import Segment
+from segmentation.selectors.runs import run_features
+from segmentation.selectors.samples import run_sample
+from segmentation.selectors.segments import segment_get, segment_member_rows, segment_members
+from segmentation.services_pages import segment_strategy_update
+from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
+
+
+def _segment_or_404(segment_id: int) -> Segment:
+    segment = segment_get(segment_id=segment_id)
+    if segment is None:
+        raise Http404("No such segment")
+    return segment
+
+
+def _page_int(value: str | None, default: int = 1) -> int:
+    try:
+        return max(1, int(value or default))
+    except (TypeError, ValueError):
+        return default
+
+
+@require_GET
+@permission_required(VIEW_PERM, raise_exception=True)
+def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
+    segment = _segment_or_404(segment_id)
+    run = segment.run
+    search = request.GET.get("q", "")[:64]
+    page = Paginator(segment_members(segment=segment, search=search), 50).get_page(_page_int(request.GET.get("page")))
+    features = run_features(run=run)
+    key = (
+        "segmenta:segment-rules:"
+        + hashlib.sha256(f"{segment.pk}|{run.finished_at}|{','.join(features)}".encode()).hexdigest()
+    )
+    rules = cache.get(key) if run.is_finished else None
+    if rules is None:
+        rules = []
+        if features:
+            sample, _total = run_sample(run=run, features=features)
+            if len(sample):
+                rules = segment_rules(
+                    sample[features], (sample["segment_id"] == segment.pk).to_numpy(), describe=_rule_words
+                )[:4]
+        if run.is_finished:
+            cache.set(key, rules, CHART_CACHE_SECONDS)
+    profile_rows = [
+        {"feature": f, "label": charts.feature_label(f), **(segment.profile or {}).get(f, {})}
+        for f in (segment.profile or {})
+    ]
+    can_edit = request.user.has_perm("segmentation.edit_strategy")
+    return render(
+        request,
+        "segmentation/segment_detail.html",
+        {
+            "segment": segment,
+            "run": run,
+            "page": page,
+            "search": search,
+            "rules": rules,
+            "profile_rows": profile_rows,
+            "can_edit": can_edit,
+            "form": StrategyForm(initial={"strategy": segment.strategy}) if can_edit else None,
+        },
+    )
+
+
+def _rule_words(feature: str) -> tuple[str, str]:
+    """Name and unit of a feature inside a rule: 'annual income', 'k$' (scales like 1–100 are left out)."""
+    unit = charts.feature_unit(feature)
+    return charts.feature_name(feature).lower(), ("" if "–" in unit or "=" in unit else unit)
+
+
+@require_POST
+def segment_strategy(request: HttpRequest, segment_id: int) -> HttpResponse:
+    if not request.user.has_perm("segmentation.edit_strategy"):
+        raise PermissionDenied("Only Marketers and Admins may edit a segment's strategy.")
+    segment = _segment_or_404(segment_id)
+    form = StrategyForm(request.POST)
+    if form.is_valid():
+        try:
+            segment_strategy_update(segment=segment, strategy=form.cleaned_data["strategy"], user=request.user)
+        except SegmentaError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Strategy of “{segment.name}” saved.")
+    else:
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
+    return redirect("segmentation:segment-detail", segment_id=segment.pk)
+
+
+@require_GET
+@permission_required(VIEW_PERM, raise_exception=True)
+def segment_members_csv(request: HttpRequest, segment_id: int) -> HttpResponse:
+    segment = _segment_or_404(segment_id)
+    header = ["external_id", "gender", "age", "annual_income", "spending_score", "distance", "fitted"]
+    response = StreamingHttpResponse(
+        stream_csv(header, segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-members.csv"'
+    return response
