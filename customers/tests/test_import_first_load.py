@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 
 from core.exceptions import DataError
-from customers import services
+from customers.imports import writers
+from customers.imports.service import customer_import
 from customers.models import Customer, CustomerAttribute
-from customers.services import customer_import
 
 pytestmark = pytest.mark.django_db
 
@@ -54,13 +54,13 @@ def stored(exclude: str = "") -> dict:
 def first_loads(monkeypatch):
     """Count the imports that went through the first-load COPY (PostgreSQL only)."""
     calls: list[int] = []
-    finish = services._PostgresLoadSink.finish
+    finish = writers.FirstLoadWriter.finish
 
     def counted(self, *args, **kwargs):
         calls.append(self.rows)
         return finish(self, *args, **kwargs)
 
-    monkeypatch.setattr(services._PostgresLoadSink, "finish", counted)
+    monkeypatch.setattr(writers.FirstLoadWriter, "finish", counted)
     return calls
 
 
@@ -138,7 +138,7 @@ def schema() -> tuple:
 def bulk(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("the first-load COPY and its index rebuild are PostgreSQL only")
-    monkeypatch.setattr(services._PostgresSink, "BULK_REINDEX_ROWS", 2)
+    monkeypatch.setattr(writers, "BULK_REINDEX_ROWS", 2)
     return schema()
 
 
