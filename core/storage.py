@@ -10,7 +10,7 @@ cursor on a PostgreSQL connection and run inside the caller's transaction.
   worker thread while the caller prepares the next chunk.
 * Staging: `staging_table_create` makes a temporary table dropped at commit.
 * Locks and bulk loads: `table_lock`, `table_is_empty`, `table_has_fewer_rows` and
-  `index_statements` (drop and rebuild secondary indexes around a large load, as the PostgreSQL
+  `indexes_drop` / `indexes_rebuild` (secondary indexes around a large load, as the PostgreSQL
   manual advises).
 
 Why COPY's text format is escaped here by hand: psycopg's `Copy.write_row` converts one row per
@@ -144,9 +144,21 @@ def index_statements(cursor: CursorWrapper, *, table: str) -> list[tuple[sql.Com
     return statements
 
 
-def statements_run(cursor: CursorWrapper, statements: Iterable[sql.Composable]) -> None:
-    for statement in statements:
-        cursor.execute(statement)
+def indexes_drop(cursor: CursorWrapper, *, table: str) -> list[sql.Composed]:
+    """Drop `table`'s unique constraints and secondary indexes; return the statements that rebuild them."""
+    statements = index_statements(cursor, table=table)
+    for drop, _create in statements:
+        cursor.execute(drop)
+    return [create for _drop, create in statements]
+
+
+def indexes_rebuild(cursor: CursorWrapper, creates: Sequence[sql.Composed]) -> None:
+    """Run the statements `indexes_drop` returned, with memory enough to sort a large table."""
+    if not creates:
+        return
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for create in creates:
+        cursor.execute(create)
 
 
 # --------------------------------------------------------------------------- COPY data
@@ -178,6 +190,28 @@ def copy_text_nullable(text: pd.Series) -> pd.Series:
     if empty.any():
         text = pd.Series(np.where(empty, COPY_NULL, text.to_numpy()), index=text.index)
     return text
+
+
+def copy_whole_numbers(text: pd.Series) -> pd.Series:
+    """Validated whole-number cells ("35", " 35 ", "35.0"; "" for NULL) as integer text, per distinct value."""
+    codes, uniques = pd.factorize(text)
+    converted = np.array([str(round(float(u))) if u.strip() else COPY_NULL for u in uniques], dtype=object)
+    return pd.Series(converted[codes], index=text.index)
+
+
+def jsonb_number_text(text: str) -> str | None:
+    """A validated number cell as PostgreSQL stores `text::float8` in jsonb; None when empty.
+
+    jsonb takes float8's shortest text, then reads it as numeric: whole numbers have no
+    fraction digits, other numbers the shortest round-trip digits (Python's repr finds the
+    same digits). Beyond 1e16 both write an exponent, which numeric reads the same way.
+    """
+    if not text.strip():
+        return None
+    value = float(text)
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
 
 
 def copy_text_rows(columns: Sequence[np.ndarray | pd.Series | str]) -> str:

@@ -27,8 +27,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
+import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
 
@@ -36,11 +37,18 @@ from core import storage
 from core.exceptions import DataError
 from core.services import activity_record
 from customers.imports import reading, validation, writers
-from customers.imports.columns import columns_plan
-from customers.models import Customer, ImportJob, ImportStatus
+from customers.imports.columns import ColumnPlan, columns_plan
+from customers.models import AttributeKind, Customer, CustomerAttribute, ImportJob, ImportStatus
 from customers.signals import customers_changed
 
 IMPORT_SOURCES = ("upload", "command", "admin")
+
+
+class CustomerWriter(Protocol):
+    def write(self, clean: pd.DataFrame) -> None: ...
+    def flush(self) -> None: ...
+    def finish(self, plan: ColumnPlan, kinds: writers.Kinds) -> tuple[int, int, list[int]]: ...
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -201,7 +209,7 @@ def _import_once(
         plan = columns_plan(table.headers, mapping)
         progress.mapping = plan.as_mapping()
         kinds = validation.KindTracker()
-        writer = writers.writer_for(plan, kinds, first_load=first_load, file_size=progress.file_size)
+        writer = writer_for(plan, kinds, first_load=first_load, file_size=progress.file_size)
         try:
             seen_ids: dict[str, int] = {}
             rejected: list[validation.RejectedRow] = []
@@ -219,7 +227,7 @@ def _import_once(
                 raise DataError("the file has a header row but no data rows")
             if progress.rejected and not skip_invalid:
                 raise DataError(validation.problems_message(rejected, progress.rejected))
-            added, updated, ids = writer.finish(plan, writers.attributes_register(plan, kinds))
+            added, updated, ids = writer.finish(plan, attributes_register(plan, kinds))
         finally:
             writer.close()
     finally:
@@ -232,6 +240,37 @@ def _import_once(
         customer_ids=ids,
         file_format=table.format,
     )
+
+
+def attributes_register(plan: ColumnPlan, kinds: validation.KindTracker) -> writers.Kinds:
+    """Create or update the CustomerAttribute schema rows; return the kind each key is stored as.
+
+    A column whose kind disagrees with an earlier import is stored as text from then on.
+    None means the column had no value at all in this file.
+    """
+    keys = [a.key for a in plan.attributes]
+    existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=keys)}
+    resolved: writers.Kinds = {}
+    for attr in plan.attributes:
+        kind = kinds.kind(attr.key)
+        known = existing.get(attr.key)
+        if known is None:
+            CustomerAttribute.objects.create(key=attr.key, label=attr.header, kind=kind or AttributeKind.TEXT)
+        elif kind is not None and kind != known.kind:
+            known.kind = AttributeKind.TEXT
+            known.save(update_fields=["kind"])
+            kind = AttributeKind.TEXT
+        resolved[attr.key] = kind
+    return resolved
+
+
+def writer_for(plan: ColumnPlan, kinds: validation.KindTracker, *, first_load: bool, file_size: int) -> CustomerWriter:
+    """The writer for this import: first load and staging on PostgreSQL, the ORM elsewhere."""
+    if first_load:
+        return writers.FirstLoadWriter(plan, kinds, file_size=file_size)
+    if connection.vendor == "postgresql":
+        return writers.StagingWriter(plan)
+    return writers.OrmWriter()
 
 
 def _job_record(

@@ -11,14 +11,15 @@
 
 All three store the same values: the tests compare them row for row. Each writer gets the
 validated chunks with `write`, `flush` waits for COPYs in flight, `finish` writes what is left
-and returns (added, updated, ids of the customers added or changed), and `close` releases it.
+and returns (added, updated, ids of the customers added or changed), and `close` releases it
+(`service.CustomerWriter`, chosen by `service.writer_for`).
 The PostgreSQL statements come from `core.storage`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,13 +37,6 @@ BULK_REINDEX_ROWS = 100_000
 #: A first-load file at least this large rebuilds the indexes after it (about 100,000 mall-style rows).
 BULK_REINDEX_BYTES = 4_000_000
 Kinds = dict[str, str | None]  # attribute key -> kind it is stored as (None: no value in the file)
-
-
-class CustomerWriter(Protocol):
-    def write(self, clean: pd.DataFrame) -> None: ...
-    def flush(self) -> None: ...
-    def finish(self, plan: ColumnPlan, kinds: Kinds) -> tuple[int, int, list[int]]: ...
-    def close(self) -> None: ...
 
 
 class FirstLoadAbandoned(Exception):
@@ -141,12 +135,8 @@ class StagingWriter:
         if updated:
             ids.extend(self._update(plan, values))
         if added:
-            reindex = (
-                storage.index_statements(cursor, table=table)
-                if added >= BULK_REINDEX_ROWS and storage.table_has_fewer_rows(cursor, table=table, than=added)
-                else []
-            )
-            storage.statements_run(cursor, (drop for drop, _create in reindex))
+            bulk = added >= BULK_REINDEX_ROWS and storage.table_has_fewer_rows(cursor, table=table, than=added)
+            rebuild = storage.indexes_drop(cursor, table=table) if bulk else []
             new_only = (
                 sql.SQL(" WHERE NOT EXISTS (SELECT 1 FROM {} c WHERE c.external_id = s.external_id)").format(target)
                 if updated
@@ -166,9 +156,7 @@ class StagingWriter:
                 )
             )
             ids.extend(row[0] for row in cursor.fetchall())
-            if reindex:
-                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                storage.statements_run(cursor, (create for _drop, create in reindex))
+            storage.indexes_rebuild(cursor, rebuild)
         return added, updated, ids
 
     def _update(self, plan: ColumnPlan, values: dict[str, sql.Composable]) -> list[int]:
@@ -245,7 +233,7 @@ class FirstLoadWriter:
         self.known = dict(CustomerAttribute.objects.filter(key__in=keys).values_list("key", "kind"))
         self.as_number: set[str] = set()
         self.as_string: set[str] = set()
-        self.reindex: list[tuple[sql.Composed, sql.Composed]] | None = None
+        self.rebuild: list[sql.Composed] | None = None  # None until the first rows arrive
         self.statement = storage.copy_statement(table=customer_table(), columns=self.COLUMNS)
         self.copier = storage.BackgroundCopy(self.cursor)
         self.rows = 0
@@ -264,15 +252,14 @@ class FirstLoadWriter:
     def write(self, clean: pd.DataFrame) -> None:
         if not len(clean):
             return
-        if self.reindex is None:
+        if self.rebuild is None:
             bulk = self.file_size >= BULK_REINDEX_BYTES or len(clean) >= BULK_REINDEX_ROWS
-            self.reindex = storage.index_statements(self.cursor, table=customer_table()) if bulk else []
-            storage.statements_run(self.cursor, (drop for drop, _create in self.reindex))
+            self.rebuild = storage.indexes_drop(self.cursor, table=customer_table()) if bulk else []
             self._timestamps_default(self.now)
         cells = [
             storage.copy_text_escape(clean["external_id"]),
             clean["gender"],  # normalised: nothing to escape
-            _whole_text(clean["age"]),
+            storage.copy_whole_numbers(clean["age"]),
             storage.copy_text_nullable(clean["annual_income"]),
             storage.copy_text_nullable(clean["spending_score"]),
             self._attributes_json(clean),
@@ -288,13 +275,13 @@ class FirstLoadWriter:
             kind = self.kinds.kind(attr.key)
             known = self.known.get(attr.key)
             if kind is not None and known is not None and kind != known:
-                kind = AttributeKind.TEXT  # as `attributes_register` resolves it
+                kind = AttributeKind.TEXT  # as `service.attributes_register` resolves it
             codes, uniques = pd.factorize(clean[f"a_{i}"])
             if kind is None or (len(uniques) == 1 and uniques[0] == ""):
                 continue
             if kind == AttributeKind.NUMBER:
                 self.as_number.add(attr.key)
-                values = [_json_number(u) for u in uniques]
+                values = [storage.jsonb_number_text(u) for u in uniques]
             else:
                 self.as_string.add(attr.key)
                 values = [json.dumps(u, ensure_ascii=False) if u else None for u in uniques]
@@ -324,11 +311,9 @@ class FirstLoadWriter:
         for key in self.as_string:
             if kinds.get(key) == AttributeKind.NUMBER:
                 raise FirstLoadAbandoned(key)
-        if self.reindex is not None:
+        if self.rebuild is not None:
             self._timestamps_default(None)
-        if self.reindex:
-            self.cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            storage.statements_run(self.cursor, (create for _drop, create in self.reindex))
+            storage.indexes_rebuild(self.cursor, self.rebuild)
         # the table was empty: every row is new
         self.cursor.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(customer_table())))
         return self.rows, 0, [row[0] for row in self.cursor.fetchall()]
@@ -336,28 +321,6 @@ class FirstLoadWriter:
     def close(self) -> None:
         self.copier.close()
         self.cursor.close()
-
-
-def _whole_text(text: pd.Series) -> pd.Series:
-    """Validated whole numbers ("35", " 35 ", "35.0", "" for missing) as integer text for COPY."""
-    codes, uniques = pd.factorize(text)
-    converted = np.array([str(round(float(u))) if u.strip() else storage.COPY_NULL for u in uniques], dtype=object)
-    return pd.Series(converted[codes], index=text.index)
-
-
-def _json_number(text: str) -> str | None:
-    """A validated number cell as PostgreSQL stores `text::float8` in jsonb; None when empty.
-
-    jsonb takes float8's shortest text, then reads it as numeric: whole numbers have no
-    fraction digits, other numbers the shortest round-trip digits (Python's repr finds the
-    same digits). Beyond 1e16 both write an exponent, which numeric reads the same way.
-    """
-    if not text.strip():
-        return None
-    value = float(text)
-    if value.is_integer() and abs(value) < 1e16:
-        return str(int(value))
-    return repr(value)
 
 
 # --------------------------------------------------------------------------- other databases
@@ -438,34 +401,3 @@ def _attribute_values(record: dict[str, Any], plan: ColumnPlan, kinds: Kinds) ->
             continue
         values[attr.key] = number_value(text) if kind == AttributeKind.NUMBER else text
     return values
-
-
-def attributes_register(plan: ColumnPlan, kinds: KindTracker) -> Kinds:
-    """Create or update the CustomerAttribute schema rows; return the kind each key is stored as.
-
-    A column whose kind disagrees with an earlier import is stored as text from then on.
-    None means the column had no value at all in this file.
-    """
-    keys = [a.key for a in plan.attributes]
-    existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=keys)}
-    resolved: Kinds = {}
-    for attr in plan.attributes:
-        kind = kinds.kind(attr.key)
-        known = existing.get(attr.key)
-        if known is None:
-            CustomerAttribute.objects.create(key=attr.key, label=attr.header, kind=kind or AttributeKind.TEXT)
-        elif kind is not None and kind != known.kind:
-            known.kind = AttributeKind.TEXT
-            known.save(update_fields=["kind"])
-            kind = AttributeKind.TEXT
-        resolved[attr.key] = kind
-    return resolved
-
-
-def writer_for(plan: ColumnPlan, kinds: KindTracker, *, first_load: bool, file_size: int) -> CustomerWriter:
-    """The writer for this import: first load and staging on PostgreSQL, the ORM elsewhere."""
-    if first_load:
-        return FirstLoadWriter(plan, kinds, file_size=file_size)
-    if connection.vendor == "postgresql":
-        return StagingWriter(plan)
-    return OrmWriter()
