@@ -51,17 +51,37 @@ class CustomerWriter(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class ImportResult:
+    """What an import did: its record (the numbers are the job's), whether it was a dry run, the format read."""
+
     job: ImportJob
-    rows_total: int
-    added: int
-    updated: int
-    rejected: int
-    rejected_csv: str
     dry_run: bool
     file_format: str = ""
-    mapping: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def rows_total(self) -> int:
+        return self.job.rows_total
+
+    @property
+    def added(self) -> int:
+        return self.job.rows_added
+
+    @property
+    def updated(self) -> int:
+        return self.job.rows_updated
+
+    @property
+    def rejected(self) -> int:
+        return self.job.rows_rejected
+
+    @property
+    def rejected_csv(self) -> str:
+        return self.job.rejected_csv
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return self.job.mapping
 
 
 @dataclass
@@ -136,31 +156,13 @@ def customer_import(
             if isinstance(exc, DataError)
             else (f"the import failed unexpectedly ({exc.__class__.__name__}: {exc})")
         )
-        job = ImportJob.objects.create(
-            **job_fields,
-            status=ImportStatus.FAILED,
-            file_size=progress.file_size,
-            mapping=progress.mapping or (mapping or {}),
-            rows_total=progress.rows_total,
-            rows_rejected=progress.rejected,
-            duration_ms=_elapsed_ms(started),
-            error=message,
-        )
+        progress.mapping = progress.mapping or (mapping or {})
+        job = _job_record(job_fields, progress, None, status=ImportStatus.FAILED, started=started, error=message)
         exc.import_job = job  # type: ignore[attr-defined]
         raise
     if dry_run:
         job = _job_record(job_fields, progress, outcome, status=ImportStatus.DRY_RUN, started=started)
-    return ImportResult(
-        job=job,
-        rows_total=progress.rows_total,
-        added=outcome.added,
-        updated=outcome.updated,
-        rejected=outcome.rejected,
-        rejected_csv=outcome.rejected_csv,
-        dry_run=dry_run,
-        file_format=outcome.file_format,
-        mapping=progress.mapping,
-    )
+    return ImportResult(job=job, dry_run=dry_run, file_format=outcome.file_format)
 
 
 def _import_rows(
@@ -274,19 +276,30 @@ def writer_for(plan: ColumnPlan, kinds: validation.KindTracker, *, first_load: b
 
 
 def _job_record(
-    job_fields: dict[str, Any], progress: _Progress, outcome: _Outcome, *, status: str, started: float
+    job_fields: dict[str, Any],
+    progress: _Progress,
+    outcome: _Outcome | None,
+    *,
+    status: str,
+    started: float,
+    error: str = "",
 ) -> ImportJob:
+    """The ImportJob of a succeeded, dry or failed (`outcome` None, `error` said) import."""
+    done = outcome or _Outcome(
+        added=0, updated=0, rejected=progress.rejected, rejected_csv="", customer_ids=[], file_format=""
+    )
     return ImportJob.objects.create(
         **job_fields,
         status=status,
         file_size=progress.file_size,
         mapping=progress.mapping,
         rows_total=progress.rows_total,
-        rows_added=outcome.added,
-        rows_updated=outcome.updated,
-        rows_rejected=outcome.rejected,
+        rows_added=done.added,
+        rows_updated=done.updated,
+        rows_rejected=done.rejected,
         duration_ms=_elapsed_ms(started),
-        rejected_csv=outcome.rejected_csv,
+        rejected_csv=done.rejected_csv,
+        error=error,
     )
 
 
