@@ -81,8 +81,10 @@ def child_baseline(path: Path, *, indexed: bool = False) -> dict:
 
     table = "bench_plain_copy"
     if indexed:
-        create = f"CREATE TABLE {table} (LIKE customers_customer INCLUDING ALL, bench_region text, "
-        "bench_visits double precision)"
+        create = (
+            f"CREATE TABLE {table} (LIKE customers_customer INCLUDING ALL, bench_region text, "
+            "bench_visits double precision)"
+        )
         columns = "(external_id, gender, age, annual_income, spending_score, bench_region, bench_visits)"
     else:
         create = (

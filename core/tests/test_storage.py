@@ -1,11 +1,10 @@
-"""The PostgreSQL bulk-write helpers: COPY text escaping (pure), and on PostgreSQL the statements
+"""The PostgreSQL bulk-write helpers: cells for COPY (pure), and on PostgreSQL the statements
 themselves (COPY round trips, staging tables, locks, index drop and rebuild, background COPY)."""
 
 from __future__ import annotations
 
 import struct
 
-import numpy as np
 import pandas as pd
 import psycopg
 import pytest
@@ -17,30 +16,13 @@ from core import storage
 TRICKY = ["plain", "back\\slash", "tab\there", "line\nbreak", "cr\r\nlf", "\\N", "Zoë ✓ {json}", ""]
 
 
-def test_copy_escape_covers_the_four_special_characters():
-    assert storage.copy_escape("a\\b\tc\nd\re") == "a\\\\b\\tc\\nd\\re"
-    assert storage.copy_escape("nothing special") == "nothing special"
+def test_empty_cells_become_null():
+    assert storage.empty_as_null(pd.Series(["1.5", "", "a\tb"], dtype=object)) == ["1.5", None, "a\tb"]
+    assert storage.empty_as_null(pd.Series(["1", "2"], dtype=object)) == ["1", "2"]
 
 
-def test_copy_text_escape_matches_the_one_string_rule():
-    series = pd.Series(TRICKY, dtype=object)
-    assert storage.copy_text_escape(series).tolist() == [storage.copy_escape(t) for t in TRICKY]
-    clean = pd.Series(["a", "b"], dtype=object)
-    assert storage.copy_text_escape(clean) is clean  # nothing to escape: the column itself
-
-
-def test_copy_text_nullable_writes_null_for_empty_cells():
-    out = storage.copy_text_nullable(pd.Series(["1.5", "", "a\tb"], dtype=object)).tolist()
-    assert out == ["1.5", storage.COPY_NULL, "a\\tb"]
-
-
-def test_copy_whole_numbers_and_jsonb_numbers():
-    assert storage.copy_whole_numbers(pd.Series(["35", " 35 ", "35.0", ""], dtype=object)).tolist() == [
-        "35",
-        "35",
-        "35",
-        storage.COPY_NULL,
-    ]
+def test_whole_numbers_and_jsonb_numbers():
+    assert storage.whole_numbers(pd.Series(["35", " 35 ", "35.0", ""], dtype=object)) == ["35", "35", "35", None]
     assert [storage.jsonb_number_text(t) for t in ("7", "007", "2.50", "-0", "1e20", "0.1", " ")] == [
         "7",
         "7",
@@ -50,14 +32,6 @@ def test_copy_whole_numbers_and_jsonb_numbers():
         "0.1",
         None,
     ]
-
-
-def test_copy_text_rows_joins_columns_and_repeats_constants():
-    rows = storage.copy_text_rows([np.array(["a", "b"], dtype=object), "{}", pd.Series(["1", "2"], dtype=object)])
-    assert rows == "a\t{}\t1\nb\t{}\t2\n"
-    assert storage.copy_text_rows([np.array([], dtype=object)]) == ""
-    with pytest.raises(ValueError, match="at least one column"):
-        storage.copy_text_rows(["only a constant"])
 
 
 def test_statements_quote_identifiers():
@@ -89,15 +63,20 @@ def rows_of(cursor, table: str, order: str = "k") -> list[tuple]:
 
 
 @postgresql
-def test_text_copy_round_trips_tricky_cells(cursor):
+def test_copy_rows_round_trips_tricky_cells(cursor):
     table = storage.staging_table_create(cursor, columns=[("k", "integer"), ("v", "text"), ("n", "float8")])
-    keys = np.array([str(i) for i in range(len(TRICKY))], dtype=object)
-    numbers = pd.Series(["1.5", ""] * (len(TRICKY) // 2), dtype=object)
-    data = storage.copy_text_rows(
-        [keys, storage.copy_text_escape(pd.Series(TRICKY, dtype=object)), storage.copy_text_nullable(numbers)]
-    )
-    storage.copy_write(cursor, statement=storage.copy_statement(table=table, columns=["k", "v", "n"]), data=data)
+    keys = [str(i) for i in range(len(TRICKY))]
+    numbers = storage.empty_as_null(pd.Series(["1.5", ""] * (len(TRICKY) // 2), dtype=object))
+    statement = storage.copy_statement(table=table, columns=["k", "v", "n"])
+    storage.copy_rows(cursor, statement=statement, columns=[keys, TRICKY, numbers])
     assert rows_of(cursor, table) == [(i, t, 1.5 if i % 2 == 0 else None) for i, t in enumerate(TRICKY)]
+
+
+@postgresql
+def test_copy_write_of_a_ready_text_payload(cursor):
+    table = storage.staging_table_create(cursor, columns=[("k", "integer"), ("v", "text")])
+    storage.copy_write(cursor, statement=storage.copy_statement(table=table, columns=["k", "v"]), data="1\ta\n2\t\\N\n")
+    assert rows_of(cursor, table) == [(1, "a"), (2, None)]
 
 
 @postgresql
@@ -113,12 +92,12 @@ def test_background_copy_runs_in_turn_and_reports_errors(cursor):
     table = storage.staging_table_create(cursor, columns=[("k", "integer")])
     statement = storage.copy_statement(table=table, columns=["k"])
     copier = storage.BackgroundCopy(cursor)
-    copier.submit(statement, "1\n2\n")
-    copier.submit(statement, "3\n")
+    copier.submit(statement, [[1, 2]])
+    copier.submit(statement, [["3"]])
     copier.wait()
     assert rows_of(cursor, table) == [(1,), (2,), (3,)]
     with transaction.atomic():
-        copier.submit(statement, "not a number\n")
+        copier.submit(statement, [["not a number"]])
         with pytest.raises(psycopg.errors.InvalidTextRepresentation):
             copier.wait()
         transaction.set_rollback(True)
@@ -130,7 +109,7 @@ def test_lock_emptiness_and_size(cursor):
     table = storage.staging_table_create(cursor, columns=[("k", "integer")])
     storage.table_lock(cursor, table=table)
     assert storage.table_is_empty(cursor, table=table)
-    storage.copy_write(cursor, statement=storage.copy_statement(table=table, columns=["k"]), data="1\n2\n")
+    storage.copy_rows(cursor, statement=storage.copy_statement(table=table, columns=["k"]), columns=[[1, 2]])
     assert not storage.table_is_empty(cursor, table=table)
     assert storage.table_has_fewer_rows(cursor, table=table, than=3)
     assert not storage.table_has_fewer_rows(cursor, table=table, than=2)

@@ -110,8 +110,7 @@ class StagingWriter:
     def write(self, clean: pd.DataFrame) -> None:
         if not len(clean):
             return
-        cells = [storage.copy_text_escape(clean[name]) for name in self.columns]
-        self.copier.submit(self.statement, storage.copy_text_rows(cells))
+        self.copier.submit(self.statement, [clean[name].tolist() for name in self.columns])
         self.rows += len(clean)
 
     def flush(self) -> None:
@@ -257,18 +256,18 @@ class FirstLoadWriter:
             self.rebuild = storage.indexes_drop(self.cursor, table=customer_table()) if bulk else []
             self._timestamps_default(self.now)
         cells = [
-            storage.copy_text_escape(clean["external_id"]),
-            clean["gender"],  # normalised: nothing to escape
-            storage.copy_whole_numbers(clean["age"]),
-            storage.copy_text_nullable(clean["annual_income"]),
-            storage.copy_text_nullable(clean["spending_score"]),
+            clean["external_id"].tolist(),
+            clean["gender"].tolist(),
+            storage.whole_numbers(clean["age"]),
+            storage.empty_as_null(clean["annual_income"]),
+            storage.empty_as_null(clean["spending_score"]),
             self._attributes_json(clean),
         ]
-        self.copier.submit(self.statement, storage.copy_text_rows(cells))
+        self.copier.submit(self.statement, cells)
         self.rows += len(clean)
 
-    def _attributes_json(self, clean: pd.DataFrame) -> np.ndarray | str:
-        """The attributes JSON of each row, escaped for COPY (the string "{}" when no row has any)."""
+    def _attributes_json(self, clean: pd.DataFrame) -> list[str]:
+        """The attributes JSON of each row ("{}" for a row without any), built per distinct value."""
         fragments: list[tuple[np.ndarray, np.ndarray]] = []
         some_empty = False
         for i, attr in enumerate(self.plan.attributes):
@@ -286,11 +285,10 @@ class FirstLoadWriter:
                 self.as_string.add(attr.key)
                 values = [json.dumps(u, ensure_ascii=False) if u else None for u in uniques]
             some_empty = some_empty or None in values
-            # escaping for COPY is per character, so the pieces can be escaped one distinct value at a time
-            pieces = [storage.copy_escape(f',"{attr.key}":{v}') if v is not None else "" for v in values]
+            pieces = [f',"{attr.key}":{v}' if v is not None else "" for v in values]
             fragments.append((np.array(pieces, dtype=object), codes))
         if not fragments:
-            return "{}"
+            return ["{}"] * len(clean)
         if not some_empty:  # every row has every key: the first one needs no comma
             first, codes = fragments[0]
             fragments[0] = (np.array([piece[1:] for piece in first], dtype=object), codes)
@@ -298,8 +296,8 @@ class FirstLoadWriter:
         for pieces, codes in fragments[1:]:
             joined = joined + pieces[codes]
         if some_empty:
-            return ("{" + pd.Series(joined).str[1:] + "}").to_numpy()
-        return "{" + joined + "}"
+            return ("{" + pd.Series(joined).str[1:] + "}").tolist()
+        return ("{" + joined + "}").tolist()
 
     def flush(self) -> None:
         self.copier.wait()
