@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from core.exceptions import DataError
 
+#: The customer fields every file maps to, in order: the id, then the profile (`Customer` stores them as columns).
 CANONICAL_FIELDS = ("external_id", "gender", "age", "annual_income", "spending_score")
+#: The numeric ones among them.
+NUMERIC_FIELDS = CANONICAL_FIELDS[2:]
 EXTERNAL_ID_MAX_LENGTH = 64
 ATTRIBUTE_KEY_MAX_LENGTH = 64
 

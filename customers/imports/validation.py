@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.csvsafe import write_csv
-from customers.imports.columns import EXTERNAL_ID_MAX_LENGTH, ColumnPlan
+from customers.imports.columns import CANONICAL_FIELDS, EXTERNAL_ID_MAX_LENGTH, ColumnPlan
 
 # Lower-cased cell value -> normalised gender. 1/2 follow ISO/IEC 5218 (1 = male, 2 = female).
 GENDER_VALUES: dict[str, str] = {
@@ -87,7 +87,7 @@ class KindTracker:
         return "text"
 
 
-CLEAN_COLUMNS = ("row", "external_id", "gender", "age", "annual_income", "spending_score")
+CLEAN_COLUMNS = ("row", *CANONICAL_FIELDS)
 
 
 @dataclass

@@ -219,7 +219,7 @@ class FirstLoadWriter:
     ids are unique within the file, the table was empty and the lock keeps other writers out.
     """
 
-    COLUMNS = ("external_id", "gender", "age", "annual_income", "spending_score", "attributes")
+    COLUMNS = (*CANONICAL_FIELDS, "attributes")
 
     def __init__(self, plan: ColumnPlan, kinds: KindTracker, *, file_size: int) -> None:
         self.plan = plan
