@@ -151,11 +151,8 @@ def customer_import(
                     ids = outcome.customer_ids
                     transaction.on_commit(lambda: customers_changed.send(sender=Customer, customer_ids=ids))
     except Exception as exc:
-        message = (
-            str(exc)
-            if isinstance(exc, DataError)
-            else (f"the import failed unexpectedly ({exc.__class__.__name__}: {exc})")
-        )
+        unexpected = f"the import failed unexpectedly ({exc.__class__.__name__}: {exc})"
+        message = str(exc) if isinstance(exc, DataError) else unexpected
         progress.mapping = progress.mapping or (mapping or {})
         job = _job_record(job_fields, progress, None, status=ImportStatus.FAILED, started=started, error=message)
         exc.import_job = job  # type: ignore[attr-defined]

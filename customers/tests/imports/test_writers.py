@@ -142,10 +142,37 @@ def bulk(monkeypatch):
     return schema()
 
 
-def test_large_first_load_rebuilds_the_schema_exactly(tmp_path, bulk):
+@pytest.fixture
+def rebuilds(monkeypatch):
+    """The number of indexes each bulk load dropped (and had to rebuild)."""
+    counts: list[int] = []
+    drop = writers.storage.indexes_drop
+
+    def counted(cursor, *, table):
+        creates = drop(cursor, table=table)
+        counts.append(len(creates))
+        return creates
+
+    monkeypatch.setattr(writers.storage, "indexes_drop", counted)
+    return counts
+
+
+def test_large_load_into_a_small_table_rebuilds_the_schema_exactly(tmp_path, bulk, rebuilds):
+    Customer.objects.create(external_id="decoy")  # not empty: the staging writer
+    rows = [["ID", "Age"], *([f"{i:04d}", str(20 + i)] for i in range(1, 6))]
+    result = customer_import(file=csv_file(tmp_path, rows), source="command", chunk_rows=2)
+    assert (result.added, result.updated) == (5, 0) and Customer.objects.count() == 6
+    assert rebuilds and rebuilds[0] > 0
+    assert schema() == bulk
+    small = customer_import(file=csv_file(tmp_path, rows[:2], name="small.csv"), source="command")
+    assert (small.added, small.updated) == (0, 1) and len(rebuilds) == 1  # nothing new: no rebuild
+
+
+def test_large_first_load_rebuilds_the_schema_exactly(tmp_path, bulk, rebuilds):
     rows = [["ID", "Age", "Visits"], *([f"{i:04d}", str(20 + i), str(i)] for i in range(1, 8))]
     result = customer_import(file=csv_file(tmp_path, rows), source="command", chunk_rows=3)
     assert result.added == 7 and Customer.objects.count() == 7
+    assert rebuilds and rebuilds[0] > 0  # the indexes really were dropped
     assert schema() == bulk
     one = Customer.objects.get(external_id="0001")
     assert one.created_at == one.updated_at and one.attributes == {"visits": 1}
