@@ -9,7 +9,7 @@ attribute columns) in a temporary folder and, in the same run, measures
 * indexed baseline: the same COPY into a clone of the customer table with all its indexes,
 * floor: the same COPY into a clone without its secondary indexes, then building them in the
   same transaction (what a bulk load into this schema cannot go below),
-* import: `customers.services.customer_import` of the file (all rows new),
+* import: `customers.imports.service.customer_import` of the file (all rows new),
 * reimport: the same file again (all rows updated),
 
 each in its own process so that its peak memory (ru_maxrss) is its own. The customers, import
@@ -81,8 +81,10 @@ def child_baseline(path: Path, *, indexed: bool = False) -> dict:
 
     table = "bench_plain_copy"
     if indexed:
-        create = f"CREATE TABLE {table} (LIKE customers_customer INCLUDING ALL, bench_region text, "
-        "bench_visits double precision)"
+        create = (
+            f"CREATE TABLE {table} (LIKE customers_customer INCLUDING ALL, bench_region text, "
+            "bench_visits double precision)"
+        )
         columns = "(external_id, gender, age, annual_income, spending_score, bench_region, bench_visits)"
     else:
         create = (
@@ -164,7 +166,7 @@ def child_import(path: Path) -> dict:
     import django
 
     django.setup()
-    from customers.services import customer_import
+    from customers.imports.service import customer_import
 
     started = time.perf_counter()
     result = customer_import(file=path, source="command")

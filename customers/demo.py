@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from customers.imports.columns import CANONICAL_FIELDS
+
 SOURCE_ATTRIBUTE = "source"
 SOURCE_VALUE = "synthetic demo"
 ID_PREFIX = "DEMO-"
@@ -49,7 +51,7 @@ PLANTED_GROUPS: tuple[PlantedGroup, ...] = (
     PlantedGroup("low income, low spending", 0.11, 26, 6, 21, 10, 45, 12, 0.61),
 )
 
-COLUMNS = ["external_id", "gender", "age", "annual_income", "spending_score", "group"]
+COLUMNS = [*CANONICAL_FIELDS, "group"]
 
 
 def demo_group_sizes(n: int) -> list[int]:

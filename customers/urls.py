@@ -1,6 +1,17 @@
-from customers.urls_import import urlpatterns as import_urls
-from customers.urls_pages import urlpatterns as page_urls
+from django.urls import path
+
+from customers import views
 
 app_name = "customers"
 
-urlpatterns = page_urls + import_urls
+# Customer ids are free text (they may even be "import" or "overview", or contain "/"), so the
+# detail route lives under its own prefix and can never shadow another page.
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("overview/", views.customer_overview, name="overview"),
+    path("id/<path:external_id>/", views.customer_detail, name="detail"),
+    path("import/", views.import_upload, name="import"),
+    path("imports/", views.import_list, name="imports"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/rejected.csv", views.import_rejected, name="import-rejected"),
+]

@@ -1,18 +1,28 @@
-"""Customer pages: the list, one customer, and the data overview. Reads go through selectors."""
+"""Customer pages: the list, one customer, the data overview, and the import pages (upload for
+Marketers and Admins, the list of imports and one import's outcome). Reads go through selectors."""
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
-from customers import charts, selectors
-from customers.models import Customer, Gender
+from customers import charts
+from customers.forms import CustomerImportForm
+from customers.models import Customer, Gender, ImportJob
+from customers.selectors import customers as selectors
+from customers.selectors import overview as overview_selectors
 
 PAGE_SIZE = 50
+IMPORTS_PER_PAGE = 50
 #: A filtered list counts its matches up to this many; beyond, it says "more than" and asks to narrow.
 COUNT_CAP = 10_000
 can_view = permission_required("customers.view_customer", raise_exception=True)
@@ -56,9 +66,7 @@ def customer_list(request):
     notes = list(query.notes)
     if raw_page and raw_page != str(page.number):
         notes.append(f"page: {raw_page!r} does not exist; showing page {page.number}")
-    customers = list(page.object_list)
-    segments = selectors.customer_active_segments(customer_ids=[c.pk for c in customers])
-    rows = [(c, segments.get(c.pk)) for c in customers]
+    customers = list(page.object_list)  # their segments come from the template's customer_segments tags
 
     columns = []
     for key, label in (
@@ -87,8 +95,7 @@ def customer_list(request):
         "query": query,
         "notes": notes,
         "page": page,
-        "rows": rows,
-        "show_segments": bool(segments),
+        "customers": customers,
         "columns": columns,
         "genders": Gender.choices,
         "estimated": estimated and paginator.count >= selectors.ESTIMATE_ABOVE,
@@ -106,7 +113,6 @@ def customer_detail(request, external_id: str):
     context = {
         "customer": customer,
         "attributes": selectors.customer_attributes(customer=customer),
-        "memberships": selectors.customer_memberships(customer=customer),
     }
     return render(request, "customers/detail.html", context)
 
@@ -114,7 +120,7 @@ def customer_detail(request, external_id: str):
 @require_GET
 @can_view
 def customer_overview(request):
-    overview = selectors.customer_overview()
+    overview = overview_selectors.customer_overview()
     context: dict = {"overview": overview}
     if overview.rows:
         # Figures depend only on the data, so they are cached under the data's fingerprint.
@@ -122,14 +128,14 @@ def customer_overview(request):
         figures = cache.get(key)
         if figures is None:
             figures = _overview_charts(overview)
-            cache.set(key, figures, selectors.OVERVIEW_CACHE_SECONDS)
+            cache.set(key, figures, overview_selectors.OVERVIEW_CACHE_SECONDS)
         context.update(figures)
         context["gender_rows"] = [(label, overview.genders.get(value, 0)) for value, label in Gender.choices]
         context["missing_rows"] = overview.missing
     return render(request, "customers/overview.html", context)
 
 
-def _overview_charts(overview: selectors.Overview) -> dict:
+def _overview_charts(overview: overview_selectors.Overview) -> dict:
     histograms = []
     for hist in overview.histograms:
         fig = charts.histogram_figure(
@@ -154,3 +160,65 @@ def _overview_charts(overview: selectors.Overview) -> dict:
         )
         out["scatter_chart"] = charts.figure_html(fig, div_id=charts.SCATTER_DIV_ID)
     return out
+
+
+# --------------------------------------------------------------------------- imports
+
+
+@permission_required("customers.import_customers", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    form = CustomerImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        result = form.run_import(user=request.user, source="upload")
+        if result is not None:
+            job = result.job
+            if result.dry_run:
+                messages.info(
+                    request,
+                    f"Dry run of {job.file_name}: {result.added} would be added, {result.updated} updated, "
+                    f"{result.rejected} rejected. Nothing was saved.",
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Imported {job.file_name}: {result.added} added, {result.updated} updated, "
+                    f"{result.rejected} rejected.",
+                )
+            return redirect("customers:import-detail", pk=job.pk)
+    recent = ImportJob.objects.select_related("created_by").defer("rejected_csv")[:5]
+    return render(
+        request,
+        "customers/import.html",
+        {"form": form, "recent": recent, "max_bytes": settings.SEGMENTA_MAX_UPLOAD_BYTES},
+        status=400 if form.errors else 200,
+    )
+
+
+@permission_required("customers.view_importjob", raise_exception=True)
+@require_GET
+def import_list(request):
+    jobs = ImportJob.objects.select_related("created_by").defer("rejected_csv")
+    page = Paginator(jobs, IMPORTS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "customers/import_list.html", {"page": page, "jobs": page.object_list})
+
+
+@permission_required("customers.view_importjob", raise_exception=True)
+@require_GET
+def import_detail(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.select_related("created_by").defer("rejected_csv"), pk=pk)
+    has_rejected = ImportJob.objects.filter(pk=pk).exclude(rejected_csv="").exists()
+    return render(request, "customers/import_detail.html", {"job": job, "has_rejected": has_rejected})
+
+
+@permission_required("customers.import_customers", raise_exception=True)
+@require_GET
+def import_rejected(request, pk: int):
+    """The rejected rows of an import as CSV (written formula-safe by the service)."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    if not job.rejected_csv:
+        return HttpResponse("This import rejected no rows.", status=404, content_type="text/plain")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.file_name.rsplit(".", 1)[0]) or "import"
+    response = HttpResponse(job.rejected_csv, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{stem}-rejected-{job.pk}.csv"'
+    return response

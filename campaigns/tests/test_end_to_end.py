@@ -12,7 +12,7 @@ from campaigns import services as campaign_services
 from campaigns.models import PlaybookRule
 from campaigns.tests.conftest import token_client
 from core.models import Activity
-from customers.services import customer_import
+from customers.imports.service import customer_import
 from segmentation import services as run_services
 
 pytestmark = [pytest.mark.django_db, pytest.mark.datasets]

@@ -8,8 +8,8 @@ import threading
 import pytest
 from django.urls import reverse
 
-from customers import selectors
 from customers.models import AttributeKind, Customer, CustomerAttribute
+from customers.selectors import overview
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def known(db):
 
 
 def ids_in(response) -> list[str]:
-    return [c.external_id for c, _ in response.context["rows"]]
+    return [c.external_id for c in response.context["customers"]]
 
 
 PAGES = [
@@ -189,23 +189,6 @@ def test_empty_database_list_and_overview(db, viewer_client, marketer_client):
     assert b'href="/customers/import/"' in marketer_client.get("/customers/").content
 
 
-def test_list_shows_segment_of_active_run(known, viewer_client):
-    run, segments = _segmented(known)
-    response = viewer_client.get("/customers/")
-    assert response.context["show_segments"]
-    by_id = {c.external_id: s for c, s in response.context["rows"]}
-    assert by_id["C001"].name == "Careful spenders"
-    assert by_id["C002"].name == "Big spenders"
-    assert by_id["C004"] is None
-    assert b"Careful spenders" in response.content
-
-
-def test_list_without_segments_has_no_segment_column(known, viewer_client):
-    response = viewer_client.get("/customers/")
-    assert not response.context["show_segments"]
-    assert b'<th scope="col">Segment</th>' not in response.content
-
-
 # --- detail -------------------------------------------------------------------------------------
 
 
@@ -238,33 +221,6 @@ def test_detail_id_with_slash_and_space(db, viewer_client):
     response = viewer_client.get(url)
     assert response.status_code == 200
     assert b"Customer A/7 b" in response.content
-
-
-def test_detail_lists_memberships_in_recent_runs(known, viewer_client):
-    run, segments = _segmented(known)
-    response = viewer_client.get("/customers/id/C002/")
-    memberships = response.context["memberships"]
-    assert [m.segment.name for m in memberships] == ["Big spenders"]
-    html = response.content.decode()
-    assert 'id="memberships"' in html and "Mall" in html and "active" in html
-
-
-def _segmented(known):
-    from django.utils import timezone
-
-    from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
-
-    seg = Segmentation.objects.create(name="Mall")
-    run = SegmentRun.objects.create(
-        segmentation=seg, version=1, status=RunStatus.SUCCEEDED, chosen_k=2, finished_at=timezone.now()
-    )
-    careful = Segment.objects.create(run=run, label=0, name="Careful spenders", size=1, share=0.5, color="#2563eb")
-    big = Segment.objects.create(run=run, label=1, name="Big spenders", size=1, share=0.5, color="#d9467a")
-    Membership.objects.create(run=run, customer=known["C001"], segment=careful, distance=0.1)
-    Membership.objects.create(run=run, customer=known["C002"], segment=big, distance=0.2)
-    seg.active_run = run
-    seg.save()
-    return run, (careful, big)
 
 
 # --- the data overview --------------------------------------------------------------------------
@@ -322,7 +278,7 @@ def test_overview_says_when_the_scatter_is_a_sample(db, viewer_client, settings)
         )
         for i in range(400)
     )
-    ov = selectors.customer_overview(sample_size=120)
+    ov = overview.customer_overview(sample_size=120)
     assert ov.rows == 400 and ov.sample_size == 120
     assert len(ov.sample["age"]) == 120 and len(ov.sample["gender"]) == 120
 
@@ -330,13 +286,13 @@ def test_overview_says_when_the_scatter_is_a_sample(db, viewer_client, settings)
 def test_sample_ids_are_fixed_by_seed_and_bounded(db):
     Customer.objects.bulk_create(Customer(external_id=f"S{i:05d}") for i in range(500))
     Customer.objects.filter(external_id__endswith="3").delete()  # gaps in the ids
-    a = selectors.overview_sample_ids(size=100, seed=7)
-    b = selectors.overview_sample_ids(size=100, seed=7)
-    c = selectors.overview_sample_ids(size=100, seed=8)
+    a = overview.overview_sample_ids(size=100, seed=7)
+    b = overview.overview_sample_ids(size=100, seed=7)
+    c = overview.overview_sample_ids(size=100, seed=8)
     assert a == b and a != c
     assert len(a) == 100 and len(set(a)) == 100
     assert set(a) <= set(Customer.objects.values_list("pk", flat=True))
-    assert selectors.overview_sample_ids(size=1000, seed=7) == sorted(Customer.objects.values_list("pk", flat=True))
+    assert overview.overview_sample_ids(size=1000, seed=7) == sorted(Customer.objects.values_list("pk", flat=True))
 
 
 @pytest.mark.parametrize(
@@ -350,7 +306,7 @@ def test_sample_ids_are_fixed_by_seed_and_bounded(db):
     ],
 )
 def test_nice_bins_cover_the_range(lo, hi, integer, start, width):
-    s, w, n = selectors.nice_bins(lo, hi, integer=integer)
+    s, w, n = overview.nice_bins(lo, hi, integer=integer)
     assert s == pytest.approx(start) and w == pytest.approx(width)
     assert s <= lo and s + n * w > hi
     assert n <= 21
@@ -438,7 +394,7 @@ def test_overview_of_the_mall_table(mall_csv, viewer_client):
     assert hists["age"].edges[0] <= 18 and hists["age"].edges[-1] > 70
     assert "All 200 customers" in response.content.decode()
     listing = viewer_client.get("/customers/?sort=-income&gender=female")
-    assert [c.annual_income for c, _ in listing.context["rows"]][:2] == [126.0, 120.0]
+    assert [c.annual_income for c in listing.context["customers"]][:2] == [126.0, 120.0]
 
 
 def _chromium() -> str:

@@ -47,7 +47,7 @@ install()
 # ------------------------------------------------------------------ data helpers
 def mall_import(path: Path) -> int:
     """Import the Mall file as-is through the product's import service (Genre, zero-padded ids, CRLF)."""
-    from customers.services import customer_import
+    from customers.imports.service import customer_import
 
     result = customer_import(file=path, file_name=path.name, source="command")
     return result.added + result.updated

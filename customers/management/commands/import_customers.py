@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import DataError
-from customers.importing import CANONICAL_FIELDS, mapping_parse
-from customers.services import customer_import
+from customers.imports.columns import CANONICAL_FIELDS, mapping_parse
+from customers.imports.service import customer_import
 
 
 class Command(BaseCommand):

@@ -13,12 +13,13 @@ from django.db import transaction
 from core.roles import ADMIN
 from core.services import activity_record
 from customers.demo import ID_PREFIX, PLANTED_GROUPS, SOURCE_ATTRIBUTE, SOURCE_VALUE, demo_customers
+from customers.imports.columns import CANONICAL_FIELDS
 from customers.models import AttributeKind, Customer, CustomerAttribute
 from customers.signals import customers_changed
 
 DEMO_USERNAME = "demo"
 BATCH = 5000
-UPDATE_FIELDS = ["gender", "age", "annual_income", "spending_score", "attributes", "updated_at"]
+UPDATE_FIELDS = [*CANONICAL_FIELDS[1:], "attributes", "updated_at"]
 
 
 def demo_customers_seed(*, n: int, seed: int, reset: bool) -> dict[str, int]:

@@ -12,9 +12,9 @@ import pytest
 from django.db import connection
 
 from core.exceptions import DataError
-from customers import services
+from customers.imports import writers
+from customers.imports.service import customer_import
 from customers.models import Customer, CustomerAttribute
-from customers.services import customer_import
 
 pytestmark = pytest.mark.django_db
 
@@ -54,13 +54,13 @@ def stored(exclude: str = "") -> dict:
 def first_loads(monkeypatch):
     """Count the imports that went through the first-load COPY (PostgreSQL only)."""
     calls: list[int] = []
-    finish = services._PostgresLoadSink.finish
+    finish = writers.FirstLoadWriter.finish
 
     def counted(self, *args, **kwargs):
         calls.append(self.rows)
         return finish(self, *args, **kwargs)
 
-    monkeypatch.setattr(services._PostgresLoadSink, "finish", counted)
+    monkeypatch.setattr(writers.FirstLoadWriter, "finish", counted)
     return calls
 
 
@@ -138,14 +138,41 @@ def schema() -> tuple:
 def bulk(monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("the first-load COPY and its index rebuild are PostgreSQL only")
-    monkeypatch.setattr(services._PostgresSink, "BULK_REINDEX_ROWS", 2)
+    monkeypatch.setattr(writers, "BULK_REINDEX_ROWS", 2)
     return schema()
 
 
-def test_large_first_load_rebuilds_the_schema_exactly(tmp_path, bulk):
+@pytest.fixture
+def rebuilds(monkeypatch):
+    """The number of indexes each bulk load dropped (and had to rebuild)."""
+    counts: list[int] = []
+    drop = writers.storage.indexes_drop
+
+    def counted(cursor, *, table):
+        creates = drop(cursor, table=table)
+        counts.append(len(creates))
+        return creates
+
+    monkeypatch.setattr(writers.storage, "indexes_drop", counted)
+    return counts
+
+
+def test_large_load_into_a_small_table_rebuilds_the_schema_exactly(tmp_path, bulk, rebuilds):
+    Customer.objects.create(external_id="decoy")  # not empty: the staging writer
+    rows = [["ID", "Age"], *([f"{i:04d}", str(20 + i)] for i in range(1, 6))]
+    result = customer_import(file=csv_file(tmp_path, rows), source="command", chunk_rows=2)
+    assert (result.added, result.updated) == (5, 0) and Customer.objects.count() == 6
+    assert rebuilds and rebuilds[0] > 0
+    assert schema() == bulk
+    small = customer_import(file=csv_file(tmp_path, rows[:2], name="small.csv"), source="command")
+    assert (small.added, small.updated) == (0, 1) and len(rebuilds) == 1  # nothing new: no rebuild
+
+
+def test_large_first_load_rebuilds_the_schema_exactly(tmp_path, bulk, rebuilds):
     rows = [["ID", "Age", "Visits"], *([f"{i:04d}", str(20 + i), str(i)] for i in range(1, 8))]
     result = customer_import(file=csv_file(tmp_path, rows), source="command", chunk_rows=3)
     assert result.added == 7 and Customer.objects.count() == 7
+    assert rebuilds and rebuilds[0] > 0  # the indexes really were dropped
     assert schema() == bulk
     one = Customer.objects.get(external_id="0001")
     assert one.created_at == one.updated_at and one.attributes == {"visits": 1}

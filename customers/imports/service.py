@@ -1,0 +1,304 @@
+"""`customer_import`: the one service behind every import door (the `import_customers` command,
+the upload page and the admin).
+
+How an import runs:
+
+1. The file is opened (`reading`), its headers mapped (`columns`) and its rows validated chunk
+   by chunk (`validation`), all pure pandas.
+2. Valid rows are streamed into the database as they are validated, never one save per row, by
+   one of the `writers`: a COPY straight into an empty customer table on PostgreSQL, a COPY into
+   a staging table then set-based upserts when it has customers, `bulk_create` on SQLite.
+3. Everything runs in one transaction: a file with any invalid row changes nothing, unless
+   `skip_invalid` is set, in which case the valid rows go in and the rejected ones come back as
+   a CSV with a `reason` column. A dry run validates and counts, then rolls back.
+4. Every import, failed and dry runs included, is recorded as an `ImportJob`. After a committed
+   import `customers_changed` is sent with the ids of the customers added or changed (a known
+   customer whose values are all the same as in the file is left untouched and not announced;
+   it still counts as "updated" in the import's numbers, which count known ids).
+
+Re-importing upserts by `external_id`: the canonical columns present in the file replace the
+stored values (an empty cell clears one), columns absent from the file are left alone, and the
+file's attribute columns replace those attributes while other attributes are kept.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import pandas as pd
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection, transaction
+
+from core import storage
+from core.exceptions import DataError
+from core.services import activity_record
+from customers.imports import reading, validation, writers
+from customers.imports.columns import ColumnPlan, columns_plan
+from customers.models import AttributeKind, Customer, CustomerAttribute, ImportJob, ImportStatus
+from customers.signals import customers_changed
+
+IMPORT_SOURCES = ("upload", "command", "admin")
+
+
+class CustomerWriter(Protocol):
+    def write(self, clean: pd.DataFrame) -> None: ...
+    def flush(self) -> None: ...
+    def finish(self, plan: ColumnPlan, kinds: writers.Kinds) -> tuple[int, int, list[int]]: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import did: its record (the numbers are the job's), whether it was a dry run, the format read."""
+
+    job: ImportJob
+    dry_run: bool
+    file_format: str = ""
+
+    @property
+    def rows_total(self) -> int:
+        return self.job.rows_total
+
+    @property
+    def added(self) -> int:
+        return self.job.rows_added
+
+    @property
+    def updated(self) -> int:
+        return self.job.rows_updated
+
+    @property
+    def rejected(self) -> int:
+        return self.job.rows_rejected
+
+    @property
+    def rejected_csv(self) -> str:
+        return self.job.rejected_csv
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        return self.job.mapping
+
+
+@dataclass
+class _Progress:
+    file_size: int = 0
+    rows_total: int = 0
+    rejected: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Outcome:
+    added: int
+    updated: int
+    rejected: int
+    rejected_csv: str
+    customer_ids: list[int]
+    file_format: str
+
+
+def customer_import(
+    *,
+    file: IO[bytes] | str | os.PathLike,
+    file_name: str = "",
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    source: str = "command",
+    mapping: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    max_bytes: int | None = None,
+    chunk_rows: int = reading.CHUNK_ROWS,
+) -> ImportResult:
+    """Import customers from a CSV, TSV or .xlsx file (a path or a binary file object).
+
+    `mapping` overrides the automatic header mapping: {header in the file: canonical field}.
+    Raises DataError (message fit for users) when the file is refused; the failed ImportJob is
+    attached to the exception as `import_job`.
+    """
+    if source not in IMPORT_SOURCES:
+        raise ValueError(f"source must be one of {IMPORT_SOURCES}; got {source!r}")
+    started = time.monotonic()
+    if not file_name:
+        file_name = Path(str(file)).name if isinstance(file, str | os.PathLike) else getattr(file, "name", "") or ""
+    file_name = Path(file_name).name[:255] or "upload"
+    actor = user if getattr(user, "is_authenticated", False) else None
+    progress = _Progress()
+    job_fields = {"created_by": actor, "source": source, "file_name": file_name, "skip_invalid": skip_invalid}
+    try:
+        with reading.binary_open(file) as fh:
+            progress.file_size = reading.file_size(fh)
+            if max_bytes is not None and progress.file_size > max_bytes:
+                raise DataError(f"the file is {progress.file_size:,} bytes; the upload limit is {max_bytes:,} bytes")
+            with transaction.atomic():
+                outcome = _import_rows(
+                    fh, mapping=mapping or {}, skip_invalid=skip_invalid, progress=progress, chunk_rows=chunk_rows
+                )
+                if dry_run:
+                    transaction.set_rollback(True)
+                else:
+                    job = _job_record(job_fields, progress, outcome, status=ImportStatus.SUCCEEDED, started=started)
+                    activity_record(
+                        actor=actor,
+                        verb="customers.imported",
+                        obj=job,
+                        detail={"added": outcome.added, "updated": outcome.updated, "rejected": outcome.rejected},
+                    )
+                    ids = outcome.customer_ids
+                    transaction.on_commit(lambda: customers_changed.send(sender=Customer, customer_ids=ids))
+    except Exception as exc:
+        unexpected = f"the import failed unexpectedly ({exc.__class__.__name__}: {exc})"
+        message = str(exc) if isinstance(exc, DataError) else unexpected
+        progress.mapping = progress.mapping or (mapping or {})
+        job = _job_record(job_fields, progress, None, status=ImportStatus.FAILED, started=started, error=message)
+        exc.import_job = job  # type: ignore[attr-defined]
+        raise
+    if dry_run:
+        job = _job_record(job_fields, progress, outcome, status=ImportStatus.DRY_RUN, started=started)
+    return ImportResult(job=job, dry_run=dry_run, file_format=outcome.file_format)
+
+
+def _import_rows(
+    fh: IO[bytes], *, mapping: dict[str, str], skip_invalid: bool, progress: _Progress, chunk_rows: int
+) -> _Outcome:
+    options: dict[str, Any] = {
+        "mapping": mapping,
+        "skip_invalid": skip_invalid,
+        "progress": progress,
+        "chunk_rows": chunk_rows,
+    }
+    if connection.vendor == "postgresql" and _customers_table_empty():
+        # First load: COPY straight into the customer table. In the rare case it cannot (an
+        # attribute column that looked numeric turns out not to be), the savepoint undoes it
+        # and the file is read again through the staging table.
+        try:
+            with transaction.atomic():
+                return _import_once(fh, first_load=True, **options)
+        except writers.FirstLoadAbandoned:
+            fh.seek(0)
+            progress.rows_total = progress.rejected = 0
+    return _import_once(fh, first_load=False, **options)
+
+
+def _customers_table_empty() -> bool:
+    """Lock the customer table against other writers until commit; True when it holds no row.
+
+    Concurrent imports are serialised by this SHARE ROW EXCLUSIVE lock (readers are not blocked).
+    """
+    with connection.cursor() as cursor:
+        storage.table_lock(cursor, table=writers.customer_table())
+        return storage.table_is_empty(cursor, table=writers.customer_table())
+
+
+def _import_once(
+    fh: IO[bytes],
+    *,
+    mapping: dict[str, str],
+    skip_invalid: bool,
+    progress: _Progress,
+    chunk_rows: int,
+    first_load: bool,
+) -> _Outcome:
+    table = reading.table_open(fh, chunk_rows=chunk_rows)
+    try:
+        plan = columns_plan(table.headers, mapping)
+        progress.mapping = plan.as_mapping()
+        kinds = validation.KindTracker()
+        writer = writer_for(plan, kinds, first_load=first_load, file_size=progress.file_size)
+        try:
+            seen_ids: dict[str, int] = {}
+            rejected: list[validation.RejectedRow] = []
+            for first_row, frame in table.chunks:
+                result = validation.chunk_validate(frame, first_row, plan, seen_ids, kinds)
+                progress.rows_total += len(result.clean) + len(result.rejected)
+                progress.rejected += len(result.rejected)
+                if skip_invalid or len(rejected) < validation.MAX_PROBLEMS_SHOWN:
+                    rejected.extend(result.rejected)
+                if skip_invalid or not progress.rejected:
+                    writer.write(result.clean)
+            writer.flush()
+            del seen_ids
+            if progress.rows_total == 0:
+                raise DataError("the file has a header row but no data rows")
+            if progress.rejected and not skip_invalid:
+                raise DataError(validation.problems_message(rejected, progress.rejected))
+            added, updated, ids = writer.finish(plan, attributes_register(plan, kinds))
+        finally:
+            writer.close()
+    finally:
+        table.close()
+    return _Outcome(
+        added=added,
+        updated=updated,
+        rejected=progress.rejected,
+        rejected_csv=validation.rejected_csv(plan, rejected),
+        customer_ids=ids,
+        file_format=table.format,
+    )
+
+
+def attributes_register(plan: ColumnPlan, kinds: validation.KindTracker) -> writers.Kinds:
+    """Create or update the CustomerAttribute schema rows; return the kind each key is stored as.
+
+    A column whose kind disagrees with an earlier import is stored as text from then on.
+    None means the column had no value at all in this file.
+    """
+    keys = [a.key for a in plan.attributes]
+    existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=keys)}
+    resolved: writers.Kinds = {}
+    for attr in plan.attributes:
+        kind = kinds.kind(attr.key)
+        known = existing.get(attr.key)
+        if known is None:
+            CustomerAttribute.objects.create(key=attr.key, label=attr.header, kind=kind or AttributeKind.TEXT)
+        elif kind is not None and kind != known.kind:
+            known.kind = AttributeKind.TEXT
+            known.save(update_fields=["kind"])
+            kind = AttributeKind.TEXT
+        resolved[attr.key] = kind
+    return resolved
+
+
+def writer_for(plan: ColumnPlan, kinds: validation.KindTracker, *, first_load: bool, file_size: int) -> CustomerWriter:
+    """The writer for this import: first load and staging on PostgreSQL, the ORM elsewhere."""
+    if first_load:
+        return writers.FirstLoadWriter(plan, kinds, file_size=file_size)
+    if connection.vendor == "postgresql":
+        return writers.StagingWriter(plan)
+    return writers.OrmWriter()
+
+
+def _job_record(
+    job_fields: dict[str, Any],
+    progress: _Progress,
+    outcome: _Outcome | None,
+    *,
+    status: str,
+    started: float,
+    error: str = "",
+) -> ImportJob:
+    """The ImportJob of a succeeded, dry or failed (`outcome` None, `error` said) import."""
+    done = outcome or _Outcome(
+        added=0, updated=0, rejected=progress.rejected, rejected_csv="", customer_ids=[], file_format=""
+    )
+    return ImportJob.objects.create(
+        **job_fields,
+        status=status,
+        file_size=progress.file_size,
+        mapping=progress.mapping,
+        rows_total=progress.rows_total,
+        rows_added=done.added,
+        rows_updated=done.updated,
+        rows_rejected=done.rejected,
+        duration_ms=_elapsed_ms(started),
+        rejected_csv=done.rejected_csv,
+        error=error,
+    )
+
+
+def _elapsed_ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)

@@ -1,0 +1,299 @@
+"""Checking a customer file chunk by chunk: values, duplicates, attribute kinds, rejected rows.
+Pure (pandas), no database.
+
+* Gender: Female/F/2 -> female, Male/M/1 -> male (the ISO/IEC 5218 codes: 1 = male,
+  2 = female, 0 = unknown, 9 = not applicable), Other/X/Diverse -> other, Unknown/U/N/A and
+  empty -> unknown.
+* Ranges: age a whole number 0-120, annual income (k$) >= 0, spending score 1-100.
+* Empty cells are stored as missing. Ids are text: "0001" stays "0001".
+* Attribute kinds: number when every non-empty value is a number, date when every
+  non-empty value is an ISO date (YYYY-MM-DD, optionally with a time), text otherwise.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.csvsafe import write_csv
+from customers.imports.columns import CANONICAL_FIELDS, EXTERNAL_ID_MAX_LENGTH, ColumnPlan
+
+# Lower-cased cell value -> normalised gender. 1/2 follow ISO/IEC 5218 (1 = male, 2 = female).
+GENDER_VALUES: dict[str, str] = {
+    "female": "female",
+    "f": "female",
+    "woman": "female",
+    "2": "female",
+    "male": "male",
+    "m": "male",
+    "man": "male",
+    "1": "male",
+    "other": "other",
+    "o": "other",
+    "x": "other",
+    "diverse": "other",
+    "non-binary": "other",
+    "nonbinary": "other",
+    "unknown": "unknown",
+    "u": "unknown",
+    "0": "unknown",
+    "9": "unknown",
+    "n/a": "unknown",
+    "na": "unknown",
+    "": "unknown",
+}
+GENDER_HELP = "Female/F/2, Male/M/1, Other/X or Unknown/U"
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+MAX_PROBLEMS_SHOWN = 10
+RejectedRow = tuple[int, list[str], str]  # (row number, raw cells, reason)
+
+
+@dataclass
+class KindTracker:
+    """Infers number / date / text per attribute column over all chunks."""
+
+    number: dict[str, bool] = field(default_factory=dict)
+    date: dict[str, bool] = field(default_factory=dict)
+    seen: dict[str, bool] = field(default_factory=dict)
+
+    def update(self, key: str, text: pd.Series) -> None:
+        """Feed the stripped cells ("" for empty) of the valid rows of one chunk."""
+        values = pd.Series(text.unique(), dtype=object)
+        values = values[values != ""]
+        if not len(values):
+            self.seen.setdefault(key, False)
+            return
+        self.seen[key] = True
+        if self.number.get(key, True):
+            self.number[key] = not _numbers(values)[1].any()
+        if self.date.get(key, True):
+            ok = values.str.fullmatch(_ISO_DATE).all()
+            if ok:
+                ok = pd.to_datetime(values, format="ISO8601", errors="coerce").notna().all()
+            self.date[key] = bool(ok)
+
+    def kind(self, key: str) -> str | None:
+        """'number', 'date', 'text', or None when the column had no value at all."""
+        if not self.seen.get(key):
+            return None
+        if self.number.get(key, True):
+            return "number"
+        if self.date.get(key, True):
+            return "date"
+        return "text"
+
+
+CLEAN_COLUMNS = ("row", *CANONICAL_FIELDS)
+
+
+@dataclass
+class ChunkResult:
+    """The valid rows as text, ready to be written, and the rejected rows.
+
+    `clean` has the columns CLEAN_COLUMNS then a_0 .. a_n (one per attribute column): the id
+    and attributes stripped, gender normalised, numbers as validated text ("" for missing),
+    so a writer can stream them and convert with `number_value` (or a SQL cast).
+    """
+
+    clean: pd.DataFrame
+    rejected: list[RejectedRow]
+
+
+def number_value(text: str) -> float | int | None:
+    """The value of a validated number cell: an int when whole, None when empty."""
+    if not text or not text.strip():
+        return None
+    value = float(text)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
+
+
+def chunk_validate(
+    frame: pd.DataFrame,
+    first_row: int,
+    plan: ColumnPlan,
+    seen_ids: dict[str, int],
+    kinds: KindTracker,
+) -> ChunkResult:
+    """Validate one chunk. Problems are collected per row ("row 17, column Age: 'abc' is not a number").
+
+    `seen_ids` (external id -> row) spans the whole file, to name both rows of a duplicated id.
+    Only vectorised pandas operations run over all rows; Python loops touch the bad rows only
+    (and the ids, once, for duplicates).
+    """
+    width = len(plan.headers)
+    for col in range(frame.shape[1], width):
+        frame[col] = ""
+    rows = frame.attrs.get("rows")
+    if rows is None or len(rows) != len(frame):
+        rows = np.arange(first_row, first_row + len(frame))
+    id_col = plan.fields["external_id"]
+    ids = _strip(frame[id_col])
+    empty_id = (ids == "").to_numpy()
+    if empty_id.any():
+        # rows with no value at all (",,,," lines) are skipped, not rejected
+        blank = np.zeros(len(frame), dtype=bool)
+        blank[empty_id] = (frame[empty_id].apply(lambda s: s.str.strip()) == "").all(axis=1).to_numpy()
+        if blank.any():
+            keep = ~blank
+            frame = frame[keep].reset_index(drop=True)
+            ids = ids[keep].reset_index(drop=True)
+            rows = rows[keep]
+            empty_id = empty_id[keep]
+    problems: dict[int, list[str]] = {}
+
+    def flag(mask: np.ndarray, column: str, message: Any) -> None:
+        for pos in np.flatnonzero(mask):
+            problems.setdefault(int(pos), []).append(f"row {rows[pos]}, column {column}: {message(pos)}")
+
+    clean: dict[str, Any] = {"row": rows}
+
+    # external_id
+    id_header = plan.header_of("external_id")
+    flag(empty_id, id_header, lambda pos: "the id is empty")
+    too_long = (ids.str.len() > EXTERNAL_ID_MAX_LENGTH).to_numpy()
+    flag(too_long, id_header, lambda pos: f"{ids.iat[pos]!r} is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
+    id_list = ids.tolist()
+    row_list = rows.tolist()
+    fresh = dict(zip(id_list, row_list, strict=True))
+    if len(fresh) == len(id_list) and not empty_id.any() and seen_ids.keys().isdisjoint(fresh):
+        seen_ids.update(fresh)  # the usual case, at C speed: no id repeated
+    else:
+        for pos, (value, row) in enumerate(zip(id_list, row_list, strict=True)):
+            if value:
+                first = seen_ids.setdefault(value, row)
+                if first != row:
+                    problems.setdefault(pos, []).append(
+                        f"row {row}, column {id_header}: {value!r} is a duplicate of row {first}"
+                    )
+    del fresh
+    clean["external_id"] = id_list
+
+    # gender: map the few distinct values, not every cell
+    if "gender" in plan.fields:
+        header = plan.header_of("gender")
+        raw = frame[plan.fields["gender"]]
+        codes, uniques = pd.factorize(raw)
+        mapped = np.array([GENDER_VALUES.get(str(u).strip().lower()) for u in uniques] + ["unknown"], dtype=object)
+        genders = mapped[codes]  # code -1 (none here: no NaN) would pick "unknown"
+        bad = pd.isna(genders)
+        flag(bad, header, lambda pos: f"{raw.iat[pos]!r} is not a gender (use {GENDER_HELP})")
+        clean["gender"] = genders
+    else:
+        clean["gender"] = np.full(len(frame), "unknown", dtype=object)
+
+    # numbers: validated here, written as their text
+    for name, low, high, whole in (
+        ("age", 0, 120, True),
+        ("annual_income", 0, None, False),
+        ("spending_score", 1, 100, False),
+    ):
+        if name not in plan.fields:
+            clean[name] = np.full(len(frame), "", dtype=object)
+            continue
+        header = plan.header_of(name)
+        raw = frame[plan.fields[name]]
+        values, bad = _numbers(raw)
+        flag(bad, header, lambda pos, raw=raw: f"{raw.iat[pos]!r} is not a number")
+        array = values.to_numpy()
+        ok = ~np.isnan(array)
+        if whole:
+            fractional = ok & (np.mod(array, 1, where=ok, out=np.zeros_like(array)) != 0)
+            flag(fractional, header, lambda pos, raw=raw: f"{raw.iat[pos]!r} is not a whole number")
+        with np.errstate(invalid="ignore"):
+            out_of_range = ok & (array < low)
+            if high is not None:
+                out_of_range |= ok & (array > high)
+        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+        flag(
+            out_of_range,
+            header,
+            lambda pos, raw=raw, allowed=allowed: f"{raw.iat[pos]!r} is out of range: must be {allowed}",
+        )
+        clean[name] = raw.to_numpy() if ok.all() else np.where(ok, raw.to_numpy(), "")
+
+    valid = np.ones(len(frame), dtype=bool)
+    if problems:
+        valid[list(problems)] = False
+
+    for i, attr in enumerate(plan.attributes):
+        text = _text_column(frame[attr.index])
+        kinds.update(attr.key, text[valid] if problems else text)
+        clean[f"a_{i}"] = text.to_numpy()
+
+    out = pd.DataFrame(clean)
+    rejected: list[RejectedRow] = []
+    if problems:
+        for pos in sorted(problems):
+            rejected.append((int(rows[pos]), frame.iloc[pos, :width].tolist(), "; ".join(problems[pos])))
+        out = out[valid].reset_index(drop=True)
+    return ChunkResult(clean=out, rejected=rejected)
+
+
+def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Parse numbers (surrounding blanks allowed): (float Series, NaN for empty or bad; mask of bad cells).
+
+    Parses each distinct value once: customer columns (age, score, counts) repeat a lot.
+    """
+    codes, uniques = pd.factorize(raw)
+    if len(uniques) > len(raw) // 2:
+        values = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy()
+        blank = None
+    else:
+        distinct = pd.Series(uniques, dtype=object)
+        parsed = pd.to_numeric(distinct, errors="coerce").astype("float64").to_numpy()
+        values = parsed[codes]
+        blank = (distinct.str.strip() == "").to_numpy()[codes] if not np.isfinite(parsed).all() else None
+    finite = np.isfinite(values)
+    if finite.all():
+        return pd.Series(values, index=raw.index), np.zeros(len(values), dtype=bool)
+    if blank is None:
+        blank = (raw.str.strip() == "").to_numpy()
+    values = np.where(finite, values, np.nan)
+    return pd.Series(values, index=raw.index), ~blank & ~finite
+
+
+def _strip(raw: pd.Series) -> pd.Series:
+    """Strip blanks around cells, touching the column only when some cell has them."""
+    values = raw.tolist()
+    joined = "\x00" + "\x00".join(values) + "\x00"
+    if not any(marker in joined for marker in (" \x00", "\x00 ", "\t\x00", "\x00\t")):
+        return raw
+    return raw.str.strip()
+
+
+def _text_column(raw: pd.Series) -> pd.Series:
+    """Stripped text of an attribute column, computed once per distinct value."""
+    codes, uniques = pd.factorize(raw)
+    if len(uniques) > len(raw) // 2:
+        return _strip(raw)
+    stripped = pd.Series(uniques, dtype=object).str.strip().to_numpy()
+    return pd.Series(stripped[codes], index=raw.index)
+
+
+def rejected_header(plan: ColumnPlan) -> list[str]:
+    return ["row", *plan.headers, "reason"]
+
+
+def rejected_csv(plan: ColumnPlan, rejected: list[RejectedRow]) -> str:
+    """The rejected rows as CSV (formula-safe): the file's columns, with the row number and the reason."""
+    if not rejected:
+        return ""
+    buffer = io.StringIO()
+    write_csv(buffer, rejected_header(plan), ([row, *cells, reason] for row, cells, reason in rejected))
+    return buffer.getvalue()
+
+
+def problems_message(rejected: list[RejectedRow], count: int) -> str:
+    """Why a file with `count` invalid rows was refused, naming the first MAX_PROBLEMS_SHOWN."""
+    if count == 1:
+        return f"{rejected[0][2]}. Nothing was imported."
+    shown = "; ".join(reason for _, _, reason in rejected[:MAX_PROBLEMS_SHOWN])
+    more = f"; and {count - MAX_PROBLEMS_SHOWN} more rows" if count > MAX_PROBLEMS_SHOWN else ""
+    return (
+        f"{count} rows have problems, so nothing was imported (fix them, or skip invalid rows to "
+        f"import the valid ones): {shown}{more}."
+    )
