@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from core.exceptions import SegmentaError
-from segmentation import services
 from segmentation.models import Segment, Segmentation, SegmentRun
+from segmentation.services import runs
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -102,7 +102,7 @@ class SegmentationAdmin(admin.ModelAdmin):
         queued = []
         for segmentation in queryset:
             try:
-                run = services.run_request(segmentation=segmentation, requested_by=request.user, trigger="admin")
+                run = runs.run_request(segmentation=segmentation, requested_by=request.user, trigger="admin")
             except SegmentaError as exc:
                 self.message_user(request, f"{segmentation.name}: {exc}", messages.ERROR)
                 continue

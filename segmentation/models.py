@@ -62,7 +62,8 @@ class Segmentation(models.Model):
         from django.utils import timezone
 
         from core.exceptions import ConfigError
-        from segmentation.services import cron_matches, segmentation_config
+        from segmentation.services.config import segmentation_config
+        from segmentation.services.schedules import cron_matches
 
         try:
             segmentation_config(segmentation=self)

@@ -21,7 +21,8 @@ from segmentation.forms import ChartAxesForm, CompareForm, StrategyForm
 from segmentation.ml import charts
 from segmentation.ml.explain import segment_rules
 from segmentation.models import RunStatus, Segmentation
-from segmentation.services_pages import segment_strategy_update
+from segmentation.services.config import segmentation_get_or_create_default
+from segmentation.services.strategies import segment_strategy_update
 
 VIEW_PERM = "segmentation.view_segment"
 CHART_CACHE_SECONDS = 3600
@@ -41,8 +42,6 @@ def dashboard(request):
     can_run = request.user.has_perm("segmentation.run_segmentation")
     if can_run and not Segmentation.objects.exists():
         # An Admin's first visit: the default segmentation (model defaults) so "Re-segment now" has a target.
-        from segmentation.services import segmentation_get_or_create_default
-
         segmentation_get_or_create_default()
     entries = sel.dashboard_entries()
     for e in entries:

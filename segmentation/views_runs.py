@@ -11,8 +11,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import SegmentaError
-from segmentation import selectors, services
+from segmentation import selectors
 from segmentation.models import Segmentation, SegmentRun
+from segmentation.services import runs
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -30,7 +31,7 @@ def run_request(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Only Admins may start a re-segmentation.")
     segmentation = get_object_or_404(Segmentation, pk=pk)
     try:
-        run = services.run_request(segmentation=segmentation, requested_by=request.user, trigger="manual")
+        run = runs.run_request(segmentation=segmentation, requested_by=request.user, trigger="manual")
     except SegmentaError as exc:
         messages.error(request, str(exc))
         back = request.META.get("HTTP_REFERER", "")

@@ -10,7 +10,7 @@ from core.exceptions import ConfigError
 from core.models import Activity
 from segmentation.ml.strategies import STRATEGY_RULES, strategy_rule_for, strategy_text
 from segmentation.ml.types import SegmentProfile
-from segmentation.strategy import strategy_for_segment
+from segmentation.services.strategies import strategy_for_segment
 
 
 def _profile(flags=(), **z) -> SegmentProfile:

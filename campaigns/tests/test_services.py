@@ -146,7 +146,7 @@ def test_campaigns_for_segment_follows_lineage(marketer_user, segmentation, mall
 
 def test_history_pruning_keeps_runs_campaigns_use(marketer_user, segmentation, mall_customers, mall_run):
     from segmentation.models import SegmentRun
-    from segmentation.services import runs_prune_history
+    from segmentation.services.housekeeping import runs_prune_history
 
     campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[segment_of_size(mall_run, 39)])
     services.campaign_schedule(actor=marketer_user, campaign=campaign)

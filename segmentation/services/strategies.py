@@ -1,20 +1,34 @@
-"""Writes made from the insight pages: editing a segment's strategy."""
+"""A segment's strategy: the playbook's text for a new segment, and a marketer's edit."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import DataError, NotAllowed
 from core.services import activity_record
+from segmentation.ml.types import SegmentProfile
 from segmentation.models import Segment
 
 STRATEGY_MAX_CHARS = 5000
 
 
-def segment_strategy_update(*, segment: Segment, strategy: str, user: Any) -> Segment:
+def strategy_for_segment(profile: SegmentProfile) -> str:
+    """The strategy text for a freshly fitted segment.
+
+    The first matching rule of the playbook (campaigns.PlaybookRule, by priority) gives the actions;
+    when no rule matches, the engine's own rule-table text is kept.
+    """
+    from campaigns.selectors import playbook_rule_for
+
+    rule = playbook_rule_for(flags=profile.flags, stats=profile.stats)
+    if rule is None:
+        return profile.strategy
+    return rule.actions
+
+
+def segment_strategy_update(*, segment: Segment, strategy: str, user: AbstractBaseUser) -> Segment:
     """Set an edited strategy (source "override"), record who and when, and audit before/after."""
     if not user.has_perm("segmentation.edit_strategy"):
         raise NotAllowed("Only Marketers and Admins may edit a segment's strategy.")
