@@ -1,6 +1,11 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from segmentation.loading import features_available
+from segmentation.ml.config import K_MAX, K_MIN, config_errors
+from segmentation.validators import cron_schedule_validator
 
 
 class Scaler(models.TextChoices):
@@ -38,7 +43,10 @@ class Segmentation(models.Model):
     missing_policy = models.CharField(max_length=16, choices=MissingPolicy.choices, default=MissingPolicy.DROP)
     random_state = models.IntegerField(default=42)
     schedule = models.CharField(
-        max_length=64, blank=True, help_text="Cron expression (m h dom mon dow) for scheduled runs; empty = none"
+        max_length=64,
+        blank=True,
+        validators=[cron_schedule_validator],
+        help_text="Cron expression (m h dom mon dow) for scheduled runs; empty = none",
     )
     active_run = models.ForeignKey("SegmentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=0, help_text="Bumped by every run request")
@@ -49,31 +57,41 @@ class Segmentation(models.Model):
         ordering = ["name"]
         permissions = [("run_segmentation", "Can start a re-segmentation")]
         constraints = [
-            models.CheckConstraint(condition=Q(k_min__gte=2) & Q(k_max__gte=models.F("k_min")), name="seg_k_range"),
-            models.CheckConstraint(condition=Q(k__isnull=True) | Q(k__gte=1), name="seg_k_positive"),
+            models.CheckConstraint(
+                condition=Q(k_min__gte=K_MIN) & Q(k_max__gte=models.F("k_min")) & Q(k_max__lte=K_MAX),
+                name="seg_k_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(k__isnull=True) | (Q(k__gte=K_MIN) & Q(k__lte=K_MAX)), name="seg_k_allowed"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    def config_values(self) -> dict[str, str | int | bool | list[str] | list[int] | None]:
+        """The engine configuration fields (`segmentation.ml` names) of this segmentation, as stored."""
+        return {
+            "features": list(self.features or []),
+            "scaler": self.scaler,
+            "k": self.k,
+            "k_min": self.k_min,
+            "k_max": self.k_max,
+            "age_groups": self.age_groups,
+            "age_bins": list(self.age_bins or []) or None,
+            "missing": self.missing_policy,
+            "random_state": self.random_state,
+        }
+
     def clean(self) -> None:
-        """The configuration must give a valid run and the schedule must be a cron expression."""
-        from django.core.exceptions import ValidationError
-        from django.utils import timezone
+        """The configuration must give a valid run (the engine's validator, errors keyed by field)."""
+        errors = config_errors(self.config_values(), available=features_available())
+        if errors:
+            raise ValidationError({CONFIG_FIELD_NAMES.get(field, field): text for field, text in errors.items()})
 
-        from core.exceptions import ConfigError
-        from segmentation.services.config import segmentation_config
-        from segmentation.services.schedules import cron_matches
 
-        try:
-            segmentation_config(segmentation=self)
-            if self.schedule:
-                cron_matches(self.schedule, timezone.now())
-        except ConfigError as exc:
-            field = str(exc).split(":", 1)[0]
-            field = {"missing": "missing_policy", "random_state": "random_state"}.get(field, field)
-            known = {f.name for f in self._meta.get_fields()}
-            raise ValidationError({field: str(exc)} if field in known else str(exc)) from None
+# The model field of each engine configuration field whose name differs.
+CONFIG_FIELD_NAMES = {"missing": "missing_policy"}
 
 
 class RunStatus(models.TextChoices):
