@@ -22,9 +22,7 @@ from django.db.models import QuerySet
 from django.db.models.fields.json import KT
 
 from customers.models import AttributeKind, Customer, CustomerAttribute
-
-CANONICAL_FEATURES: tuple[str, ...] = ("gender", "age", "annual_income", "spending_score")
-_NUMERIC_CANONICAL = ("age", "annual_income", "spending_score")
+from segmentation.ml.fields import CANONICAL_FEATURES
 
 
 def features_available() -> list[str]:

@@ -1,11 +1,6 @@
 """Reads of segmentations, runs, segments and memberships.
 
-`SegmentRun.evidence` is stored as::
-
-    {"per_k": [{"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "stability"}, ...],
-     "preferred": {criterion: k}, "disagreement": bool, "missing": {feature: count}, "timings": {...},
-     "notes": ["restarted: the worker ... was lost during attempt 1"]}   # notes only after a restart
-
+`SegmentRun.evidence` is `segmentation.ml.types.Evidence.as_dict()`.
 A succeeded run with `attempts` > 1 was restarted after its worker was lost (see services).
 """
 
@@ -16,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from core.exceptions import ConfigError
+from segmentation.ml.types import Evidence
 from segmentation.models import Membership, Segmentation, SegmentRun
 
 
@@ -55,6 +51,7 @@ def run_summary(*, run: SegmentRun) -> dict[str, Any]:
         }
         for s in run.segments.order_by("label")
     ]
+    evidence = Evidence.from_dict(run.evidence or {}).as_dict()
     return {
         "run": run.pk,
         "segmentation": run.segmentation.name,
@@ -65,9 +62,9 @@ def run_summary(*, run: SegmentRun) -> dict[str, Any]:
         "rows_used": run.rows_used,
         "rows_dropped": run.rows_dropped,
         "params": run.params,
-        "evidence": (run.evidence or {}).get("per_k", []),
-        "preferred": (run.evidence or {}).get("preferred", {}),
-        "disagreement": (run.evidence or {}).get("disagreement", False),
+        "evidence": evidence["per_k"],
+        "preferred": evidence["preferred"],
+        "disagreement": evidence["disagreement"],
         "quality": run.quality,
         "segments": segments,
     }

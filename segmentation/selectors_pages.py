@@ -1,17 +1,6 @@
 """Reads for the insight pages: dashboard, run page, segment page, history and comparison.
 
-Stored evidence format (`SegmentRun.evidence`, written by the run service from the engine's result):
-
-    {
-      "per_k": [ {"k": 2, "inertia": 1.2e5, "silhouette": 0.41, "calinski_harabasz": 180.3,
-                  "davies_bouldin": 0.9, "stability": 0.97}, ... ],      # one KEvidence dict per k
-      "preferred": {"silhouette": 5, "calinski_harabasz": 5, "davies_bouldin": 5, "stability": 4,
-                    "elbow": 5},                                           # criterion -> k it prefers
-      "knee": 5,                # the elbow's knee (k) or null; when absent, preferred["elbow"] is the knee
-      "disagreement": false     # true when the criteria prefer different k
-    }
-
-Missing criteria values are null. A bare list of KEvidence dicts is read as `per_k`.
+Stored evidence: `segmentation.ml.types.Evidence` (one shape, written by the run service).
 
 Segment.profile: {feature: {"mean", "median", "min", "max", "z"}}; Segment.centroid: {feature: value},
 both in real units (the engine's SegmentProfile.stats and .centroid).
@@ -27,7 +16,7 @@ database does the filtering (one scan of the run's memberships), so pages stay f
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,6 +25,8 @@ from django.db import connection
 from django.db.models import F, Q, QuerySet
 
 from customers.models import Customer
+from segmentation.ml.fields import CANONICAL_FEATURES, NUMERIC_FEATURES
+from segmentation.ml.types import Evidence
 from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
 
 SAMPLE_LIMIT = 20_000
@@ -43,8 +34,8 @@ SAMPLE_SEED = 0
 _HASH_MULT = 2654435761
 _HASH_MOD = 1_000_003
 
-CANONICAL_NUMERIC = ("age", "annual_income", "spending_score")
-DEFAULT_3D = ("age", "annual_income", "spending_score")
+CANONICAL_NUMERIC = NUMERIC_FEATURES
+DEFAULT_3D = NUMERIC_FEATURES
 CRITERIA = ("silhouette", "calinski_harabasz", "davies_bouldin", "stability")
 
 
@@ -52,16 +43,14 @@ CRITERIA = ("silhouette", "calinski_harabasz", "davies_bouldin", "stability")
 
 
 def run_evidence(*, run: SegmentRun) -> dict[str, Any]:
-    """The run's evidence in the documented shape, tolerant of missing keys."""
-    ev = run.evidence or {}
-    if isinstance(ev, list):
-        ev = {"per_k": ev}
-    per_k = sorted((dict(r) for r in ev.get("per_k") or [] if isinstance(r, dict) and "k" in r), key=lambda r: r["k"])
-    preferred = {str(k): int(v) for k, v in (ev.get("preferred") or {}).items() if isinstance(v, int | float)}
-    knee = ev.get("knee")
-    knee = int(knee) if isinstance(knee, int | float) else preferred.get("elbow", preferred.get("knee"))
-    disagreement = bool(ev.get("disagreement", len(set(preferred.values())) > 1))
-    return {"per_k": per_k, "preferred": preferred, "knee": knee, "disagreement": disagreement}
+    """The run's evidence (the one stored shape, `segmentation.ml.types.Evidence`) for the run page."""
+    ev = Evidence.from_dict(run.evidence or {})
+    return {
+        "per_k": [asdict(e) for e in ev.per_k],
+        "preferred": ev.preferred,
+        "knee": ev.knee,
+        "disagreement": ev.disagreement,
+    }
 
 
 def run_features(*, run: SegmentRun, segments: list[Segment] | None = None) -> list[str]:
@@ -154,7 +143,7 @@ def recent_runs(*, limit: int = 50) -> QuerySet[SegmentRun]:
 
 
 def _feature_column(feature: str) -> str:
-    if feature in ("age", "annual_income", "spending_score", "gender"):
+    if feature in CANONICAL_FEATURES:
         return f"customer__{feature}"
     return f"customer__attributes__{feature}"
 

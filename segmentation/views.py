@@ -20,6 +20,7 @@ from segmentation import selectors_pages as sel
 from segmentation.forms import ChartAxesForm, CompareForm, StrategyForm
 from segmentation.ml import charts
 from segmentation.ml.explain import segment_rules
+from segmentation.ml.fields import CANONICAL_FIELDS
 from segmentation.models import RunStatus, Segmentation
 from segmentation.services.config import segmentation_get_or_create_default
 from segmentation.services.strategies import segment_strategy_update
@@ -273,7 +274,7 @@ def segment_strategy(request, segment_id: int):
 @permission_required(VIEW_PERM, raise_exception=True)
 def segment_members_csv(request, segment_id: int):
     segment = _segment_or_404(segment_id)
-    header = ["external_id", "gender", "age", "annual_income", "spending_score", "distance", "fitted"]
+    header = [*CANONICAL_FIELDS, "distance", "fitted"]
     response = StreamingHttpResponse(
         stream_csv(header, sel.segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
     )

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -62,7 +61,7 @@ from django.utils import timezone
 from core.exceptions import ConfigError, Conflict
 from core.services import activity_record
 from segmentation import loading, ml
-from segmentation.ml.types import SegmentationConfig, SegmentationResult
+from segmentation.ml.types import Evidence, SegmentationConfig, SegmentationResult
 from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.services import housekeeping, lineage, memberships
 from segmentation.services.claims import CLAIMED, FAILED, SUCCEEDED, run_claim, worker_identity
@@ -230,17 +229,11 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
     return SUCCEEDED
 
 
-def _result_fields(result: SegmentationResult) -> dict[str, Any]:
+def _result_fields(result: SegmentationResult, *, notes: tuple[str, ...] = ()) -> dict[str, Any]:
     return {
         "chosen_k": result.chosen_k,
         "k_reason": result.reason or "",
-        "evidence": {
-            "per_k": [asdict(e) for e in result.evidence],
-            "preferred": dict(result.preferred),
-            "disagreement": bool(result.disagreement),
-            "missing": dict(result.missing),
-            "timings": dict(result.timings),
-        },
+        "evidence": Evidence.from_result(result, notes=notes).as_dict(),
         "quality": _jsonable(dict(result.quality)),
         "model": _jsonable(result.model),
         "rows_used": int(result.rows_used or 0),
@@ -307,11 +300,9 @@ def _segments_write(*, run: SegmentRun, result: SegmentationResult) -> dict[int,
 
 def run_activate(*, run: SegmentRun, result: SegmentationResult, worker: str) -> None:
     """In ONE transaction: carry lineage from the previous active run, mark the run succeeded, make it active."""
-    fields = _result_fields(result)
     # A restart after a lost worker left a note in `error`: keep it with the evidence of the succeeded run.
     note = SegmentRun.objects.filter(pk=run.pk).values_list("error", flat=True).first()
-    if note:
-        fields["evidence"]["notes"] = [note]
+    fields = _result_fields(result, notes=(note,) if note else ())
     with transaction.atomic():
         segmentation = Segmentation.objects.select_for_update().get(pk=run.segmentation_id)
         previous = segmentation.active_run
