@@ -1,4 +1,4 @@
-"""Writes: campaigns (create, update, schedule, re-pin, archive) and playbook rules, all audited."""
+"""Writes: campaigns (create, update, schedule, re-pin, archive), all audited."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import playbook
-from campaigns.models import Campaign, CampaignStatus, Channel, PlaybookRule
+from campaigns.models import Campaign, CampaignStatus, Channel
 from campaigns.selectors import segments_map_to_run
 from core.exceptions import Conflict, DataError
 from core.services import activity_record
-from segmentation.models import Segment, SegmentRun
+from segmentation.models import PlaybookRule, Segment, SegmentRun
 
 EDITABLE_FIELDS = ("name", "goal", "channel", "offer", "starts_on", "ends_on", "strategy", "playbook_rule")
 
@@ -237,56 +236,3 @@ def campaign_export_record(*, actor: Any, campaign: Campaign, rows: int, format:
             "complete": complete,
         },
     )
-
-
-# Playbook ---------------------------------------------------------------------------------------
-
-_RULE_FIELDS = ("name", "priority", "active", "flags", "conditions", "actions", "rationale")
-
-
-def _rule_validate(rule: PlaybookRule) -> None:
-    if not rule.name or not rule.name.strip():
-        raise DataError("name: a playbook rule needs a name; got an empty value")
-    if not rule.actions or not rule.actions.strip():
-        raise DataError("actions: a playbook rule needs actions; got an empty value")
-    rule.flags = playbook.flags_validate(rule.flags)
-    rule.conditions = playbook.conditions_validate(rule.conditions)
-
-
-@transaction.atomic
-def playbook_rule_create(*, actor: Any, **fields: Any) -> PlaybookRule:
-    unknown = set(fields) - set(_RULE_FIELDS)
-    if unknown:
-        raise DataError(f"fields: may set {', '.join(_RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
-    rule = PlaybookRule(**fields)
-    _rule_validate(rule)
-    rule.save()
-    activity_record(actor=actor, verb="playbook.create", obj=rule, after=playbook.rule_as_dict(rule))
-    return rule
-
-
-@transaction.atomic
-def playbook_rule_update(*, actor: Any, rule: PlaybookRule, **fields: Any) -> PlaybookRule:
-    """Change a playbook rule; the activity log keeps the rule before and after."""
-    unknown = set(fields) - set(_RULE_FIELDS)
-    if unknown:
-        raise DataError(f"fields: may change {', '.join(_RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
-    rule = PlaybookRule.objects.select_for_update().get(pk=rule.pk)
-    before = playbook.rule_as_dict(rule)
-    for key, value in fields.items():
-        setattr(rule, key, value)
-    _rule_validate(rule)
-    rule.save()
-    after = playbook.rule_as_dict(rule)
-    if after != before:
-        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)
-    return rule
-
-
-def playbook_rule_saved(*, actor: Any, rule: PlaybookRule, before: dict[str, Any] | None) -> None:
-    """Audit a rule saved by the Django admin (which saves the object itself)."""
-    after = playbook.rule_as_dict(rule)
-    if before is None:
-        activity_record(actor=actor, verb="playbook.create", obj=rule, after=after)
-    elif before != after:
-        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)

@@ -1,15 +1,20 @@
-"""Admin of segmentations, runs and segments. "Re-segment now" queues runs through the services."""
+"""Admin of segmentations, runs, segments and the playbook. "Re-segment now" queues runs through the services.
+
+Playbook rules: Admins edit them, every change is audited, none is deleted (deactivate instead)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from core.exceptions import SegmentaError
-from segmentation.models import Segment, Segmentation, SegmentRun
+from core.exceptions import ConfigError, SegmentaError
+from segmentation.models import PlaybookRule, Segment, Segmentation, SegmentRun
+from segmentation.playbook import conditions_validate, flags_validate, rule_as_dict
 from segmentation.services import runs
+from segmentation.services.strategies import playbook_rule_saved
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -146,3 +151,39 @@ class SegmentAdmin(admin.ModelAdmin):
     list_filter = ("run__segmentation",)
     readonly_fields = ("run", "label", "size", "share", "centroid", "profile", "flags", "lineage")
     search_fields = ("name",)
+
+
+class PlaybookRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = PlaybookRule
+        fields = ["name", "priority", "active", "flags", "conditions", "actions", "rationale"]
+
+    def clean_flags(self):
+        try:
+            return flags_validate(self.cleaned_data.get("flags"))
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_conditions(self):
+        try:
+            return conditions_validate(self.cleaned_data.get("conditions"))
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@admin.register(PlaybookRule)
+class PlaybookRuleAdmin(admin.ModelAdmin):
+    form = PlaybookRuleAdminForm
+    list_display = ("priority", "name", "active", "flags", "builtin", "updated_at")
+    list_display_links = ("name",)
+    list_filter = ("active", "builtin")
+    ordering = ("priority", "id")
+    readonly_fields = ("builtin", "created_at", "updated_at")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate a rule instead: its history stays readable
+
+    def save_model(self, request, obj, form, change):
+        before = rule_as_dict(PlaybookRule.objects.get(pk=obj.pk)) if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+        playbook_rule_saved(actor=request.user, rule=obj, before=before)

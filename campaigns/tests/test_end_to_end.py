@@ -9,11 +9,12 @@ import pytest
 
 from campaigns import selectors as campaign_selectors
 from campaigns import services as campaign_services
-from campaigns.models import PlaybookRule
 from campaigns.tests.conftest import token_client
 from core.models import Activity
 from customers.services import customer_import
+from segmentation.models import PlaybookRule
 from segmentation.services import claims, config, runs
+from segmentation.services.strategies import playbook_rule_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.datasets]
 
@@ -39,7 +40,7 @@ def test_mall_run_strategies_campaign_and_export(mall_csv, admin_user, marketer_
     assert segments[35].strategy == PlaybookRule.objects.get(flags=["upsell"]).actions
 
     # An Admin edits the playbook: the next run's high-value segment gets the new text.
-    campaign_services.playbook_rule_update(actor=admin_user, rule=vip_rule, actions="VIP evening and early access.")
+    playbook_rule_update(actor=admin_user, rule=vip_rule, actions="VIP evening and early access.")
     assert Activity.objects.filter(verb="playbook.update", actor=admin_user).exists()
 
     campaign = campaign_services.campaign_create(actor=marketer_user, name="VIP", segments=[high])
@@ -74,7 +75,7 @@ def test_activity_page_shows_export_playbook_and_strategy_edits(mall_csv, admin_
     high = run.segments.get(size=39)
     segment_strategy_update(segment=high, strategy="Hand-written VIP plan", user=marketer_user)
     rule = PlaybookRule.objects.get(flags=["upsell"])
-    campaign_services.playbook_rule_update(actor=admin_user, rule=rule, actions="Premium preview night.")
+    playbook_rule_update(actor=admin_user, rule=rule, actions="Premium preview night.")
     campaign = campaign_services.campaign_create(actor=marketer_user, name="VIP", segments=[high])
     response = token_client(marketer_user).get(f"/api/campaigns/{campaign.pk}/audience/?format=csv")
     b"".join(response.streaming_content)

@@ -36,7 +36,7 @@ def test_segments_must_share_a_run(marketer_user, mall_run, segmentation, mall_c
 
 
 def test_playbook_rule_gives_strategy(marketer_user, mall_run):
-    from campaigns.models import PlaybookRule
+    from segmentation.models import PlaybookRule
 
     rule = PlaybookRule.objects.get(flags=["high_value"])
     c = services.campaign_create(

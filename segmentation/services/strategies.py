@@ -1,15 +1,16 @@
-"""A segment's strategy: the playbook's text for a new segment, and a marketer's edit."""
+"""Strategies: the playbook's text for a new segment, a marketer's edit of it, and edits of the playbook's rules."""
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import DataError, NotAllowed
 from core.services import activity_record
 from segmentation.ml.types import SegmentProfile
-from segmentation.models import Segment
+from segmentation.models import PlaybookRule, Segment
+from segmentation.playbook import conditions_validate, flags_validate, playbook_rule_for, rule_as_dict
 
 STRATEGY_MAX_CHARS = 5000
 
@@ -17,11 +18,9 @@ STRATEGY_MAX_CHARS = 5000
 def strategy_for_segment(profile: SegmentProfile) -> str:
     """The strategy text for a freshly fitted segment.
 
-    The first matching rule of the playbook (campaigns.PlaybookRule, by priority) gives the actions;
+    The first matching rule of the playbook (`PlaybookRule`, by priority) gives the actions;
     when no rule matches, the engine's own rule-table text is kept.
     """
-    from campaigns.selectors import playbook_rule_for
-
     rule = playbook_rule_for(flags=profile.flags, stats=profile.stats)
     if rule is None:
         return profile.strategy
@@ -70,3 +69,58 @@ def segment_strategy_update(*, segment: Segment, strategy: str, user: AbstractBa
             },
         )
     return segment
+
+
+# Playbook rules -----------------------------------------------------------------------------------
+
+RULE_FIELDS = ("name", "priority", "active", "flags", "conditions", "actions", "rationale")
+Actor = AbstractBaseUser | AnonymousUser | None
+RuleValue = str | int | bool | list[str] | list[dict[str, str | float]]
+
+
+def _rule_validate(rule: PlaybookRule) -> None:
+    if not rule.name or not rule.name.strip():
+        raise DataError("name: a playbook rule needs a name; got an empty value")
+    if not rule.actions or not rule.actions.strip():
+        raise DataError("actions: a playbook rule needs actions; got an empty value")
+    rule.flags = flags_validate(rule.flags)
+    rule.conditions = conditions_validate(rule.conditions)
+
+
+@transaction.atomic
+def playbook_rule_create(*, actor: Actor, **fields: RuleValue) -> PlaybookRule:
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise DataError(f"fields: may set {', '.join(RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
+    rule = PlaybookRule(**fields)
+    _rule_validate(rule)
+    rule.save()
+    activity_record(actor=actor, verb="playbook.create", obj=rule, after=rule_as_dict(rule))
+    return rule
+
+
+@transaction.atomic
+def playbook_rule_update(*, actor: Actor, rule: PlaybookRule, **fields: RuleValue) -> PlaybookRule:
+    """Change a playbook rule; the activity log keeps the rule before and after."""
+    unknown = set(fields) - set(RULE_FIELDS)
+    if unknown:
+        raise DataError(f"fields: may change {', '.join(RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
+    rule = PlaybookRule.objects.select_for_update().get(pk=rule.pk)
+    before = rule_as_dict(rule)
+    for key, value in fields.items():
+        setattr(rule, key, value)
+    _rule_validate(rule)
+    rule.save()
+    after = rule_as_dict(rule)
+    if after != before:
+        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)
+    return rule
+
+
+def playbook_rule_saved(*, actor: Actor, rule: PlaybookRule, before: dict[str, object] | None) -> None:
+    """Audit a rule saved by the Django admin (which saves the object itself)."""
+    after = rule_as_dict(rule)
+    if before is None:
+        activity_record(actor=actor, verb="playbook.create", obj=rule, after=after)
+    elif before != after:
+        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)
