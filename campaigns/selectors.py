@@ -211,14 +211,3 @@ def campaigns_for_segment(*, segment: Segment) -> QuerySet[Campaign]:
 def active_run_for(*, run: SegmentRun) -> SegmentRun | None:
     """The active run of the segmentation `run` belongs to."""
     return run.segmentation.active_run
-
-
-def run_ids_in_use() -> set[int]:
-    """Runs a campaign is pinned to or targets segments of: history pruning must keep them."""
-    from django.db.models import Q
-
-    return set(
-        SegmentRun.objects.filter(Q(campaigns__isnull=False) | Q(segments__campaigns__isnull=False))
-        .values_list("id", flat=True)
-        .distinct()
-    )

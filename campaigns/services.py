@@ -13,7 +13,7 @@ from campaigns.models import Campaign, CampaignStatus, Channel
 from campaigns.selectors import segments_map_to_run
 from core.exceptions import Conflict, DataError
 from core.services import activity_record
-from segmentation.models import PlaybookRule, Segment, SegmentRun
+from segmentation.models import PlaybookRule, RunPin, Segment, SegmentRun
 
 EDITABLE_FIELDS = ("name", "goal", "channel", "offer", "starts_on", "ends_on", "strategy", "playbook_rule")
 
@@ -51,6 +51,24 @@ def _validate(*, name: str, channel: str, starts_on: dt.date | None, ends_on: dt
         raise DataError(f"channel: expected one of {', '.join(Channel.values)}; got {channel!r}")
     if starts_on and ends_on and ends_on < starts_on:
         raise DataError(f"ends_on: must be on or after starts_on ({starts_on.isoformat()}); got {ends_on.isoformat()}")
+
+
+def campaign_pin_holder(campaign: Campaign) -> str:
+    """How a campaign names itself on the runs it pins (`segmentation.RunPin.holder`)."""
+    return f"campaign:{campaign.pk}"
+
+
+def _pins_sync(campaign: Campaign) -> None:
+    """Pin the runs the campaign's audience reads (its pinned run, its segments' run) and release the others.
+
+    History pruning keeps pinned runs. An archived campaign keeps its pins: its audience stays readable.
+    """
+    runs = set(campaign.segments.values_list("run_id", flat=True))
+    if campaign.pinned_run_id:
+        runs.add(campaign.pinned_run_id)
+    holder = campaign_pin_holder(campaign)
+    RunPin.objects.filter(holder=holder).exclude(run_id__in=runs).delete()
+    RunPin.objects.bulk_create([RunPin(run_id=run_id, holder=holder) for run_id in sorted(runs)], ignore_conflicts=True)
 
 
 def _segments_checked(segments: Iterable[Segment]) -> list[Segment]:
@@ -97,6 +115,7 @@ def campaign_create(
         owner=actor if getattr(actor, "is_authenticated", False) else None,
     )
     campaign.segments.set(segments)
+    _pins_sync(campaign)
     activity_record(actor=actor, verb="campaign.create", obj=campaign, after=campaign_state(campaign))
     return campaign
 
@@ -144,6 +163,7 @@ def campaign_update(
                 " (re-pin the campaign to change run)"
             )
         campaign.segments.set(segments)
+        _pins_sync(campaign)
     after = campaign_state(campaign)
     if after != before:
         activity_record(actor=actor, verb="campaign.update", obj=campaign, before=before, after=after)
@@ -198,6 +218,7 @@ def _pin_and_record(
     if status is not None:
         campaign.status = status
     campaign.save()
+    _pins_sync(campaign)
     activity_record(
         actor=actor,
         verb=verb,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.apps import apps as global_apps
 from django.apps.registry import Apps
 
 if TYPE_CHECKING:  # typing only: this module is imported while the app registry loads
@@ -47,8 +48,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def sync_roles(sender: object = None, *, apps: Apps, using: str = "default", **kwargs: object) -> None:
-    """Create the role groups if missing and set their permissions to ROLE_PERMISSIONS (a post_migrate receiver)."""
+def sync_roles(sender: object = None, *, apps: Apps = global_apps, using: str = "default", **kwargs: object) -> None:
+    """Create the role groups if missing and set their permissions to ROLE_PERMISSIONS (a post_migrate receiver).
+
+    `migrate` passes the migrated state's models as `apps`; `flush` sends none: the project's models then.
+    """
     Group = apps.get_model("auth", "Group")  # noqa: N806 - a model class
     Permission = apps.get_model("auth", "Permission")  # noqa: N806 - a model class
     all_perms = Permission.objects.using(using).select_related("content_type")

@@ -152,6 +152,26 @@ class SegmentRun(models.Model):
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SUPERSEDED)
 
 
+class RunPin(models.Model):
+    """A hold on a run by something that needs its segments and memberships, e.g. "campaign:12".
+
+    Written by the apps that use runs (a campaign pins the runs of its audience); history pruning
+    never deletes a pinned run.
+    """
+
+    run = models.ForeignKey(SegmentRun, on_delete=models.CASCADE, related_name="pins")
+    holder = models.CharField(max_length=100, help_text='Who holds the run, as "kind:id", e.g. "campaign:12"')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "holder"]
+        constraints = [models.UniqueConstraint(fields=["run", "holder"], name="run_pin_unique_holder")]
+        indexes = [models.Index(fields=["holder"], name="run_pin_holder")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} held by {self.holder}"
+
+
 class Segment(models.Model):
     """One segment of a run: its profile in real units, name, flags and strategy."""
 

@@ -193,5 +193,19 @@ class Migration(migrations.Migration):
             model_name='membership',
             index=models.Index(fields=['segment', 'customer'], name='membership_segment_customer'),
         ),
+        migrations.CreateModel(
+            name='RunPin',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('holder', models.CharField(help_text='Who holds the run, as "kind:id", e.g. "campaign:12"', max_length=100)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pins', to='segmentation.segmentrun')),
+            ],
+            options={
+                'ordering': ['run', 'holder'],
+                'indexes': [models.Index(fields=['holder'], name='run_pin_holder')],
+                'constraints': [models.UniqueConstraint(fields=('run', 'holder'), name='run_pin_unique_holder')],
+            },
+        ),
         migrations.RunPython(partition_by_run, flat_again),
     ]

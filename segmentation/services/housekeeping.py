@@ -6,11 +6,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from campaigns.selectors import run_ids_in_use
-from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
+from segmentation.models import RunPin, RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.services.memberships import memberships_remove, run_results_remove
 
 
@@ -37,7 +36,7 @@ def run_reap_stuck(*, older_than: int | None = None) -> int:
 
 
 def runs_prune_history(*, keep: int | None = None, segmentation: Segmentation | None = None) -> int:
-    """Delete finished, non-active runs beyond the newest `keep` per segmentation (memberships cascade)."""
+    """Delete finished runs beyond the newest `keep` per segmentation, except the active and pinned runs (RunPin)."""
     keep = settings.SEGMENTA_RUN_RETENTION if keep is None else keep
     segmentations = [segmentation] if segmentation is not None else list(Segmentation.objects.all())
     deleted = 0
@@ -49,8 +48,9 @@ def runs_prune_history(*, keep: int | None = None, segmentation: Segmentation | 
             .order_by("-queued_at", "-id")
             .values_list("id", flat=True)
         )
-        in_use = run_ids_in_use()
-        old = [rid for rid in list(finished)[keep:] if rid != active_id and rid not in in_use]
+        beyond = [rid for rid in list(finished)[keep:] if rid != active_id]
+        pinned = Exists(RunPin.objects.filter(run_id=OuterRef("pk")))
+        old = list(SegmentRun.objects.filter(pk__in=beyond).exclude(pinned).values_list("id", flat=True))
         if old:
             with transaction.atomic():
                 memberships_remove(run_ids=old, lock_timeout_ms=5000)  # busy readers: prune next time

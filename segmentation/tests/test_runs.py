@@ -17,7 +17,7 @@ from core.exceptions import ConfigError
 from customers.models import Customer
 from customers.signals import customers_changed
 from segmentation import ml
-from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
+from segmentation.models import Membership, RunPin, RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.services import claims, config, housekeeping, memberships, runs, schedules
 from segmentation.tests import runs_support
 
@@ -408,18 +408,14 @@ def test_reap_runs_command(seg, blobs):
     assert SegmentRun.objects.get(pk=run.pk).status == RunStatus.FAILED
 
 
-def test_retention_keeps_runs_used_by_campaigns(seg, blobs):
-    from campaigns.models import Campaign
-
+def test_retention_keeps_pinned_runs(seg, blobs):
     runs = [_run(seg, k=3) for _ in range(3)]
-    pinned = Campaign.objects.create(name="Pinned", pinned_run=runs[0])
-    linked = Campaign.objects.create(name="Linked")
-    linked.segments.add(Segment.objects.filter(run=runs[1]).first())
+    RunPin.objects.create(run=runs[0], holder="campaign:1")
+    RunPin.objects.create(run=runs[1], holder="campaign:2")
     assert housekeeping.runs_prune_history(keep=1) == 0
     assert SegmentRun.objects.count() == 3
     assert Membership.objects.filter(run=runs[0]).count() == 300
-    pinned.delete()
-    linked.delete()
+    RunPin.objects.all().delete()
     assert housekeeping.runs_prune_history(keep=1) == 2
 
 
