@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from core.exceptions import ConfigError, SegmentaError
 from segmentation.models import PlaybookRule, Segment, Segmentation, SegmentRun
 from segmentation.playbook import conditions_validate, flags_validate, rule_as_dict
-from segmentation.services import runs
+from segmentation.services import runs, schedules
 from segmentation.services.strategies import playbook_rule_saved
 
 RUN_PERMISSION = "segmentation.run_segmentation"
@@ -84,6 +84,21 @@ class SegmentationAdmin(admin.ModelAdmin):
     readonly_fields = ("active_run", "version", "created_at", "updated_at")
     inlines = [SegmentRunInline]
     actions = ["resegment_now"]
+
+    def save_model(self, request: HttpRequest, obj: Segmentation, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        schedules.segmentation_schedule_sync(segmentation=obj)  # its periodic task follows the schedule
+
+    def delete_model(self, request: HttpRequest, obj: Segmentation) -> None:
+        segmentation_id = obj.pk
+        super().delete_model(request, obj)
+        schedules.segmentation_schedule_remove(segmentation_id=segmentation_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        for segmentation_id in ids:
+            schedules.segmentation_schedule_remove(segmentation_id=segmentation_id)
 
     def get_actions(self, request: HttpRequest):
         actions = super().get_actions(request)

@@ -8,9 +8,10 @@ anything else fails the run with its reason. The soft time limit (SEGMENTA_RUN_T
 reaper fails the run. A run whose segmentation already has a running run waits: the task retries every
 SEGMENTA_RUN_BUSY_RETRY seconds until it can claim it (or a newer request supersedes it).
 
-Celery beat (CELERY_BEAT_SCHEDULE): `segmentation.run_scheduled` every minute queues the runs of the
-segmentations whose cron `schedule` matches that minute; `segmentation.reap_stuck_runs` every five
-minutes fails runs stuck in "running".
+Celery beat (django-celery-beat's DatabaseScheduler): each segmentation with a cron `schedule` has a
+periodic task that sends `segmentation.run_scheduled_segmentation` (segmentation.services.schedules);
+the housekeeping tasks (`segmentation.reap_stuck_runs`, `segmentation.prune_runs`) are declared in
+`config/celery.py`.
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ def reap_stuck_runs() -> int:
     return housekeeping.run_reap_stuck(older_than=settings.SEGMENTA_RUN_STUCK_AFTER)
 
 
-@shared_task(name="segmentation.run_scheduled")
-def run_scheduled() -> list[int]:
-    return [run.pk for run in schedules.run_scheduled_due()]
+@shared_task(name="segmentation.run_scheduled_segmentation")
+def run_scheduled_segmentation(segmentation_id: int) -> int | None:
+    run = schedules.run_scheduled(segmentation_id=segmentation_id)
+    return run.pk if run is not None else None
 
 
 @shared_task(name="segmentation.assign_new_customers", acks_late=True, max_retries=5, bind=True)

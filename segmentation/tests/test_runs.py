@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -338,19 +339,51 @@ def test_customers_changed_queues_assignment_on_commit(django_capture_on_commit_
     assert len(callbacks) == 1
 
 
-def test_cron_schedule_queues_once_per_minute(seg):
+def test_schedule_keeps_a_periodic_task_that_queues_scheduled_runs(seg):
+    from django_celery_beat.models import PeriodicTask
+
     seg.schedule = "*/15 9 * * 1-5"
     seg.save()
-    monday_0915 = timezone.make_aware(timezone.datetime(2026, 11, 23, 9, 15, 20))
-    with pytest.raises(ConfigError, match="expected 5 cron fields"):
-        schedules.cron_matches("* * *", monday_0915)
-    assert schedules.cron_matches(seg.schedule, monday_0915)
-    assert not schedules.cron_matches(seg.schedule, monday_0915 + timedelta(minutes=1))
-    assert not schedules.cron_matches(seg.schedule, monday_0915 - timedelta(days=1))  # Sunday
-    queued = schedules.run_scheduled_due(now=monday_0915)
-    assert [r.trigger for r in queued] == ["schedule"]
-    SegmentRun.objects.filter(pk=queued[0].pk).update(queued_at=monday_0915)
-    assert schedules.run_scheduled_due(now=monday_0915 + timedelta(seconds=30)) == []
+    task = schedules.segmentation_schedule_sync(segmentation=seg)
+    assert PeriodicTask.objects.get() == task and task.task == "segmentation.run_scheduled_segmentation"
+    assert json.loads(task.kwargs) == {"segmentation_id": seg.pk} and task.enabled
+    cron = task.crontab
+    assert (cron.minute, cron.hour, cron.day_of_month, cron.month_of_year, cron.day_of_week) == (
+        "*/15", "9", "*", "*", "1-5",
+    )  # fmt: skip
+    schedule = cron.schedule  # as Celery beat reads it
+    assert schedule.day_of_week == {1, 2, 3, 4, 5} and schedule.hour == {9} and schedule.minute == {0, 15, 30, 45}
+
+    run = schedules.run_scheduled(segmentation_id=seg.pk)
+    assert run is not None and run.trigger == "schedule" and run.status == RunStatus.QUEUED
+
+    seg.schedule = "0 9 * * 7"  # day of week 7 is Sunday, as in cron
+    seg.full_clean()
+    assert schedules.segmentation_schedule_sync(segmentation=seg).crontab.schedule.day_of_week == {0}
+    assert PeriodicTask.objects.count() == 1
+
+    seg.schedule = ""
+    schedules.segmentation_schedule_sync(segmentation=seg)
+    assert not PeriodicTask.objects.exists()
+
+
+def test_periodic_task_of_a_deleted_segmentation_removes_itself(seg):
+    from django_celery_beat.models import PeriodicTask
+
+    seg.schedule = "0 6 * * *"
+    schedules.segmentation_schedule_sync(segmentation=seg)
+    seg_id = seg.pk
+    seg.delete()
+    assert PeriodicTask.objects.count() == 1
+    assert schedules.run_scheduled(segmentation_id=seg_id) is None
+    assert not PeriodicTask.objects.exists()
+
+
+def test_day_of_week_seven_is_sunday_for_celery():
+    assert schedules._day_of_week_for_celery("7") == "0"
+    assert schedules._day_of_week_for_celery("5-7") == "5,6,0"
+    assert schedules._day_of_week_for_celery("1-5") == "1-5" and schedules._day_of_week_for_celery("0-7/2") == "0,2,4,6"
+    assert schedules._day_of_week_for_celery("*") == "*" and schedules._day_of_week_for_celery("mon-fri") == "mon-fri"
 
 
 def test_model_clean_names_the_bad_field(seg):
@@ -603,3 +636,41 @@ def test_pruning_gives_way_to_a_busy_reader_and_prunes_later(postgres_only):
         assert _table_exists(part)
     assert housekeeping.runs_prune_history(keep=1, segmentation=seg) == 1
     assert not _table_exists(part) and Membership.objects.filter(run=second).count() == 90
+
+
+def test_housekeeping_is_declared_once_and_synced_by_the_database_scheduler(settings):
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import ModelEntry
+
+    from config.celery import app
+
+    assert settings.CELERY_BEAT_SCHEDULER == "django_celery_beat.schedulers:DatabaseScheduler"
+    tasks = {name: entry["task"] for name, entry in app.conf.beat_schedule.items()}
+    assert tasks == {
+        "segmentation-reap-stuck-runs": "segmentation.reap_stuck_runs",
+        "segmentation-prune-runs": "segmentation.prune_runs",
+    }
+    for name, entry in app.conf.beat_schedule.items():  # what DatabaseScheduler.update_from_dict does on start
+        ModelEntry.from_entry(name, app=app, **entry)
+    synced = dict(PeriodicTask.objects.filter(name__in=tasks).values_list("name", "task"))
+    assert synced == tasks
+
+
+def test_admin_save_keeps_the_periodic_task_in_step(seg, admin_client):
+    from django_celery_beat.models import PeriodicTask
+
+    page = admin_client.get(f"/admin/segmentation/segmentation/{seg.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    data.update({"features": '["annual_income", "spending_score"]', "age_bins": "[18, 25, 35, 45, 55, 65]"})
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
+    data["schedule"] = "0 6 * * 1"
+    response = admin_client.post(f"/admin/segmentation/segmentation/{seg.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert PeriodicTask.objects.get().crontab.day_of_week == "1"
+    data["schedule"] = ""
+    assert admin_client.post(f"/admin/segmentation/segmentation/{seg.pk}/change/", data).status_code == 302
+    assert not PeriodicTask.objects.exists()
