@@ -1,4 +1,4 @@
-"""Segment runs: request, claim, execute, activate; reap stuck runs, prune history, assign new customers.
+"""Segment runs: request, enqueue, execute, activate (claims, memberships and housekeeping have their modules).
 
 A run is a row (`SegmentRun`). Its life: queued -> running -> succeeded | failed, or queued -> superseded.
 
@@ -37,7 +37,11 @@ Execution
     percent and heartbeat written with a conditional, throttled UPDATE), write segments and
     memberships set-based (bulk_create in batches on other databases; on PostgreSQL a binary COPY
     into a new table without indexes, its indexes built once, attached as the run's partition of
-    the membership table, all in one transaction: `segmentation.services.memberships`), then activate in ONE
+    the membership table, all in one transaction: `segmentation.services.memberships`), then activate in
+    ONE transaction: lineage carried from the previous active run, run succeeded, segmentation.active_run
+    = run. Any exception or an engine result with ok=False fails the run with its reason and stage,
+    removes its partial segments and memberships (on PostgreSQL: drops the run's partition), and
+    leaves the previous active run untouched.
 
 Modules: claims (`run_claim`), memberships (writing and removing memberships), housekeeping
 (`run_reap_stuck`, `runs_prune_history`), lineage (carried at activation).
