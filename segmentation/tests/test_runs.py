@@ -13,6 +13,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from core.exceptions import ConfigError
 from customers.models import Customer
@@ -558,7 +559,7 @@ def test_memberships_of_a_run_are_its_own_indexed_partition(postgres_only, seg, 
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [part])
         indexes = [d for (d,) in cursor.fetchall()]
-        cursor.execute(f'SELECT count(*) FROM "{part}"')
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(part)))
         assert cursor.fetchone()[0] == 300
     assert any("(segment_id, customer_id)" in d for d in indexes)
     assert any("UNIQUE" in d and "(customer_id, run_id)" in d for d in indexes)
@@ -630,7 +631,7 @@ def test_pruning_gives_way_to_a_busy_reader_and_prunes_later(postgres_only):
     part = f"{Membership._meta.db_table}_run_{first.pk}"
     info = connection.connection.info
     with psycopg.connect(info.dsn, password=info.password or None) as reader:  # an export still reading
-        reader.execute(f"SELECT count(*) FROM {Membership._meta.db_table}").fetchone()
+        reader.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(Membership._meta.db_table))).fetchone()
         with pytest.raises(OperationalError, match="lock timeout"):
             memberships.memberships_remove(run_ids=[first.pk], lock_timeout_ms=100)
         assert _table_exists(part)
