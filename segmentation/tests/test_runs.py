@@ -639,24 +639,6 @@ def test_pruning_gives_way_to_a_busy_reader_and_prunes_later(postgres_only):
     assert not _table_exists(part) and Membership.objects.filter(run=second).count() == 90
 
 
-def test_housekeeping_is_declared_once_and_synced_by_the_database_scheduler(settings):
-    from django_celery_beat.models import PeriodicTask
-    from django_celery_beat.schedulers import ModelEntry
-
-    from config.celery import app
-
-    assert settings.CELERY_BEAT_SCHEDULER == "django_celery_beat.schedulers:DatabaseScheduler"
-    tasks = {name: entry["task"] for name, entry in app.conf.beat_schedule.items()}
-    assert tasks == {
-        "segmentation-reap-stuck-runs": "segmentation.reap_stuck_runs",
-        "segmentation-prune-runs": "segmentation.prune_runs",
-    }
-    for name, entry in app.conf.beat_schedule.items():  # what DatabaseScheduler.update_from_dict does on start
-        ModelEntry.from_entry(name, app=app, **entry)
-    synced = dict(PeriodicTask.objects.filter(name__in=tasks).values_list("name", "task"))
-    assert synced == tasks
-
-
 def test_admin_save_keeps_the_periodic_task_in_step(seg, admin_client):
     from django_celery_beat.models import PeriodicTask
 
