@@ -7,7 +7,7 @@
    the database, choose k over 2..10, fit, write memberships (COPY), activate.
 3. Baseline, in this process: `ml.segment` on the same data already in memory.
 Memberships on PostgreSQL: each run's rows are its own partition, copied without indexes, indexed once
-and attached in one transaction (`services.memberships_partition_write`).
+and attached in one transaction (`segmentation.services.memberships.memberships_partition_write`).
 Ratio = end to end / baseline (goal <= 1.5); peak RSS of the end-to-end process (goal < 2 GB).
 The last line is `BENCH_RESULT {json}`.
 """
@@ -112,8 +112,10 @@ def end_to_end() -> dict:
     import django
 
     django.setup()
-    from segmentation import loading, ml, services
+    from segmentation import loading, ml
     from segmentation.models import Membership, RunStatus
+    from segmentation.services import config as run_config
+    from segmentation.services import memberships, runs
 
     phases: dict[str, float] = {}
 
@@ -129,17 +131,15 @@ def end_to_end() -> dict:
 
     loading.customers_frame = timed("load", loading.customers_frame)
     ml.segment = timed("engine", ml.segment)
-    services._segments_write = timed("write_segments", services._segments_write)
-    services._memberships_write = timed("write_memberships", services._memberships_write)
-    services.run_activate = timed("activate", services.run_activate)
+    runs._segments_write = timed("write_segments", runs._segments_write)
+    memberships.memberships_write = timed("write_memberships", memberships.memberships_write)
+    runs.run_activate = timed("activate", runs.run_activate)
 
-    seg = services.segmentation_get_or_create_default()
-    overrides = {k: v for k, v in config().to_dict().items() if k in services.OVERRIDABLE}
-    run = services.run_request(
-        segmentation=seg, requested_by=None, trigger="command", overrides=overrides, enqueue=False
-    )
+    seg = run_config.segmentation_get_or_create_default()
+    overrides = {k: v for k, v in config().to_dict().items() if k in run_config.OVERRIDABLE}
+    run = runs.run_request(segmentation=seg, requested_by=None, trigger="command", overrides=overrides, enqueue=False)
     t0 = time.perf_counter()
-    outcome = services.run_execute(run_id=run.pk)
+    outcome = runs.run_execute(run_id=run.pk)
     total = time.perf_counter() - t0
     run.refresh_from_db()
     if run.status != RunStatus.SUCCEEDED:

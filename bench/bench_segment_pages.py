@@ -48,8 +48,8 @@ from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from customers.models import Customer  # noqa: E402
-from segmentation.lineage import segments_inherit  # noqa: E402
 from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun  # noqa: E402
+from segmentation.services.lineage import segments_inherit  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "5"))

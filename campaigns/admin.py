@@ -1,49 +1,12 @@
-"""Admin: campaigns (no delete: archive instead) and the playbook (Admins edit, every change audited)."""
+"""Admin: campaigns (no delete: archive instead), every change audited."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 
-from campaigns import playbook, services
-from campaigns.models import Campaign, PlaybookRule
-from core.exceptions import ConfigError, SegmentaError
-
-
-class PlaybookRuleAdminForm(forms.ModelForm):
-    class Meta:
-        model = PlaybookRule
-        fields = ["name", "priority", "active", "flags", "conditions", "actions", "rationale"]
-
-    def clean_flags(self):
-        try:
-            return playbook.flags_validate(self.cleaned_data.get("flags"))
-        except ConfigError as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-    def clean_conditions(self):
-        try:
-            return playbook.conditions_validate(self.cleaned_data.get("conditions"))
-        except ConfigError as exc:
-            raise forms.ValidationError(str(exc)) from None
-
-
-@admin.register(PlaybookRule)
-class PlaybookRuleAdmin(admin.ModelAdmin):
-    form = PlaybookRuleAdminForm
-    list_display = ("priority", "name", "active", "flags", "builtin", "updated_at")
-    list_display_links = ("name",)
-    list_filter = ("active", "builtin")
-    ordering = ("priority", "id")
-    readonly_fields = ("builtin", "created_at", "updated_at")
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # deactivate a rule instead: its history stays readable
-
-    def save_model(self, request, obj, form, change):
-        before = playbook.rule_as_dict(PlaybookRule.objects.get(pk=obj.pk)) if change and obj.pk else None
-        super().save_model(request, obj, form, change)
-        services.playbook_rule_saved(actor=request.user, rule=obj, before=before)
+from campaigns import services
+from campaigns.models import Campaign
+from core.exceptions import SegmentaError
 
 
 @admin.register(Campaign)

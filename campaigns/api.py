@@ -20,10 +20,10 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from campaigns import selectors, services
 from campaigns.export import audience_csv_stream, audience_filename
-from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from campaigns.models import Campaign, CampaignStatus
 from core.api import CanExportAudience, CursorPage, ModelPermissionsWithView
 from core.exceptions import DataError
-from segmentation.models import Segment, SegmentRun
+from segmentation.models import PlaybookRule, Segment, SegmentRun
 
 
 class CampaignSerializer(serializers.ModelSerializer):

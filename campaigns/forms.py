@@ -4,11 +4,11 @@ import json
 
 from django import forms
 
-from campaigns import playbook
-from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from campaigns.models import Campaign, CampaignStatus
 from campaigns.services import _TRANSITIONS
 from core.exceptions import ConfigError
-from segmentation.models import Segment, Segmentation
+from segmentation.models import PlaybookRule, Segment, Segmentation
+from segmentation.playbook import conditions_validate
 
 
 class SegmentChoiceField(forms.ModelMultipleChoiceField):
@@ -94,6 +94,6 @@ class PlaybookRuleForm(forms.ModelForm):
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc}") from None
         try:
-            return playbook.conditions_validate(value)
+            return conditions_validate(value)
         except ConfigError as exc:
             raise forms.ValidationError(str(exc)) from None

@@ -1,41 +1,10 @@
-"""Campaigns target segments of a pinned run; the playbook maps segment profiles to actions."""
+"""Campaigns target segments of a pinned run; a campaign may follow a rule of the playbook (segmentation)."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-
-
-class PlaybookRule(models.Model):
-    """A rule of the strategy playbook: when a segment matches, recommend `actions` because of `rationale`.
-
-    A segment matches when it carries every flag in `flags` and every entry of `conditions` holds.
-    A condition is {"feature": "annual_income", "stat": "z", "op": "gte", "value": 0.5}: `stat` is one
-    of the profile's statistics (mean, median, min, max, z) and `op` one of gt, gte, lt, lte.
-    Rules are tried by ascending priority; the first active match wins.
-    """
-
-    name = models.CharField(max_length=100, unique=True)
-    priority = models.PositiveIntegerField(default=100, help_text="Lower numbers are tried first")
-    active = models.BooleanField(default=True)
-    flags = models.JSONField(default=list, blank=True, help_text='Flags the segment must all carry, e.g. ["upsell"]')
-    conditions = models.JSONField(
-        default=list,
-        blank=True,
-        help_text='Profile conditions, all must hold: [{"feature": "age", "stat": "z", "op": "lte", "value": -0.5}]',
-    )
-    actions = models.TextField(help_text="The recommended marketing actions (becomes the segment's strategy)")
-    rationale = models.TextField(blank=True, help_text="Why these actions fit this kind of segment")
-    builtin = models.BooleanField(default=False, help_text="Shipped with the product")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["priority", "id"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class Channel(models.TextChoices):
@@ -72,7 +41,7 @@ class Campaign(models.Model):
     segments = models.ManyToManyField("segmentation.Segment", related_name="campaigns")
     strategy = models.TextField(blank=True, help_text="What to do with the audience; empty = each segment's strategy")
     playbook_rule = models.ForeignKey(
-        PlaybookRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+        "segmentation.PlaybookRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
     pinned_run = models.ForeignKey(
         "segmentation.SegmentRun",

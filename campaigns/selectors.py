@@ -1,15 +1,14 @@
-"""Reads: campaigns, their audiences, re-pin previews and the playbook."""
+"""Reads: campaigns, their audiences and re-pin previews."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
-from campaigns import playbook
-from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from campaigns.models import Campaign, CampaignStatus
 from segmentation.models import Membership, Segment, SegmentRun
 
 # The audience export's fixed columns, in order (documented in the API schema).
@@ -205,29 +204,6 @@ def campaigns_for_segment(*, segment: Segment) -> QuerySet[Campaign]:
     return Campaign.objects.filter(cond).exclude(status=CampaignStatus.ARCHIVED).distinct().order_by("-created_at")
 
 
-def playbook_rules(*, active_only: bool = False) -> QuerySet[PlaybookRule]:
-    qs = PlaybookRule.objects.all()
-    if active_only:
-        qs = qs.filter(active=True)
-    return qs.order_by("priority", "id")
-
-
-def playbook_rule_for(*, flags: list[str], stats: Mapping[str, Mapping[str, Any]]) -> PlaybookRule | None:
-    """The playbook rule that applies to a segment with these flags and profile statistics."""
-    return playbook.first_match(list(playbook_rules(active_only=True)), flags=flags, stats=stats)
-
-
 def active_run_for(*, run: SegmentRun) -> SegmentRun | None:
     """The active run of the segmentation `run` belongs to."""
     return run.segmentation.active_run
-
-
-def run_ids_in_use() -> set[int]:
-    """Runs a campaign is pinned to or targets segments of: history pruning must keep them."""
-    from django.db.models import Q
-
-    return set(
-        SegmentRun.objects.filter(Q(campaigns__isnull=False) | Q(segments__campaigns__isnull=False))
-        .values_list("id", flat=True)
-        .distinct()
-    )

@@ -1,4 +1,4 @@
-"""Writes: campaigns (create, update, schedule, re-pin, archive) and playbook rules, all audited."""
+"""Writes: campaigns (create, update, schedule, re-pin, archive), all audited."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import playbook
-from campaigns.models import Campaign, CampaignStatus, Channel, PlaybookRule
+from campaigns.models import Campaign, CampaignStatus, Channel
 from campaigns.selectors import segments_map_to_run
 from core.exceptions import Conflict, DataError
 from core.services import activity_record
-from segmentation.models import Segment, SegmentRun
+from segmentation.models import PlaybookRule, RunPin, Segment, SegmentRun
 
 EDITABLE_FIELDS = ("name", "goal", "channel", "offer", "starts_on", "ends_on", "strategy", "playbook_rule")
 
@@ -52,6 +51,24 @@ def _validate(*, name: str, channel: str, starts_on: dt.date | None, ends_on: dt
         raise DataError(f"channel: expected one of {', '.join(Channel.values)}; got {channel!r}")
     if starts_on and ends_on and ends_on < starts_on:
         raise DataError(f"ends_on: must be on or after starts_on ({starts_on.isoformat()}); got {ends_on.isoformat()}")
+
+
+def campaign_pin_holder(campaign: Campaign) -> str:
+    """How a campaign names itself on the runs it pins (`segmentation.RunPin.holder`)."""
+    return f"campaign:{campaign.pk}"
+
+
+def _pins_sync(campaign: Campaign) -> None:
+    """Pin the runs the campaign's audience reads (its pinned run, its segments' run) and release the others.
+
+    History pruning keeps pinned runs. An archived campaign keeps its pins: its audience stays readable.
+    """
+    runs = set(campaign.segments.values_list("run_id", flat=True))
+    if campaign.pinned_run_id:
+        runs.add(campaign.pinned_run_id)
+    holder = campaign_pin_holder(campaign)
+    RunPin.objects.filter(holder=holder).exclude(run_id__in=runs).delete()
+    RunPin.objects.bulk_create([RunPin(run_id=run_id, holder=holder) for run_id in sorted(runs)], ignore_conflicts=True)
 
 
 def _segments_checked(segments: Iterable[Segment]) -> list[Segment]:
@@ -98,6 +115,7 @@ def campaign_create(
         owner=actor if getattr(actor, "is_authenticated", False) else None,
     )
     campaign.segments.set(segments)
+    _pins_sync(campaign)
     activity_record(actor=actor, verb="campaign.create", obj=campaign, after=campaign_state(campaign))
     return campaign
 
@@ -145,6 +163,7 @@ def campaign_update(
                 " (re-pin the campaign to change run)"
             )
         campaign.segments.set(segments)
+        _pins_sync(campaign)
     after = campaign_state(campaign)
     if after != before:
         activity_record(actor=actor, verb="campaign.update", obj=campaign, before=before, after=after)
@@ -199,6 +218,7 @@ def _pin_and_record(
     if status is not None:
         campaign.status = status
     campaign.save()
+    _pins_sync(campaign)
     activity_record(
         actor=actor,
         verb=verb,
@@ -237,56 +257,3 @@ def campaign_export_record(*, actor: Any, campaign: Campaign, rows: int, format:
             "complete": complete,
         },
     )
-
-
-# Playbook ---------------------------------------------------------------------------------------
-
-_RULE_FIELDS = ("name", "priority", "active", "flags", "conditions", "actions", "rationale")
-
-
-def _rule_validate(rule: PlaybookRule) -> None:
-    if not rule.name or not rule.name.strip():
-        raise DataError("name: a playbook rule needs a name; got an empty value")
-    if not rule.actions or not rule.actions.strip():
-        raise DataError("actions: a playbook rule needs actions; got an empty value")
-    rule.flags = playbook.flags_validate(rule.flags)
-    rule.conditions = playbook.conditions_validate(rule.conditions)
-
-
-@transaction.atomic
-def playbook_rule_create(*, actor: Any, **fields: Any) -> PlaybookRule:
-    unknown = set(fields) - set(_RULE_FIELDS)
-    if unknown:
-        raise DataError(f"fields: may set {', '.join(_RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
-    rule = PlaybookRule(**fields)
-    _rule_validate(rule)
-    rule.save()
-    activity_record(actor=actor, verb="playbook.create", obj=rule, after=playbook.rule_as_dict(rule))
-    return rule
-
-
-@transaction.atomic
-def playbook_rule_update(*, actor: Any, rule: PlaybookRule, **fields: Any) -> PlaybookRule:
-    """Change a playbook rule; the activity log keeps the rule before and after."""
-    unknown = set(fields) - set(_RULE_FIELDS)
-    if unknown:
-        raise DataError(f"fields: may change {', '.join(_RULE_FIELDS)}; got {', '.join(sorted(unknown))}")
-    rule = PlaybookRule.objects.select_for_update().get(pk=rule.pk)
-    before = playbook.rule_as_dict(rule)
-    for key, value in fields.items():
-        setattr(rule, key, value)
-    _rule_validate(rule)
-    rule.save()
-    after = playbook.rule_as_dict(rule)
-    if after != before:
-        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)
-    return rule
-
-
-def playbook_rule_saved(*, actor: Any, rule: PlaybookRule, before: dict[str, Any] | None) -> None:
-    """Audit a rule saved by the Django admin (which saves the object itself)."""
-    after = playbook.rule_as_dict(rule)
-    if before is None:
-        activity_record(actor=actor, verb="playbook.create", obj=rule, after=after)
-    elif before != after:
-        activity_record(actor=actor, verb="playbook.update", obj=rule, before=before, after=after)

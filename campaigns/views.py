@@ -11,10 +11,12 @@ from django.views.decorators.http import require_POST
 
 from campaigns import selectors, services
 from campaigns.forms import CampaignForm, PlaybookRuleForm
-from campaigns.models import Campaign, CampaignStatus, PlaybookRule
+from campaigns.models import Campaign, CampaignStatus
 from core.exceptions import SegmentaError
 from core.roles import is_admin
-from segmentation.models import SegmentRun
+from segmentation.models import PlaybookRule, SegmentRun
+from segmentation.playbook import playbook_rules
+from segmentation.services.strategies import playbook_rule_create, playbook_rule_update
 
 
 @permission_required("campaigns.view_campaign", raise_exception=True)
@@ -156,12 +158,12 @@ def campaign_repin(request, pk: int):
 # Playbook ---------------------------------------------------------------------------------------
 
 
-@permission_required("campaigns.view_playbookrule", raise_exception=True)
+@permission_required("segmentation.view_playbookrule", raise_exception=True)
 def playbook_list(request):
     return render(
         request,
         "campaigns/playbook.html",
-        {"rules": selectors.playbook_rules(), "can_edit": is_admin(request.user)},
+        {"rules": playbook_rules(), "can_edit": is_admin(request.user)},
     )
 
 
@@ -178,9 +180,9 @@ def playbook_edit(request, pk: int | None = None):
         fields = {k: form.cleaned_data[k] for k in PlaybookRuleForm.Meta.fields}
         try:
             if rule is None:
-                services.playbook_rule_create(actor=request.user, **fields)
+                playbook_rule_create(actor=request.user, **fields)
             else:
-                services.playbook_rule_update(actor=request.user, rule=rule, **fields)
+                playbook_rule_update(actor=request.user, rule=rule, **fields)
         except SegmentaError as exc:
             form.add_error(None, str(exc))
         else:

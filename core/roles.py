@@ -1,12 +1,20 @@
 """Roles are Django groups with model permissions; this module is their single definition.
 
-Groups are created by a migration (core 0002) and their permissions are synced after every
-`migrate` (post_migrate), so permissions added by later apps reach the roles automatically.
+The groups are created and their permissions synced after every `migrate` (post_migrate, with the
+migrated state's models), so permissions added by later apps reach the roles automatically.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+
+if TYPE_CHECKING:  # typing only: this module is imported while the app registry loads
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    User = AbstractBaseUser | AnonymousUser
 
 ADMIN = "Admin"
 MARKETER = "Marketer"
@@ -40,11 +48,13 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def sync_roles(sender: Any = None, **kwargs: Any) -> None:
-    """Create the role groups if missing and set their permissions to ROLE_PERMISSIONS."""
-    from django.contrib.auth.models import Group, Permission
+def sync_roles(sender: object = None, *, apps: Apps = global_apps, using: str = "default", **kwargs: object) -> None:
+    """Create the role groups if missing and set their permissions to ROLE_PERMISSIONS (a post_migrate receiver).
 
-    using = kwargs.get("using", "default")
+    `migrate` passes the migrated state's models as `apps`; `flush` sends none: the project's models then.
+    """
+    Group = apps.get_model("auth", "Group")  # noqa: N806 - a model class
+    Permission = apps.get_model("auth", "Permission")  # noqa: N806 - a model class
     all_perms = Permission.objects.using(using).select_related("content_type")
     for role, spec in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=role)
@@ -57,7 +67,7 @@ def sync_roles(sender: Any = None, **kwargs: Any) -> None:
         group.permissions.set(wanted)
 
 
-def user_role(user: Any) -> str | None:
+def user_role(user: User) -> str | None:
     """The strongest role the user holds (superusers are Admins), or None."""
     if not getattr(user, "is_authenticated", False):
         return None
@@ -70,10 +80,10 @@ def user_role(user: Any) -> str | None:
     return None
 
 
-def is_admin(user: Any) -> bool:
+def is_admin(user: User) -> bool:
     return user_role(user) == ADMIN
 
 
-def can_write(user: Any) -> bool:
+def can_write(user: User) -> bool:
     """Marketers and Admins manage data, strategies and campaigns; Viewers only read."""
     return user_role(user) in (ADMIN, MARKETER)

@@ -1,15 +1,20 @@
-"""Admin of segmentations, runs and segments. "Re-segment now" queues runs through the services."""
+"""Admin of segmentations, runs, segments and the playbook. "Re-segment now" queues runs through the services.
+
+Playbook rules: Admins edit them, every change is audited, none is deleted (deactivate instead)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from core.exceptions import SegmentaError
-from segmentation import services
-from segmentation.models import Segment, Segmentation, SegmentRun
+from core.exceptions import ConfigError, SegmentaError
+from segmentation.models import PlaybookRule, Segment, Segmentation, SegmentRun
+from segmentation.playbook import conditions_validate, flags_validate, rule_as_dict
+from segmentation.services import runs, schedules
+from segmentation.services.strategies import playbook_rule_saved
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -80,6 +85,21 @@ class SegmentationAdmin(admin.ModelAdmin):
     inlines = [SegmentRunInline]
     actions = ["resegment_now"]
 
+    def save_model(self, request: HttpRequest, obj: Segmentation, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        schedules.segmentation_schedule_sync(segmentation=obj)  # its periodic task follows the schedule
+
+    def delete_model(self, request: HttpRequest, obj: Segmentation) -> None:
+        segmentation_id = obj.pk
+        super().delete_model(request, obj)
+        schedules.segmentation_schedule_remove(segmentation_id=segmentation_id)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        for segmentation_id in ids:
+            schedules.segmentation_schedule_remove(segmentation_id=segmentation_id)
+
     def get_actions(self, request: HttpRequest):
         actions = super().get_actions(request)
         if not request.user.has_perm(RUN_PERMISSION):
@@ -102,7 +122,7 @@ class SegmentationAdmin(admin.ModelAdmin):
         queued = []
         for segmentation in queryset:
             try:
-                run = services.run_request(segmentation=segmentation, requested_by=request.user, trigger="admin")
+                run = runs.run_request(segmentation=segmentation, requested_by=request.user, trigger="admin")
             except SegmentaError as exc:
                 self.message_user(request, f"{segmentation.name}: {exc}", messages.ERROR)
                 continue
@@ -146,3 +166,39 @@ class SegmentAdmin(admin.ModelAdmin):
     list_filter = ("run__segmentation",)
     readonly_fields = ("run", "label", "size", "share", "centroid", "profile", "flags", "lineage")
     search_fields = ("name",)
+
+
+class PlaybookRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = PlaybookRule
+        fields = ["name", "priority", "active", "flags", "conditions", "actions", "rationale"]
+
+    def clean_flags(self):
+        try:
+            return flags_validate(self.cleaned_data.get("flags"))
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_conditions(self):
+        try:
+            return conditions_validate(self.cleaned_data.get("conditions"))
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+@admin.register(PlaybookRule)
+class PlaybookRuleAdmin(admin.ModelAdmin):
+    form = PlaybookRuleAdminForm
+    list_display = ("priority", "name", "active", "flags", "builtin", "updated_at")
+    list_display_links = ("name",)
+    list_filter = ("active", "builtin")
+    ordering = ("priority", "id")
+    readonly_fields = ("builtin", "created_at", "updated_at")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # deactivate a rule instead: its history stays readable
+
+    def save_model(self, request, obj, form, change):
+        before = rule_as_dict(PlaybookRule.objects.get(pk=obj.pk)) if change and obj.pk else None
+        super().save_model(request, obj, form, change)
+        playbook_rule_saved(actor=request.user, rule=obj, before=before)

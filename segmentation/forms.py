@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from segmentation.ml.charts import feature_label
-from segmentation.services_pages import STRATEGY_MAX_CHARS
+from segmentation.services.strategies import STRATEGY_MAX_CHARS
 
 
 class StrategyForm(forms.Form):

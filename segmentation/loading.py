@@ -14,17 +14,19 @@ Never a query per customer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
+import psycopg
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.db.models.fields.json import KT
+from psycopg import sql
 
 from customers.models import AttributeKind, Customer, CustomerAttribute
-
-CANONICAL_FEATURES: tuple[str, ...] = ("gender", "age", "annual_income", "spending_score")
-_NUMERIC_CANONICAL = ("age", "annual_income", "spending_score")
+from segmentation.ml.fields import CANONICAL_FEATURES
 
 
 def features_available() -> list[str]:
@@ -64,10 +66,6 @@ def _frame_orm(*, canonical: list[str], attributes: list[str], customer_ids: Que
 
 def _frame_postgres(*, canonical: list[str], attributes: list[str], chunk: int = 250_000) -> pd.DataFrame:
     """One query returning each column as a binary array per block of ids: no Python work per row."""
-    import numpy as np
-    import psycopg
-    from psycopg import sql
-
     table = Customer._meta.db_table
     columns = [sql.SQL("array_agg(id)")]
     for col in canonical:
@@ -124,10 +122,6 @@ def _frame_postgres_numeric(
     all in ONE snapshot: this connection exports it in a REPEATABLE READ transaction and the others
     adopt it, so the frame is exactly what a single query would have read.
     """
-    import numpy as np
-    import psycopg
-    from psycopg import sql
-
     table = Customer._meta.db_table
     columns = [sql.SQL("string_agg(int8send(id), '')")]
     for col in canonical:
@@ -148,7 +142,7 @@ def _frame_postgres_numeric(
     )
     bounds_query = sql.SQL("SELECT min(id), max(id) FROM {table}").format(table=sql.Identifier(table))
 
-    def read(conn, ranges: list[tuple[int, int]]) -> list[tuple]:
+    def read(conn: psycopg.Connection, ranges: list[tuple[int, int]]) -> list[tuple]:
         with psycopg.Cursor(conn) as cursor:
             found = []
             for lo, hi in ranges:
@@ -201,19 +195,21 @@ def _id_ranges(low: int | None, high: int | None, *, chunk: int, parts: int) -> 
     return [(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def _read_in_snapshot(*, read, ranges: list[tuple[int, int]], snapshot: str, workers: int) -> list[tuple]:
+def _read_in_snapshot(
+    *,
+    read: Callable[[psycopg.Connection, list[tuple[int, int]]], list[tuple]],
+    ranges: list[tuple[int, int]],
+    snapshot: str,
+    workers: int,
+) -> list[tuple]:
     """`read` the ranges on this connection and `workers - 1` others, all in the exported `snapshot`."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import psycopg
-
     info = connection.connection.info
     others = []
     try:
         for _ in range(workers - 1):
             other = psycopg.connect(info.dsn, password=info.password or None)
             other.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            other.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            other.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
             others.append(other)
         conns = [connection.connection, *others]
         shares = [ranges[i :: len(conns)] for i in range(len(conns))]

@@ -1,6 +1,11 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from segmentation.loading import features_available
+from segmentation.ml.config import K_MAX, K_MIN, config_errors
+from segmentation.validators import cron_schedule_validator
 
 
 class Scaler(models.TextChoices):
@@ -38,7 +43,10 @@ class Segmentation(models.Model):
     missing_policy = models.CharField(max_length=16, choices=MissingPolicy.choices, default=MissingPolicy.DROP)
     random_state = models.IntegerField(default=42)
     schedule = models.CharField(
-        max_length=64, blank=True, help_text="Cron expression (m h dom mon dow) for scheduled runs; empty = none"
+        max_length=64,
+        blank=True,
+        validators=[cron_schedule_validator],
+        help_text="Cron expression (m h dom mon dow) for scheduled runs; empty = none",
     )
     active_run = models.ForeignKey("SegmentRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=0, help_text="Bumped by every run request")
@@ -49,30 +57,41 @@ class Segmentation(models.Model):
         ordering = ["name"]
         permissions = [("run_segmentation", "Can start a re-segmentation")]
         constraints = [
-            models.CheckConstraint(condition=Q(k_min__gte=2) & Q(k_max__gte=models.F("k_min")), name="seg_k_range"),
-            models.CheckConstraint(condition=Q(k__isnull=True) | Q(k__gte=1), name="seg_k_positive"),
+            models.CheckConstraint(
+                condition=Q(k_min__gte=K_MIN) & Q(k_max__gte=models.F("k_min")) & Q(k_max__lte=K_MAX),
+                name="seg_k_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(k__isnull=True) | (Q(k__gte=K_MIN) & Q(k__lte=K_MAX)), name="seg_k_allowed"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
+    def config_values(self) -> dict[str, str | int | bool | list[str] | list[int] | None]:
+        """The engine configuration fields (`segmentation.ml` names) of this segmentation, as stored."""
+        return {
+            "features": list(self.features or []),
+            "scaler": self.scaler,
+            "k": self.k,
+            "k_min": self.k_min,
+            "k_max": self.k_max,
+            "age_groups": self.age_groups,
+            "age_bins": list(self.age_bins or []) or None,
+            "missing": self.missing_policy,
+            "random_state": self.random_state,
+        }
+
     def clean(self) -> None:
-        """The configuration must give a valid run and the schedule must be a cron expression."""
-        from django.core.exceptions import ValidationError
-        from django.utils import timezone
+        """The configuration must give a valid run (the engine's validator, errors keyed by field)."""
+        errors = config_errors(self.config_values(), available=features_available())
+        if errors:
+            raise ValidationError({CONFIG_FIELD_NAMES.get(field, field): text for field, text in errors.items()})
 
-        from core.exceptions import ConfigError
-        from segmentation.services import cron_matches, segmentation_config
 
-        try:
-            segmentation_config(segmentation=self)
-            if self.schedule:
-                cron_matches(self.schedule, timezone.now())
-        except ConfigError as exc:
-            field = str(exc).split(":", 1)[0]
-            field = {"missing": "missing_policy", "random_state": "random_state"}.get(field, field)
-            known = {f.name for f in self._meta.get_fields()}
-            raise ValidationError({field: str(exc)} if field in known else str(exc)) from None
+# The model field of each engine configuration field whose name differs.
+CONFIG_FIELD_NAMES = {"missing": "missing_policy"}
 
 
 class RunStatus(models.TextChoices):
@@ -131,6 +150,26 @@ class SegmentRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SUPERSEDED)
+
+
+class RunPin(models.Model):
+    """A hold on a run by something that needs its segments and memberships, e.g. "campaign:12".
+
+    Written by the apps that use runs (a campaign pins the runs of its audience); history pruning
+    never deletes a pinned run.
+    """
+
+    run = models.ForeignKey(SegmentRun, on_delete=models.CASCADE, related_name="pins")
+    holder = models.CharField(max_length=100, help_text='Who holds the run, as "kind:id", e.g. "campaign:12"')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["run", "holder"]
+        constraints = [models.UniqueConstraint(fields=["run", "holder"], name="run_pin_unique_holder")]
+        indexes = [models.Index(fields=["holder"], name="run_pin_holder")]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} held by {self.holder}"
 
 
 class Segment(models.Model):
@@ -208,3 +247,34 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.segment_id}"
+
+
+class PlaybookRule(models.Model):
+    """A rule of the strategy playbook: when a segment matches, recommend `actions` because of `rationale`.
+
+    A segment matches when it carries every flag in `flags` and every entry of `conditions` holds.
+    A condition is {"feature": "annual_income", "stat": "z", "op": "gte", "value": 0.5}: `stat` is one
+    of the profile's statistics (mean, median, min, max, z) and `op` one of gt, gte, lt, lte.
+    Rules are tried by ascending priority; the first active match wins.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    priority = models.PositiveIntegerField(default=100, help_text="Lower numbers are tried first")
+    active = models.BooleanField(default=True)
+    flags = models.JSONField(default=list, blank=True, help_text='Flags the segment must all carry, e.g. ["upsell"]')
+    conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Profile conditions, all must hold: [{"feature": "age", "stat": "z", "op": "lte", "value": -0.5}]',
+    )
+    actions = models.TextField(help_text="The recommended marketing actions (becomes the segment's strategy)")
+    rationale = models.TextField(blank=True, help_text="Why these actions fit this kind of segment")
+    builtin = models.BooleanField(default=False, help_text="Shipped with the product")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,16 +1,17 @@
 """Celery tasks of segment runs: thin wrappers that load by id and call the services.
 
 `segmentation.run_segment_run` is acks_late + reject_on_worker_lost: a worker killed mid-run has its
-message redelivered, and the claim in `services.run_claim` lets the redelivery take the run over (see
-the services module). Only transient database / broker errors are retried; anything else fails the
-run with its reason. The soft time limit (SEGMENTA_RUN_TIME_LIMIT) fails the run "timed out after N s";
-if the task ignores it, the hard limit (60 s later) kills the process and the reaper fails the run.
-A run whose segmentation already has a running run waits: the task retries every
+message redelivered, and the claim (`segmentation.services.claims.run_claim`) lets the redelivery take
+the run over (see `segmentation.services.runs`). Only transient database / broker errors are retried;
+anything else fails the run with its reason. The soft time limit (SEGMENTA_RUN_TIME_LIMIT) fails the run
+"timed out after N s"; if the task ignores it, the hard limit (60 s later) kills the process and the
+reaper fails the run. A run whose segmentation already has a running run waits: the task retries every
 SEGMENTA_RUN_BUSY_RETRY seconds until it can claim it (or a newer request supersedes it).
 
-Celery beat (CELERY_BEAT_SCHEDULE): `segmentation.run_scheduled` every minute queues the runs of the
-segmentations whose cron `schedule` matches that minute; `segmentation.reap_stuck_runs` every five
-minutes fails runs stuck in "running".
+Celery beat (django-celery-beat's DatabaseScheduler): each segmentation with a cron `schedule` has a
+periodic task that sends `segmentation.run_scheduled_segmentation` (segmentation.services.schedules);
+the housekeeping tasks (`segmentation.reap_stuck_runs`, `segmentation.prune_runs`) are declared in
+`config/celery.py`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from django.db import InterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from segmentation import services
+from segmentation.services import claims, housekeeping, memberships, runs, schedules
 
 TRANSIENT = (DatabaseOperationalError, InterfaceError, BrokerOperationalError)
 BUSY_RETRY_SECONDS = getattr(settings, "SEGMENTA_RUN_BUSY_RETRY", 10)
@@ -38,32 +39,33 @@ BUSY_RETRY_SECONDS = getattr(settings, "SEGMENTA_RUN_BUSY_RETRY", 10)
 )
 def run_segment_run(self, run_id: int) -> str:
     try:
-        outcome = services.run_execute(run_id=run_id, worker=services.worker_identity())
+        outcome = runs.run_execute(run_id=run_id, worker=claims.worker_identity())
     except TRANSIENT as exc:  # the claim could not reach the database: try again later
         raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
-    if outcome == services.BUSY:  # another run of the same segmentation is running: wait for it
+    if outcome == claims.BUSY:  # another run of the same segmentation is running: wait for it
         raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=None)
     return outcome
 
 
 @shared_task(name="segmentation.reap_stuck_runs")
 def reap_stuck_runs() -> int:
-    return services.run_reap_stuck(older_than=settings.SEGMENTA_RUN_STUCK_AFTER)
+    return housekeeping.run_reap_stuck(older_than=settings.SEGMENTA_RUN_STUCK_AFTER)
 
 
-@shared_task(name="segmentation.run_scheduled")
-def run_scheduled() -> list[int]:
-    return [run.pk for run in services.run_scheduled_due()]
+@shared_task(name="segmentation.run_scheduled_segmentation")
+def run_scheduled_segmentation(segmentation_id: int) -> int | None:
+    run = schedules.run_scheduled(segmentation_id=segmentation_id)
+    return run.pk if run is not None else None
 
 
 @shared_task(name="segmentation.assign_new_customers", acks_late=True, max_retries=5, bind=True)
 def assign_new_customers(self) -> int:
     try:
-        return services.memberships_assign_new()
+        return memberships.memberships_assign_new()
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=10) from exc
 
 
 @shared_task(name="segmentation.prune_runs")
 def prune_runs() -> int:
-    return services.runs_prune_history(keep=settings.SEGMENTA_RUN_RETENTION)
+    return housekeeping.runs_prune_history(keep=settings.SEGMENTA_RUN_RETENTION)

@@ -9,25 +9,26 @@ import pytest
 
 from campaigns import selectors as campaign_selectors
 from campaigns import services as campaign_services
-from campaigns.models import PlaybookRule
 from campaigns.tests.conftest import token_client
 from core.models import Activity
 from customers.imports.service import customer_import
-from segmentation import services as run_services
+from segmentation.models import PlaybookRule
+from segmentation.services import claims, config, runs
+from segmentation.services.strategies import playbook_rule_update
 
 pytestmark = [pytest.mark.django_db, pytest.mark.datasets]
 
 
 def _run(segmentation):
-    run = run_services.run_request(segmentation=segmentation, requested_by=None, trigger="manual", enqueue=False)
-    assert run_services.run_execute(run_id=run.pk, worker="test:1") == run_services.SUCCEEDED
+    run = runs.run_request(segmentation=segmentation, requested_by=None, trigger="manual", enqueue=False)
+    assert runs.run_execute(run_id=run.pk, worker="test:1") == claims.SUCCEEDED
     run.refresh_from_db()
     return run
 
 
 def test_mall_run_strategies_campaign_and_export(mall_csv, admin_user, marketer_user):
     customer_import(file=mall_csv, user=admin_user)
-    segmentation = run_services.segmentation_get_or_create_default()
+    segmentation = config.segmentation_get_or_create_default()
     run = _run(segmentation)
     segments = {s.size: s for s in run.segments.all()}
     assert sorted(segments) == [22, 23, 35, 39, 81]
@@ -39,7 +40,7 @@ def test_mall_run_strategies_campaign_and_export(mall_csv, admin_user, marketer_
     assert segments[35].strategy == PlaybookRule.objects.get(flags=["upsell"]).actions
 
     # An Admin edits the playbook: the next run's high-value segment gets the new text.
-    campaign_services.playbook_rule_update(actor=admin_user, rule=vip_rule, actions="VIP evening and early access.")
+    playbook_rule_update(actor=admin_user, rule=vip_rule, actions="VIP evening and early access.")
     assert Activity.objects.filter(verb="playbook.update", actor=admin_user).exists()
 
     campaign = campaign_services.campaign_create(actor=marketer_user, name="VIP", segments=[high])
@@ -67,14 +68,14 @@ def test_mall_run_strategies_campaign_and_export(mall_csv, admin_user, marketer_
 
 
 def test_activity_page_shows_export_playbook_and_strategy_edits(mall_csv, admin_user, marketer_user, client):
-    from segmentation.services_pages import segment_strategy_update
+    from segmentation.services.strategies import segment_strategy_update
 
     customer_import(file=mall_csv, user=admin_user)
-    run = _run(run_services.segmentation_get_or_create_default())
+    run = _run(config.segmentation_get_or_create_default())
     high = run.segments.get(size=39)
     segment_strategy_update(segment=high, strategy="Hand-written VIP plan", user=marketer_user)
     rule = PlaybookRule.objects.get(flags=["upsell"])
-    campaign_services.playbook_rule_update(actor=admin_user, rule=rule, actions="Premium preview night.")
+    playbook_rule_update(actor=admin_user, rule=rule, actions="Premium preview night.")
     campaign = campaign_services.campaign_create(actor=marketer_user, name="VIP", segments=[high])
     response = token_client(marketer_user).get(f"/api/campaigns/{campaign.pk}/audience/?format=csv")
     b"".join(response.streaming_content)

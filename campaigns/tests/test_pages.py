@@ -7,9 +7,10 @@ from django.template import Context, Template
 from django.urls import reverse
 
 from campaigns import selectors, services
-from campaigns.models import Campaign, PlaybookRule
+from campaigns.models import Campaign
 from campaigns.tests.helpers import run_fit, segment_of_size
 from core.models import Activity
+from segmentation.models import PlaybookRule
 
 pytestmark = [pytest.mark.django_db]
 
@@ -191,7 +192,7 @@ def test_admin_has_no_delete_and_audits_playbook(admin_client, campaign):
     assert admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/delete/").status_code == 403
     assert admin_client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").status_code == 200
     response = admin_client.post(
-        f"/admin/campaigns/playbookrule/{rule.pk}/change/",
+        f"/admin/segmentation/playbookrule/{rule.pk}/change/",
         {
             "name": rule.name, "priority": 10, "active": "on", "flags": '["high_value"]', "conditions": "[]",
             "actions": "VIP lounge access.", "rationale": rule.rationale,

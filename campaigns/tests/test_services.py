@@ -36,7 +36,7 @@ def test_segments_must_share_a_run(marketer_user, mall_run, segmentation, mall_c
 
 
 def test_playbook_rule_gives_strategy(marketer_user, mall_run):
-    from campaigns.models import PlaybookRule
+    from segmentation.models import PlaybookRule
 
     rule = PlaybookRule.objects.get(flags=["high_value"])
     c = services.campaign_create(
@@ -146,7 +146,7 @@ def test_campaigns_for_segment_follows_lineage(marketer_user, segmentation, mall
 
 def test_history_pruning_keeps_runs_campaigns_use(marketer_user, segmentation, mall_customers, mall_run):
     from segmentation.models import SegmentRun
-    from segmentation.services import runs_prune_history
+    from segmentation.services.housekeeping import runs_prune_history
 
     campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[segment_of_size(mall_run, 39)])
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
@@ -156,3 +156,27 @@ def test_history_pruning_keeps_runs_campaigns_use(marketer_user, segmentation, m
     assert SegmentRun.objects.filter(pk=mall_run.pk).exists()
     assert not SegmentRun.objects.filter(pk=unused.pk).exists()
     assert selectors.campaign_audience(campaign=campaign).count() == 39
+
+
+def _pinned_runs(campaign) -> set[int]:
+    from segmentation.models import RunPin
+
+    return set(RunPin.objects.filter(holder=f"campaign:{campaign.pk}").values_list("run_id", flat=True))
+
+
+def test_campaigns_pin_the_runs_their_audience_reads(marketer_user, segmentation, mall_customers, mall_run):
+    from segmentation.services.housekeeping import runs_prune_history
+
+    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
+    draft = services.campaign_create(actor=marketer_user, name="Draft", segments=[segment_of_size(mall_run, 39)])
+    assert _pinned_runs(draft) == {mall_run.pk}  # a draft holds the run of its segments
+    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, lineage_of=lineage)
+    run_fit(segmentation=segmentation, customers=mall_customers, k=5, seed=4, activate=False)
+    assert runs_prune_history(keep=0, segmentation=segmentation) == 1  # only the unpinned, inactive run
+    assert _pinned_runs(draft) == {mall_run.pk}
+
+    services.campaign_repin(actor=marketer_user, campaign=draft, run=newer)
+    assert _pinned_runs(draft) == {newer.pk}  # re-pinning moves the pin
+    services.campaign_archive(actor=marketer_user, campaign=draft)
+    assert _pinned_runs(draft) == {newer.pk}  # an archived campaign's audience stays readable
+    assert runs_prune_history(keep=0, segmentation=segmentation) == 1  # the old run, released by the re-pin

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "customers",
     "segmentation",
     "campaigns",
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -165,12 +166,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = SEGMENTA_RUN_TIME_LIMIT
 CELERY_TASK_TIME_LIMIT = SEGMENTA_RUN_TIME_LIMIT + 60
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Segmentation schedules are cron strings on each Segmentation: a task every minute queues the due ones.
-CELERY_BEAT_SCHEDULE = {
-    "segmentation-run-scheduled": {"task": "segmentation.run_scheduled", "schedule": 60.0},
-    "segmentation-reap-stuck-runs": {"task": "segmentation.reap_stuck_runs", "schedule": 300.0},
-}
+# Periodic tasks live in the database (django-celery-beat): each segmentation's schedule, and the
+# housekeeping declared in config/celery.py.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -11,11 +11,11 @@ import re
 from dataclasses import dataclass
 
 from core.exceptions import DataError
+from segmentation.ml.fields import CANONICAL_FIELDS, NUMERIC_FEATURES
 
-#: The customer fields every file maps to, in order: the id, then the profile (`Customer` stores them as columns).
-CANONICAL_FIELDS = ("external_id", "gender", "age", "annual_income", "spending_score")
-#: The numeric ones among them.
-NUMERIC_FIELDS = CANONICAL_FIELDS[2:]
+#: The customer fields every file maps to (the id, then the profile; `Customer` stores them as columns) and the
+#: numeric ones among them: defined once, beside their units, in the engine's field list.
+NUMERIC_FIELDS = NUMERIC_FEATURES
 EXTERNAL_ID_MAX_LENGTH = 64
 ATTRIBUTE_KEY_MAX_LENGTH = 64
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Cast, Floor
 from psycopg import sql
 
 from customers.models import AttributeKind, Customer, CustomerAttribute, Gender
+from segmentation.ml.fields import FEATURE_META, NUMERIC_FEATURES
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,7 @@ class Feature:
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
 
-CANONICAL_FEATURES: tuple[Feature, ...] = (
-    Feature("age", "Age", "years"),
-    Feature("annual_income", "Annual income", "k$"),
-    Feature("spending_score", "Spending score", "1–100"),
-)
+CANONICAL_FEATURES: tuple[Feature, ...] = tuple(Feature(key, *FEATURE_META[key]) for key in NUMERIC_FEATURES)
 
 
 @dataclass

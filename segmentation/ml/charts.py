@@ -22,13 +22,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
-# Feature name -> (label, unit). Unknown features (imported attributes) fall back to their key.
-FEATURE_META: dict[str, tuple[str, str]] = {
-    "age": ("Age", "years"),
-    "annual_income": ("Annual income", "k$"),
-    "spending_score": ("Spending score", "1–100"),
-    "gender": ("Gender", "1 = female"),
-}
+from segmentation.ml.fields import FEATURE_META
 
 DIV_IDS: dict[str, str] = {
     "elbow": "chart-elbow",

@@ -25,15 +25,16 @@ the count at fault.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 
+from segmentation.ml.config import config_errors
 from segmentation.ml.errors import EngineInputError
-from segmentation.ml.features import MISSING_POLICIES, SCALERS, FeaturePreparer, prepare_new
+from segmentation.ml.features import FeaturePreparer, prepare_new
 from segmentation.ml.kselect import KSelector, choose_k, sample_indices
 from segmentation.ml.profiles import build_profiles
 from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
@@ -44,34 +45,17 @@ FINAL_EXTRA_INITS = 2
 MODEL_VERSION = 1
 
 
-def validate_config(config: SegmentationConfig, columns) -> list[str]:
-    """Every problem of `config` against the available `columns` (empty when it can run)."""
-    problems: list[str] = []
-    columns = [str(c) for c in columns]
-    features = list(config.features)
-    if not features:
-        problems.append("no features chosen: pick at least one column")
-    dupes = sorted({f for f in features if features.count(f) > 1})
-    if dupes:
-        problems.append(f"feature {', '.join(repr(d) for d in dupes)} is listed more than once")
-    unknown = [f for f in features if f not in columns]
-    if unknown:
-        problems.append(
-            f"feature {', '.join(repr(u) for u in unknown)} does not exist; available columns: "
-            + ", ".join(sorted(columns))
-        )
-    if config.scaler not in SCALERS:
-        problems.append(f"scaler must be one of {', '.join(SCALERS)}; got {config.scaler!r}")
-    if config.missing not in MISSING_POLICIES:
-        problems.append(f"missing must be one of {', '.join(MISSING_POLICIES)}; got {config.missing!r}")
-    if config.k is not None:
-        if not isinstance(config.k, int) or config.k < 1:
-            problems.append(f"k must be between 1 and the number of customers; got {config.k!r}")
-    else:
-        if config.k_min < 2:
-            problems.append(f"k_min must be at least 2 to choose k; got {config.k_min}")
-        if config.k_min > config.k_max:
-            problems.append(f"k_min ({config.k_min}) is greater than k_max ({config.k_max})")
+def validate_config(config: SegmentationConfig, columns: Iterable[object]) -> list[str]:
+    """Every problem of `config` against the available `columns` (empty when it can run).
+
+    The configuration rules are `segmentation.ml.config`'s (the same the run service applies); the
+    engine adds its own tuning parameters.
+    """
+    values = config.to_dict()
+    if not config.age_groups:
+        values["age_bins"] = None  # the bins matter only when age groups are used
+    errors = config_errors(values, available=sorted(str(c) for c in columns))
+    problems = [f"{field}: {text}" for field, text in errors.items()]
     if config.n_init < 1:
         problems.append(f"n_init must be at least 1; got {config.n_init}")
     if config.silhouette_sample < 2:
@@ -80,10 +64,6 @@ def validate_config(config: SegmentationConfig, columns) -> list[str]:
         problems.append(f"stability_resamples must be 0 or more; got {config.stability_resamples}")
     if config.subsample_rows < 2:
         problems.append(f"subsample_rows must be at least 2; got {config.subsample_rows}")
-    if config.age_groups:
-        bins = list(config.age_bins)
-        if not bins or any(b >= c for b, c in zip(bins, bins[1:], strict=False)):
-            problems.append(f"age_bins must be increasing lower edges, e.g. 18, 25, 35; got {bins}")
     return problems
 
 

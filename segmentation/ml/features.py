@@ -29,12 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from segmentation.ml.config import MISSING_POLICIES, SCALERS
 from segmentation.ml.errors import EngineInputError
 from segmentation.ml.types import DEFAULT_AGE_BINS
 
 GENDER_CODES: dict[str, float] = {"female": 1.0, "male": 0.0}
-SCALERS = ("minmax", "standard", "robust")
-MISSING_POLICIES = ("drop", "median", "most_frequent")
 
 
 def age_group_labels(bins: tuple[int, ...] | list[int]) -> list[str]:

@@ -7,7 +7,9 @@ side stores it without knowing the engine's internals.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 import numpy as np
@@ -59,6 +61,86 @@ class KEvidence:
     calinski_harabasz: float | None
     davies_bouldin: float | None
     stability: float | None
+
+
+def _finite(value: object) -> float | None:
+    """A stored number: None for missing or non-finite values (JSON has no NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """How k was chosen, stored as `SegmentRun.evidence` (`as_dict()`) and read back (`from_dict()`).
+
+    Stored shape::
+
+        {"per_k": [{"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "stability"}, ...],
+         "preferred": {criterion: k}, "disagreement": bool, "missing": {feature: count},
+         "timings": {stage: seconds}, "notes": ["restarted: the worker ... was lost during attempt 1"]}
+
+    `per_k` is sorted by k, a criterion without a value is null; `preferred["elbow"]` is the knee of
+    the inertia curve (absent when the curve has none); `notes` are set only after a restart.
+    """
+
+    per_k: tuple[KEvidence, ...] = ()
+    preferred: dict[str, int] = field(default_factory=dict)
+    disagreement: bool = False
+    missing: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def knee(self) -> int | None:
+        """The elbow's knee (a k), None when the inertia curve has none."""
+        return self.preferred.get("elbow")
+
+    @classmethod
+    def from_result(cls, result: SegmentationResult, *, notes: tuple[str, ...] = ()) -> Evidence:
+        return cls(
+            per_k=tuple(sorted(result.evidence, key=lambda e: e.k)),
+            preferred={str(c): int(k) for c, k in result.preferred.items()},
+            disagreement=bool(result.disagreement),
+            missing={str(f): int(n) for f, n in result.missing.items()},
+            timings={str(s): float(t) for s, t in result.timings.items()},
+            notes=tuple(notes),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        per_k = [{name: (v if name == "k" else _finite(v)) for name, v in asdict(e).items()} for e in self.per_k]
+        data: dict[str, Any] = {
+            "per_k": per_k,
+            "preferred": dict(self.preferred),
+            "disagreement": self.disagreement,
+            "missing": dict(self.missing),
+            "timings": {s: _finite(t) for s, t in self.timings.items()},
+        }
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Evidence:
+        """The stored shape read back; an empty mapping (a run without evidence) gives empty evidence."""
+        criteria = [f.name for f in fields(KEvidence) if f.name != "k"]
+        per_k = tuple(
+            sorted(
+                (
+                    KEvidence(k=int(row["k"]), **{c: _finite(row.get(c)) for c in criteria})
+                    for row in data.get("per_k") or []
+                ),
+                key=lambda e: e.k,
+            )
+        )
+        return cls(
+            per_k=per_k,
+            preferred={str(c): int(k) for c, k in (data.get("preferred") or {}).items()},
+            disagreement=bool(data.get("disagreement", False)),
+            missing={str(f): int(n) for f, n in (data.get("missing") or {}).items()},
+            timings={str(s): float(t) for s, t in (data.get("timings") or {}).items() if t is not None},
+            notes=tuple(str(n) for n in data.get("notes") or ()),
+        )
 
 
 @dataclass

@@ -1,20 +1,7 @@
 """Reads of segmentations and runs: a run, its status and evidence, the dashboard, the history.
 
-`SegmentRun.evidence` is stored by the run service from the engine's result as::
-
-    {
-      "per_k": [ {"k": 2, "inertia": 1.2e5, "silhouette": 0.41, "calinski_harabasz": 180.3,
-                  "davies_bouldin": 0.9, "stability": 0.97}, ... ],      # one KEvidence dict per k
-      "preferred": {"silhouette": 5, "calinski_harabasz": 5, "davies_bouldin": 5, "stability": 4,
-                    "elbow": 5},                                           # criterion -> k it prefers
-      "knee": 5,                # the elbow's knee (k) or null; when absent, preferred["elbow"] is the knee
-      "disagreement": false,    # true when the criteria prefer different k
-      "missing": {feature: count}, "timings": {...},
-      "notes": ["restarted: the worker ... was lost during attempt 1"]   # notes only after a restart
-    }
-
-Missing criteria values are null. A bare list of KEvidence dicts is read as `per_k`. A succeeded run
-with `attempts` > 1 was restarted after its worker was lost (see the run service).
+`SegmentRun.evidence` is `segmentation.ml.types.Evidence.as_dict()`: one shape, written by the run service.
+A succeeded run with `attempts` > 1 was restarted after its worker was lost (see the run service).
 
 Segment.profile: {feature: {"mean", "median", "min", "max", "z"}}; Segment.centroid: {feature: value},
 both in real units (the engine's SegmentProfile.stats and .centroid).
@@ -24,14 +11,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
 
 from core.exceptions import ConfigError
+from segmentation.ml.fields import NUMERIC_FEATURES
+from segmentation.ml.types import Evidence
 from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
-from segmentation.selectors.samples import NUMERIC_FEATURES
 
 
 def segmentation_by_name(*, name: str) -> Segmentation:
@@ -60,16 +48,14 @@ def run_status(*, run: SegmentRun) -> dict[str, Any]:
 
 
 def run_evidence(*, run: SegmentRun) -> dict[str, Any]:
-    """The run's evidence in the documented shape, tolerant of missing keys."""
-    ev = run.evidence or {}
-    if isinstance(ev, list):
-        ev = {"per_k": ev}
-    per_k = sorted((dict(r) for r in ev.get("per_k") or [] if isinstance(r, dict) and "k" in r), key=lambda r: r["k"])
-    preferred = {str(k): int(v) for k, v in (ev.get("preferred") or {}).items() if isinstance(v, int | float)}
-    knee = ev.get("knee")
-    knee = int(knee) if isinstance(knee, int | float) else preferred.get("elbow", preferred.get("knee"))
-    disagreement = bool(ev.get("disagreement", len(set(preferred.values())) > 1))
-    return {"per_k": per_k, "preferred": preferred, "knee": knee, "disagreement": disagreement}
+    """The run's evidence (the one stored shape, `segmentation.ml.types.Evidence`) for the run page."""
+    ev = Evidence.from_dict(run.evidence or {})
+    return {
+        "per_k": [asdict(e) for e in ev.per_k],
+        "preferred": ev.preferred,
+        "knee": ev.knee,
+        "disagreement": ev.disagreement,
+    }
 
 
 def run_features(*, run: SegmentRun, segments: list[Segment] | None = None) -> list[str]:
@@ -105,6 +91,7 @@ def run_summary(*, run: SegmentRun) -> dict[str, Any]:
         }
         for s in run.segments.order_by("label")
     ]
+    evidence = run_evidence(run=run)
     return {
         "run": run.pk,
         "segmentation": run.segmentation.name,
@@ -115,9 +102,9 @@ def run_summary(*, run: SegmentRun) -> dict[str, Any]:
         "rows_used": run.rows_used,
         "rows_dropped": run.rows_dropped,
         "params": run.params,
-        "evidence": (run.evidence or {}).get("per_k", []),
-        "preferred": (run.evidence or {}).get("preferred", {}),
-        "disagreement": (run.evidence or {}).get("disagreement", False),
+        "evidence": evidence["per_k"],
+        "preferred": evidence["preferred"],
+        "disagreement": evidence["disagreement"],
         "quality": run.quality,
         "segments": segments,
     }

@@ -17,16 +17,13 @@ import pandas as pd
 from django.db.models import F
 from sklearn.metrics import silhouette_samples
 
-from segmentation.loading import CANONICAL_FEATURES
+from segmentation.ml.fields import CANONICAL_FEATURES
 from segmentation.models import Membership, SegmentRun
 
 SAMPLE_LIMIT = 20_000
 SAMPLE_SEED = 0
 _HASH_MULT = 2654435761
 _HASH_MOD = 1_000_003
-
-# The canonical numbers: offered on every scatter plot's axes, and the 3D map's default axes.
-NUMERIC_FEATURES: tuple[str, ...] = tuple(f for f in CANONICAL_FEATURES if f != "gender")
 
 
 def _feature_column(feature: str) -> str:

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer
-from segmentation import services
 from segmentation.models import Membership, RunStatus, Segmentation, SegmentRun
+from segmentation.services import config
 from segmentation.tests import runs_support
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def test_segment_json_on_mall_picks_five_segments(mall_csv):
     assert upsell["centroid"]["spending_score"] == pytest.approx(17.1, abs=0.6)
     assert "upsell" in upsell["flags"]
     assert all(s["strategy"] and s["id"] and s["name"] for s in summary["segments"])
-    seg = Segmentation.objects.get(name=services.DEFAULT_SEGMENTATION_NAME)
+    seg = Segmentation.objects.get(name=config.DEFAULT_SEGMENTATION_NAME)
     assert seg.active_run_id == summary["run"]
     assert Membership.objects.filter(run_id=summary["run"]).count() == 200
 
@@ -96,7 +96,7 @@ def test_command_line_options_override_for_this_run_only():
     summary = _segment("--k", "4", "--scaler", "standard", "--seed", "7", "--inline", "--json")
     assert summary["k"] == 4
     assert summary["params"]["scaler"] == "standard" and summary["params"]["random_state"] == 7
-    seg = Segmentation.objects.get(name=services.DEFAULT_SEGMENTATION_NAME)
+    seg = Segmentation.objects.get(name=config.DEFAULT_SEGMENTATION_NAME)
     assert (seg.k, seg.scaler, seg.random_state) == (None, "minmax", 42)
 
 
@@ -136,7 +136,7 @@ def test_failed_run_prints_json_and_exits_non_zero():
         call_command("segment", "--inline", "--json", stdout=out)
     summary = json.loads(out.getvalue())
     assert summary["status"] == "failed" and "spending_score" in summary["reason"]
-    seg = Segmentation.objects.get(name=services.DEFAULT_SEGMENTATION_NAME)
+    seg = Segmentation.objects.get(name=config.DEFAULT_SEGMENTATION_NAME)
     assert seg.active_run_id == first["run"]
     assert Membership.objects.filter(run_id=first["run"]).count() == 60
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from segmentation.lineage import PALETTE, segments_inherit
 from segmentation.models import Segmentation
+from segmentation.services.lineage import PALETTE, segments_inherit
 from segmentation.tests.test_pages import customers_make, make_run
 
 
@@ -100,15 +100,15 @@ def test_new_segment_gets_new_lineage_free_colour_and_unique_name(base):
 
 def test_resegmenting_unchanged_data_through_the_run_service_keeps_identity(db, marketer_user):
     """The real path: request + execute twice on the same customers, the strategy edited in between."""
-    from segmentation import services
-    from segmentation.services_pages import segment_strategy_update
+    from segmentation.services import config, runs
+    from segmentation.services.strategies import segment_strategy_update
 
     customers_make({0: 60, 1: 30, 2: 30, 3: 30})
-    seg = services.segmentation_get_or_create_default()
+    seg = config.segmentation_get_or_create_default()
 
     def run_once():
-        run = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k_max": 6})
-        services.run_execute(run_id=run.pk, worker="test:1")
+        run = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k_max": 6})
+        runs.run_execute(run_id=run.pk, worker="test:1")
         run.refresh_from_db()
         assert run.status == "succeeded", run.error
         return run

@@ -35,8 +35,7 @@ EVIDENCE = {
         }
         for k in range(2, 8)
     ],
-    "preferred": {"silhouette": 4, "calinski_harabasz": 7, "davies_bouldin": 4, "stability": 2},
-    "knee": 4,
+    "preferred": {"silhouette": 4, "calinski_harabasz": 7, "davies_bouldin": 4, "stability": 2, "elbow": 4},
     "disagreement": True,
 }
 
@@ -474,20 +473,23 @@ def test_viewer_and_marketer_cannot_resegment(seeded, viewer_client, marketer_cl
     assert SegmentRun.objects.count() == before
 
 
-def test_evidence_reader_accepts_the_run_service_shape(seeded):
+def test_evidence_reader_reads_the_one_stored_shape(seeded):
+    from segmentation.ml.types import Evidence, KEvidence
     from segmentation.selectors.runs import run_evidence
 
     _seg, run, _ = seeded
-    run.evidence = {
-        "per_k": [{"k": 3, "inertia": 5.0}, {"k": 2, "inertia": 9.0}],
-        "preferred": {"silhouette": 3, "elbow": 2},
-        "disagreement": False,
-        "timings": {},
-    }
+    per_k = (KEvidence(3, 5.0, 0.4, None, None, None), KEvidence(2, 9.0, 0.3, None, None, None))
+    run.evidence = Evidence(per_k=per_k, preferred={"silhouette": 3, "elbow": 2}).as_dict()
     ev = run_evidence(run=run)
     assert [r["k"] for r in ev["per_k"]] == [2, 3] and ev["knee"] == 2 and ev["disagreement"] is False
-    run.evidence = [{"k": 2, "inertia": 1.0}]
-    assert run_evidence(run=run)["per_k"] == [{"k": 2, "inertia": 1.0}]
+    assert ev["per_k"][0] == {
+        "k": 2,
+        "inertia": 9.0,
+        "silhouette": 0.3,
+        "calinski_harabasz": None,
+        "davies_bouldin": None,
+        "stability": None,
+    }
     run.evidence = {}
     assert run_evidence(run=run) == {"per_k": [], "preferred": {}, "knee": None, "disagreement": False}
 

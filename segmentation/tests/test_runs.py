@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -12,12 +13,14 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from core.exceptions import ConfigError
 from customers.models import Customer
 from customers.signals import customers_changed
-from segmentation import ml, services
-from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
+from segmentation import ml
+from segmentation.models import Membership, RunPin, RunStatus, Segment, Segmentation, SegmentRun
+from segmentation.services import claims, config, housekeeping, memberships, runs, schedules
 from segmentation.tests import runs_support
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def seg() -> Segmentation:
-    return services.segmentation_get_or_create_default()
+    return config.segmentation_get_or_create_default()
 
 
 @pytest.fixture
@@ -34,12 +37,12 @@ def blobs() -> int:
 
 
 def _request(seg: Segmentation, **overrides) -> SegmentRun:
-    return services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides=overrides or None)
+    return runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides=overrides or None)
 
 
 def _run(seg: Segmentation, **overrides) -> SegmentRun:
     run = _request(seg, **overrides)
-    services.run_execute(run_id=run.pk, worker="test:1")
+    runs.run_execute(run_id=run.pk, worker="test:1")
     run.refresh_from_db()
     return run
 
@@ -55,7 +58,7 @@ def _dead_pid() -> int:
 
 def test_request_freezes_params_and_bumps_version(seg, admin_user):
     before = seg.version
-    run = services.run_request(segmentation=seg, requested_by=admin_user, trigger="manual", overrides={"k": 4})
+    run = runs.run_request(segmentation=seg, requested_by=admin_user, trigger="manual", overrides={"k": 4})
     seg.refresh_from_db()
     assert seg.version == before + 1 == run.version
     assert run.status == RunStatus.QUEUED
@@ -110,11 +113,11 @@ def test_success_activates_run_with_segments_and_memberships(seg, blobs):
 def test_duplicate_delivery_is_a_no_op(seg, blobs):
     run = _run(seg, k=3)
     finished = run.finished_at
-    assert services.run_execute(run_id=run.pk, worker="test:2") == services.DUPLICATE
+    assert runs.run_execute(run_id=run.pk, worker="test:2") == claims.DUPLICATE
     run.refresh_from_db()
     assert run.finished_at == finished and run.attempts == 1
     assert Membership.objects.filter(run=run).count() == 300
-    assert services.run_execute(run_id=999_999) == services.MISSING
+    assert runs.run_execute(run_id=999_999) == claims.MISSING
 
 
 def test_progress_is_written_while_computing(seg, blobs, monkeypatch):
@@ -144,7 +147,7 @@ def test_activation_is_one_transaction_with_lineage(seg, blobs, monkeypatch):
         calls.append((run.status, Segmentation.objects.get(pk=seg.pk).active_run_id, previous and previous.pk))
         assert transaction.get_connection().in_atomic_block
 
-    monkeypatch.setattr("segmentation.lineage.segments_inherit", inherit)
+    monkeypatch.setattr("segmentation.services.lineage.segments_inherit", inherit)
     first = _run(seg, k=3)
     second = _run(seg, k=3)
     assert calls == [(RunStatus.SUCCEEDED, None, None), (RunStatus.SUCCEEDED, first.pk, first.pk)]
@@ -158,7 +161,7 @@ def test_failure_in_activation_rolls_back_and_removes_partial_results(seg, blobs
     def broken(*, run, previous):
         raise RuntimeError("lineage exploded")
 
-    monkeypatch.setattr("segmentation.lineage.segments_inherit", broken)
+    monkeypatch.setattr("segmentation.services.lineage.segments_inherit", broken)
     second = _run(seg, k=3)
     assert second.status == RunStatus.FAILED
     assert "lineage exploded" in second.error and second.stage == "activating"
@@ -227,8 +230,8 @@ def test_all_missing_feature_is_a_clear_failure(seg, blobs):
 def test_later_request_supersedes_earlier_queued_one(seg, blobs):
     older = _request(seg, k=3)
     newer = _request(seg, k=3)
-    assert services.run_execute(run_id=older.pk, worker="test:1") == services.SUPERSEDED
-    assert services.run_execute(run_id=newer.pk, worker="test:1") == services.SUCCEEDED
+    assert runs.run_execute(run_id=older.pk, worker="test:1") == claims.SUPERSEDED
+    assert runs.run_execute(run_id=newer.pk, worker="test:1") == claims.SUCCEEDED
     older.refresh_from_db()
     assert older.status == RunStatus.SUPERSEDED and "newer request" in older.error
     seg.refresh_from_db()
@@ -237,10 +240,10 @@ def test_later_request_supersedes_earlier_queued_one(seg, blobs):
 
 def test_request_while_one_is_running_waits(seg, blobs):
     running = _request(seg, k=3)
-    assert services.run_claim(run_id=running.pk, worker=f"{socket.gethostname()}:1") == services.CLAIMED
+    assert claims.run_claim(run_id=running.pk, worker=f"{socket.gethostname()}:1") == claims.CLAIMED
     waiting = _request(seg, k=3)
     # pid 1 is alive: the holder is not gone, so the newer request must wait
-    assert services.run_execute(run_id=waiting.pk, worker="test:2") == services.BUSY
+    assert runs.run_execute(run_id=waiting.pk, worker="test:2") == claims.BUSY
     waiting.refresh_from_db()
     assert waiting.status == RunStatus.QUEUED
     assert SegmentRun.objects.filter(status=RunStatus.RUNNING).count() == 1
@@ -257,11 +260,9 @@ def test_run_of_a_dead_worker_is_reclaimed_and_completes(seg, blobs):
     first = _run(seg, k=3)
     run = _request(seg, k=3)
     dead = f"{socket.gethostname()}:{_dead_pid()}"
-    assert services.run_claim(run_id=run.pk, worker=dead) == services.CLAIMED
-    assert services.run_execute(run_id=run.pk, worker="elsewhere:7") == services.DUPLICATE  # other host, fresh
-    assert services.run_execute(run_id=run.pk, worker=f"{socket.gethostname()}:{_dead_pid() + 10**6}") == (
-        services.SUCCEEDED
-    )
+    assert claims.run_claim(run_id=run.pk, worker=dead) == claims.CLAIMED
+    assert runs.run_execute(run_id=run.pk, worker="elsewhere:7") == claims.DUPLICATE  # other host, fresh
+    assert runs.run_execute(run_id=run.pk, worker=f"{socket.gethostname()}:{_dead_pid() + 10**6}") == (claims.SUCCEEDED)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED and run.attempts == 2
     assert run.error == "" and "was lost during attempt 1" in run.evidence["notes"][0]
@@ -273,9 +274,9 @@ def test_run_lost_too_often_fails(seg, blobs, settings):
     settings.SEGMENTA_RUN_MAX_ATTEMPTS = 2
     first = _run(seg, k=3)
     run = _request(seg, k=3)
-    services.run_claim(run_id=run.pk, worker="gone:1")
+    claims.run_claim(run_id=run.pk, worker="gone:1")
     SegmentRun.objects.filter(pk=run.pk).update(attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1))
-    assert services.run_execute(run_id=run.pk, worker="test:2") == services.FAILED
+    assert runs.run_execute(run_id=run.pk, worker="test:2") == claims.FAILED
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "lost 2 times" in run.error
     seg.refresh_from_db()
@@ -288,11 +289,11 @@ def test_run_lost_too_often_fails(seg, blobs, settings):
 def test_reaper_fails_only_stuck_runs(seg):
     stuck = _request(seg)
     other = Segmentation.objects.create(name="Other")
-    fresh_run = services.run_request(segmentation=other, requested_by=None, trigger="manual")
-    services.run_claim(run_id=stuck.pk, worker="w:1")
-    services.run_claim(run_id=fresh_run.pk, worker="w:2")
+    fresh_run = runs.run_request(segmentation=other, requested_by=None, trigger="manual")
+    claims.run_claim(run_id=stuck.pk, worker="w:1")
+    claims.run_claim(run_id=fresh_run.pk, worker="w:2")
     SegmentRun.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now() - timedelta(hours=3))
-    assert services.run_reap_stuck(older_than=3600) == 1
+    assert housekeeping.run_reap_stuck(older_than=3600) == 1
     stuck.refresh_from_db()
     fresh_run.refresh_from_db()
     assert stuck.status == RunStatus.FAILED and "stuck" in stuck.error
@@ -305,7 +306,7 @@ def test_retention_keeps_newest_and_active(seg, blobs):
     SegmentRun.objects.filter(pk=failed.pk).update(status=RunStatus.FAILED)
     seg.refresh_from_db()
     assert seg.active_run_id == runs[-1].pk
-    deleted = services.runs_prune_history(keep=2)
+    deleted = housekeeping.runs_prune_history(keep=2)
     assert deleted == 3
     assert set(SegmentRun.objects.values_list("pk", flat=True)) == {runs[-1].pk, failed.pk}
     assert Membership.objects.filter(run_id__in=[r.pk for r in runs[:3]]).count() == 0
@@ -321,7 +322,7 @@ def test_new_customers_are_assigned_by_nearest_centroid(seg, blobs):
             Customer(external_id="N3", annual_income=None, spending_score=50),
         ]
     )
-    assert services.memberships_assign_new() == 3  # the engine imputes N3's missing income
+    assert memberships.memberships_assign_new() == 3  # the engine imputes N3's missing income
     new = {
         m.customer.external_id: m for m in Membership.objects.filter(run=run, fitted=False).select_related("customer")
     }
@@ -330,7 +331,7 @@ def test_new_customers_are_assigned_by_nearest_centroid(seg, blobs):
     near_high = Membership.objects.filter(run=run, customer__external_id="C00002").get().segment_id
     assert new["N1"].segment_id == near_low and new["N2"].segment_id == near_high
     assert np.isfinite(new["N1"].distance)
-    assert services.memberships_assign_new() == 0
+    assert memberships.memberships_assign_new() == 0
 
 
 def test_customers_changed_queues_assignment_on_commit(django_capture_on_commit_callbacks):
@@ -339,19 +340,51 @@ def test_customers_changed_queues_assignment_on_commit(django_capture_on_commit_
     assert len(callbacks) == 1
 
 
-def test_cron_schedule_queues_once_per_minute(seg):
+def test_schedule_keeps_a_periodic_task_that_queues_scheduled_runs(seg):
+    from django_celery_beat.models import PeriodicTask
+
     seg.schedule = "*/15 9 * * 1-5"
     seg.save()
-    monday_0915 = timezone.make_aware(timezone.datetime(2026, 11, 23, 9, 15, 20))
-    with pytest.raises(ConfigError, match="expected 5 cron fields"):
-        services.cron_matches("* * *", monday_0915)
-    assert services.cron_matches(seg.schedule, monday_0915)
-    assert not services.cron_matches(seg.schedule, monday_0915 + timedelta(minutes=1))
-    assert not services.cron_matches(seg.schedule, monday_0915 - timedelta(days=1))  # Sunday
-    queued = services.run_scheduled_due(now=monday_0915)
-    assert [r.trigger for r in queued] == ["schedule"]
-    SegmentRun.objects.filter(pk=queued[0].pk).update(queued_at=monday_0915)
-    assert services.run_scheduled_due(now=monday_0915 + timedelta(seconds=30)) == []
+    task = schedules.segmentation_schedule_sync(segmentation=seg)
+    assert PeriodicTask.objects.get() == task and task.task == "segmentation.run_scheduled_segmentation"
+    assert json.loads(task.kwargs) == {"segmentation_id": seg.pk} and task.enabled
+    cron = task.crontab
+    assert (cron.minute, cron.hour, cron.day_of_month, cron.month_of_year, cron.day_of_week) == (
+        "*/15", "9", "*", "*", "1-5",
+    )  # fmt: skip
+    schedule = cron.schedule  # as Celery beat reads it
+    assert schedule.day_of_week == {1, 2, 3, 4, 5} and schedule.hour == {9} and schedule.minute == {0, 15, 30, 45}
+
+    run = schedules.run_scheduled(segmentation_id=seg.pk)
+    assert run is not None and run.trigger == "schedule" and run.status == RunStatus.QUEUED
+
+    seg.schedule = "0 9 * * 7"  # day of week 7 is Sunday, as in cron
+    seg.full_clean()
+    assert schedules.segmentation_schedule_sync(segmentation=seg).crontab.schedule.day_of_week == {0}
+    assert PeriodicTask.objects.count() == 1
+
+    seg.schedule = ""
+    schedules.segmentation_schedule_sync(segmentation=seg)
+    assert not PeriodicTask.objects.exists()
+
+
+def test_periodic_task_of_a_deleted_segmentation_removes_itself(seg):
+    from django_celery_beat.models import PeriodicTask
+
+    seg.schedule = "0 6 * * *"
+    schedules.segmentation_schedule_sync(segmentation=seg)
+    seg_id = seg.pk
+    seg.delete()
+    assert PeriodicTask.objects.count() == 1
+    assert schedules.run_scheduled(segmentation_id=seg_id) is None
+    assert not PeriodicTask.objects.exists()
+
+
+def test_day_of_week_seven_is_sunday_for_celery():
+    assert schedules._day_of_week_for_celery("7") == "0"
+    assert schedules._day_of_week_for_celery("5-7") == "5,6,0"
+    assert schedules._day_of_week_for_celery("1-5") == "1-5" and schedules._day_of_week_for_celery("0-7/2") == "0,2,4,6"
+    assert schedules._day_of_week_for_celery("*") == "*" and schedules._day_of_week_for_celery("mon-fri") == "mon-fri"
 
 
 def test_model_clean_names_the_bad_field(seg):
@@ -368,13 +401,40 @@ def test_model_clean_names_the_bad_field(seg):
     assert "schedule" in info.value.message_dict
 
 
+def test_model_clean_keys_engine_errors_by_model_field(seg):
+    from django.core.exceptions import ValidationError
+
+    seg.missing_policy, seg.k = "guess", 51
+    with pytest.raises(ValidationError, match="allowed are drop, median, most_frequent; got 'guess'") as info:
+        seg.full_clean()
+    errors = info.value.message_dict
+    assert set(errors) == {"missing_policy", "k"}
+    assert "allowed are drop, median, most_frequent; got 'guess'" in errors["missing_policy"]
+    assert errors["k"] == ["allowed is auto or a number from 2 to 50; got 51"]
+
+
+def test_service_config_error_is_the_engine_error_keyed_by_field(seg):
+    from segmentation.ml.errors import ConfigInvalid
+
+    with pytest.raises(ConfigInvalid, match=r"k_min: allowed is 2 to 50; got 1") as info:
+        _request(seg, k_min=1)
+    assert isinstance(info.value, ConfigError) and info.value.errors == {"k_min": "allowed is 2 to 50; got 1"}
+
+
+def test_database_refuses_k_outside_the_allowed_range(seg):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Segmentation.objects.filter(pk=seg.pk).update(k=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Segmentation.objects.filter(pk=seg.pk).update(k_max=51)
+
+
 def test_reap_runs_command(seg, blobs):
     import io
 
     from django.core.management import call_command
 
     run = _request(seg)
-    services.run_claim(run_id=run.pk, worker="w:1")
+    claims.run_claim(run_id=run.pk, worker="w:1")
     SegmentRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=5))
     out = io.StringIO()
     call_command("reap_runs", "--prune", stdout=out)
@@ -382,19 +442,15 @@ def test_reap_runs_command(seg, blobs):
     assert SegmentRun.objects.get(pk=run.pk).status == RunStatus.FAILED
 
 
-def test_retention_keeps_runs_used_by_campaigns(seg, blobs):
-    from campaigns.models import Campaign
-
+def test_retention_keeps_pinned_runs(seg, blobs):
     runs = [_run(seg, k=3) for _ in range(3)]
-    pinned = Campaign.objects.create(name="Pinned", pinned_run=runs[0])
-    linked = Campaign.objects.create(name="Linked")
-    linked.segments.add(Segment.objects.filter(run=runs[1]).first())
-    assert services.runs_prune_history(keep=1) == 0
+    RunPin.objects.create(run=runs[0], holder="campaign:1")
+    RunPin.objects.create(run=runs[1], holder="campaign:2")
+    assert housekeeping.runs_prune_history(keep=1) == 0
     assert SegmentRun.objects.count() == 3
     assert Membership.objects.filter(run=runs[0]).count() == 300
-    pinned.delete()
-    linked.delete()
-    assert services.runs_prune_history(keep=1) == 2
+    RunPin.objects.all().delete()
+    assert housekeeping.runs_prune_history(keep=1) == 2
 
 
 def test_loading_reads_fields_and_numeric_attributes_set_based(django_assert_max_num_queries):
@@ -503,19 +559,19 @@ def test_memberships_of_a_run_are_its_own_indexed_partition(postgres_only, seg, 
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [part])
         indexes = [d for (d,) in cursor.fetchall()]
-        cursor.execute(f'SELECT count(*) FROM "{part}"')
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(part)))
         assert cursor.fetchone()[0] == 300
     assert any("(segment_id, customer_id)" in d for d in indexes)
     assert any("UNIQUE" in d and "(customer_id, run_id)" in d for d in indexes)
     # A membership written through the ORM (assignment of a new customer) lands in the run's partition.
     customer = Customer.objects.create(external_id="NEW", annual_income=50, spending_score=50)
-    assert services.memberships_assign_new(segmentation=seg) == 1
+    assert memberships.memberships_assign_new(segmentation=seg) == 1
     assert Membership.objects.filter(run=first, customer=customer, fitted=False).exists()
     with pytest.raises(IntegrityError), transaction.atomic():
         Membership.objects.create(run=first, customer=customer, segment=first.segments.first(), distance=0.0)
     # Pruning history drops the partition of the removed run.
     second = _run(seg, k=3)
-    assert services.runs_prune_history(keep=1, segmentation=seg) == 1
+    assert housekeeping.runs_prune_history(keep=1, segmentation=seg) == 1
     assert not _table_exists(part)
     assert _partitions() == {f"{table}_default", f"{table}_run_{second.pk}"}
     assert Membership.objects.filter(run=second, fitted=True).count() == 301  # the new customer is fitted now
@@ -525,7 +581,7 @@ def test_failure_while_copying_memberships_leaves_no_rows_and_no_table(postgres_
     import functools
 
     first = _run(seg, k=3)
-    real_rows = services._membership_rows_binary
+    real_rows = memberships._membership_rows_binary
     calls = []
 
     def rows_then_boom(**kwargs):
@@ -534,9 +590,11 @@ def test_failure_while_copying_memberships_leaves_no_rows_and_no_table(postgres_
             raise OSError("connection to the database lost while copying")
         return real_rows(**kwargs)
 
-    monkeypatch.setattr(services, "_membership_rows_binary", rows_then_boom)
+    monkeypatch.setattr(memberships, "_membership_rows_binary", rows_then_boom)
     monkeypatch.setattr(
-        services, "memberships_partition_write", functools.partial(services.memberships_partition_write, batch=100)
+        memberships,
+        "memberships_partition_write",
+        functools.partial(memberships.memberships_partition_write, batch=100),
     )
     second = _run(seg, k=3)
     assert second.status == RunStatus.FAILED and second.stage == "saving memberships"
@@ -568,14 +626,34 @@ def test_pruning_gives_way_to_a_busy_reader_and_prunes_later(postgres_only):
     from django.db import OperationalError, connection
 
     runs_support.customers_blobs(90)
-    seg = services.segmentation_get_or_create_default()
+    seg = config.segmentation_get_or_create_default()
     first, second = _run(seg, k=3), _run(seg, k=3)
     part = f"{Membership._meta.db_table}_run_{first.pk}"
     info = connection.connection.info
     with psycopg.connect(info.dsn, password=info.password or None) as reader:  # an export still reading
-        reader.execute(f"SELECT count(*) FROM {Membership._meta.db_table}").fetchone()
+        reader.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(Membership._meta.db_table))).fetchone()
         with pytest.raises(OperationalError, match="lock timeout"):
-            services.memberships_remove(run_ids=[first.pk], lock_timeout_ms=100)
+            memberships.memberships_remove(run_ids=[first.pk], lock_timeout_ms=100)
         assert _table_exists(part)
-    assert services.runs_prune_history(keep=1, segmentation=seg) == 1
+    assert housekeeping.runs_prune_history(keep=1, segmentation=seg) == 1
     assert not _table_exists(part) and Membership.objects.filter(run=second).count() == 90
+
+
+def test_admin_save_keeps_the_periodic_task_in_step(seg, admin_client):
+    from django_celery_beat.models import PeriodicTask
+
+    page = admin_client.get(f"/admin/segmentation/segmentation/{seg.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    data.update({"features": '["annual_income", "spending_score"]', "age_bins": "[18, 25, 35, 45, 55, 65]"})
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        data.update({f"{management.prefix}-{k}": v for k, v in management.initial.items()})
+    data["schedule"] = "0 6 * * 1"
+    response = admin_client.post(f"/admin/segmentation/segmentation/{seg.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert PeriodicTask.objects.get().crontab.day_of_week == "1"
+    data["schedule"] = ""
+    assert admin_client.post(f"/admin/segmentation/segmentation/{seg.pk}/change/", data).status_code == 302
+    assert not PeriodicTask.objects.exists()

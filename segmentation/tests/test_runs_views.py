@@ -6,15 +6,15 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from segmentation import services
 from segmentation.models import RunStatus, Segmentation, SegmentRun
+from segmentation.services import config, runs
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def seg() -> Segmentation:
-    return services.segmentation_get_or_create_default()
+    return config.segmentation_get_or_create_default()
 
 
 def test_admin_requests_a_run_and_is_sent_to_the_run_page(admin_client, seg, django_capture_on_commit_callbacks):
@@ -67,7 +67,7 @@ def test_run_request_with_a_bad_saved_config_says_why(admin_client, seg):
 
 @pytest.mark.parametrize("persona", ["admin_client", "marketer_client", "viewer_client"])
 def test_status_endpoint(request, persona, seg):
-    run = services.run_request(segmentation=seg, requested_by=None, trigger="manual")
+    run = runs.run_request(segmentation=seg, requested_by=None, trigger="manual")
     response = request.getfixturevalue(persona).get(reverse("segmentation:run-status", args=[run.pk]))
     assert response.status_code == 200
     assert response.json() == {
@@ -83,7 +83,7 @@ def test_status_endpoint(request, persona, seg):
 
 
 def test_status_endpoint_refuses_outsiders_and_anonymous(outsider_user, anon_client, seg):
-    run = services.run_request(segmentation=seg, requested_by=None, trigger="manual")
+    run = runs.run_request(segmentation=seg, requested_by=None, trigger="manual")
     client = Client()
     client.force_login(outsider_user)
     assert client.get(reverse("segmentation:run-status", args=[run.pk])).status_code == 403
@@ -126,7 +126,7 @@ def test_admin_action_refused_to_others(request, persona, seg):
 
 
 def test_run_admin_is_read_only_with_evidence(admin_client, seg):
-    run = services.run_request(segmentation=seg, requested_by=None, trigger="manual")
+    run = runs.run_request(segmentation=seg, requested_by=None, trigger="manual")
     response = admin_client.get(reverse("admin:segmentation_segmentrun_change", args=[run.pk]))
     assert response.status_code == 200
     assert b"Evidence" in response.content

@@ -9,8 +9,8 @@ import time
 import pytest
 from django.core.management import call_command
 
-from segmentation import services
 from segmentation.models import Membership, RunStatus, Segmentation, SegmentRun
+from segmentation.services import claims, config, runs
 from segmentation.tests import runs_support
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
@@ -52,13 +52,11 @@ def test_segment_command_through_the_worker_on_mall(celery_worker, mall_csv):
 @pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_FAIL": "engine blew up"}])
 def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worker):
     runs_support.customers_blobs(150)
-    seg = services.segmentation_get_or_create_default()
-    first = services.run_request(
-        segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3}
-    )
-    assert services.run_execute(run_id=first.pk) == services.SUCCEEDED  # in this process: no failure hook here
+    seg = config.segmentation_get_or_create_default()
+    first = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
+    assert runs.run_execute(run_id=first.pk) == claims.SUCCEEDED  # in this process: no failure hook here
     before = _active_snapshot(seg)
-    run = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    run = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
     run = _wait(run.pk, lambda r: r.is_finished)
     assert run.status == RunStatus.FAILED, celery_worker.log()
     assert run.error == "RuntimeError: engine blew up"
@@ -70,13 +68,11 @@ def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worke
 @pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_DELAY": "4"}])
 def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin_client):
     runs_support.customers_blobs(150)
-    seg = services.segmentation_get_or_create_default()
-    first = services.run_request(
-        segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3}
-    )
-    services.run_execute(run_id=first.pk)
+    seg = config.segmentation_get_or_create_default()
+    first = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
+    runs.run_execute(run_id=first.pk)
     before = _active_snapshot(seg)
-    run = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    run = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
     running = _wait(run.pk, lambda r: r.status == RunStatus.RUNNING and r.stage == "preparing", timeout=60)
     killed = celery_worker.child_pids()
     assert killed, "no pool process to kill"
@@ -100,9 +96,9 @@ def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin
 
 def test_two_requests_at_once_never_run_twice(celery_worker):
     runs_support.customers_blobs(150)
-    seg = services.segmentation_get_or_create_default()
-    a = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
-    b = services.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    seg = config.segmentation_get_or_create_default()
+    a = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    b = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert SegmentRun.objects.filter(segmentation=seg, status=RunStatus.RUNNING).count() <= 1

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET
 from segmentation.ml import charts
 from segmentation.models import Segment, Segmentation
 from segmentation.selectors.runs import dashboard_entries
-from segmentation.services import segmentation_get_or_create_default
+from segmentation.services.config import segmentation_get_or_create_default
 from segmentation.views import VIEW_PERM
 
 

@@ -15,9 +15,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import SegmentaError
-from segmentation import services
 from segmentation.forms import ChartAxesForm
 from segmentation.ml import charts
+from segmentation.ml.fields import NUMERIC_FEATURES
 from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.selectors.runs import (
     run_evidence,
@@ -27,8 +27,9 @@ from segmentation.selectors.runs import (
     run_status,
     segmentation_runs,
 )
-from segmentation.selectors.samples import NUMERIC_FEATURES, run_sample, sample_silhouette
+from segmentation.selectors.samples import run_sample, sample_silhouette
 from segmentation.selectors.segments import segment_dicts
+from segmentation.services import runs as run_services
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
 RUN_PERMISSION = "segmentation.run_segmentation"
@@ -174,7 +175,7 @@ def run_request(request: HttpRequest, pk: int) -> HttpResponse:
         raise PermissionDenied("Only Admins may start a re-segmentation.")
     segmentation = get_object_or_404(Segmentation, pk=pk)
     try:
-        run = services.run_request(segmentation=segmentation, requested_by=request.user, trigger="manual")
+        run = run_services.run_request(segmentation=segmentation, requested_by=request.user, trigger="manual")
     except SegmentaError as exc:
         messages.error(request, str(exc))
         back = request.META.get("HTTP_REFERER", "")

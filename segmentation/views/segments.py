@@ -18,11 +18,12 @@ from core.exceptions import SegmentaError
 from segmentation.forms import StrategyForm
 from segmentation.ml import charts
 from segmentation.ml.explain import segment_rules
+from segmentation.ml.fields import CANONICAL_FIELDS
 from segmentation.models import Segment
 from segmentation.selectors.runs import run_features
 from segmentation.selectors.samples import run_sample
 from segmentation.selectors.segments import segment_get, segment_member_rows, segment_members
-from segmentation.services_pages import segment_strategy_update
+from segmentation.services.strategies import segment_strategy_update
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
 
@@ -112,7 +113,7 @@ def segment_strategy(request: HttpRequest, segment_id: int) -> HttpResponse:
 @permission_required(VIEW_PERM, raise_exception=True)
 def segment_members_csv(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = _segment_or_404(segment_id)
-    header = ["external_id", "gender", "age", "annual_income", "spending_score", "distance", "fitted"]
+    header = [*CANONICAL_FIELDS, "distance", "fitted"]
     response = StreamingHttpResponse(
         stream_csv(header, segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
     )

@@ -13,8 +13,8 @@ import pytest
 from django.urls import Resolver404, resolve
 
 from customers.models import Customer
-from segmentation.lineage import segments_inherit
 from segmentation.models import RunStatus, Segmentation, SegmentRun
+from segmentation.services.lineage import segments_inherit
 from segmentation.tests.test_pages import customers_make, make_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

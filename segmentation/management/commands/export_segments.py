@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.csvsafe import write_csv
-from segmentation import services
 from segmentation.models import RunStatus, SegmentRun
 from segmentation.selectors import runs as selectors
+from segmentation.services.config import segmentation_get_or_create_default
 
 HEADER = ("external_id", "segment_label", "segment_name", "distance")
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             if run.status != RunStatus.SUCCEEDED:
                 raise CommandError(f"--run: run #{run.pk} is {run.status}; only a succeeded run has memberships")
         else:
-            segmentation = services.segmentation_get_or_create_default()
+            segmentation = segmentation_get_or_create_default()
             run = segmentation.active_run
             if run is None:
                 raise CommandError(

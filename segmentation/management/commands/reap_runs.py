@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from segmentation import services
+from segmentation.services import housekeeping
 
 
 class Command(BaseCommand):
@@ -16,8 +16,8 @@ class Command(BaseCommand):
         parser.add_argument("--prune", action="store_true", help="Also delete runs beyond SEGMENTA_RUN_RETENTION")
 
     def handle(self, *args, **options) -> None:
-        reaped = services.run_reap_stuck(older_than=options["older_than"])
+        reaped = housekeeping.run_reap_stuck(older_than=options["older_than"])
         self.stdout.write(f"Failed {reaped} stuck run(s).")
         if options["prune"]:
-            pruned = services.runs_prune_history(keep=settings.SEGMENTA_RUN_RETENTION)
+            pruned = housekeeping.runs_prune_history(keep=settings.SEGMENTA_RUN_RETENTION)
             self.stdout.write(f"Deleted {pruned} old run(s) beyond the newest {settings.SEGMENTA_RUN_RETENTION}.")

@@ -12,9 +12,10 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.exceptions import SegmentaError
-from segmentation import services
 from segmentation.models import RunStatus
 from segmentation.selectors import runs as selectors
+from segmentation.services import claims, runs
+from segmentation.services.config import segmentation_get_or_create_default
 
 
 def _k_value(raw: str) -> int | None:
@@ -60,13 +61,13 @@ class Command(BaseCommand):
             if options["segmentation"]:
                 segmentation = selectors.segmentation_by_name(name=options["segmentation"])
             else:
-                segmentation = services.segmentation_get_or_create_default()
+                segmentation = segmentation_get_or_create_default()
             if options["if_no_active"] and segmentation.active_run_id:
                 self.stdout.write(
                     f"“{segmentation.name}” already has active segments (run #{segmentation.active_run_id})."
                 )
                 return
-            run = services.run_request(
+            run = runs.run_request(
                 segmentation=segmentation,
                 requested_by=None,
                 trigger="command",
@@ -79,8 +80,8 @@ class Command(BaseCommand):
         if not quiet:
             self.stdout.write(f"Run #{run.pk} of “{segmentation.name}” queued.")
         if options["inline"]:
-            outcome = services.run_execute(run_id=run.pk)
-            if outcome == services.BUSY:
+            outcome = runs.run_execute(run_id=run.pk)
+            if outcome == claims.BUSY:
                 raise CommandError(
                     f"run #{run.pk} stays queued: another run of “{segmentation.name}” is running; "
                     "a worker will pick it up after that one (or run this command again later)"

@@ -74,12 +74,12 @@ def test_fixed_k_overrides_the_choice():
     assert len(result.segments) == 2
 
 
-def test_k_of_one_is_a_single_segment():
+def test_k_of_one_is_refused_like_everywhere_else():
+    """One validator for every caller: k is auto or 2 to 50 in the engine as in the service and the database."""
     result = segment(tiny(), SegmentationConfig(features=FEATURES, k=1))
 
-    assert result.ok and result.chosen_k == 1
-    assert set(result.labels) == {0}
-    assert result.segments[0].size == 12
+    assert result.ok is False and result.labels is None
+    assert result.reason == "k: allowed is auto or a number from 2 to 50; got 1"
 
 
 @pytest.mark.parametrize(
@@ -104,18 +104,22 @@ def test_k_of_one_is_a_single_segment():
         (
             tiny(),
             SegmentationConfig(features=("annual_income", "loyalty")),
-            r"feature 'loyalty' does not exist; available columns: age, annual_income, external_id, "
-            r"gender, spending_score",
+            r"features: 'loyalty' is not a customer field; allowed are age, annual_income, external_id, "
+            r"gender, spending_score; got annual_income, loyalty",
         ),
-        (tiny(), SegmentationConfig(features=FEATURES, k_min=6, k_max=3), r"k_min \(6\) is greater than k_max \(3\)"),
-        (tiny(), SegmentationConfig(features=FEATURES, k=0), r"k must be between 1 and the number of customers; got 0"),
+        (
+            tiny(),
+            SegmentationConfig(features=FEATURES, k_min=6, k_max=3),
+            r"k_max: allowed is k_min \(6\) to 50; got 3",
+        ),
+        (tiny(), SegmentationConfig(features=FEATURES, k=0), r"k: allowed is auto or a number from 2 to 50; got 0"),
         (tiny(), SegmentationConfig(features=FEATURES, k=13), r"k = 13 needs at least 13"),
         (
             tiny(),
             SegmentationConfig(features=FEATURES, scaler="zscore"),
-            r"scaler must be one of minmax, standard, robust; got 'zscore'",
+            r"scaler: allowed are minmax, standard, robust; got 'zscore'",
         ),
-        (tiny(), SegmentationConfig(features=()), r"no features chosen"),
+        (tiny(), SegmentationConfig(features=()), r"features: at least one feature is needed; got none"),
         (
             tiny().assign(annual_income=["12"] * 11 + ["lots"]),
             SegmentationConfig(features=FEATURES),
@@ -141,11 +145,10 @@ def test_validate_config_lists_every_problem():
     config = SegmentationConfig(features=("annual_income", "nope", "nope"), k_min=5, k_max=2, missing="guess")
     problems = validate_config(config, tiny().columns)
 
-    assert len(problems) == 4
-    assert any("'nope' is listed more than once" in p for p in problems)
-    assert any("'nope' does not exist" in p for p in problems)
-    assert any("missing must be one of drop, median, most_frequent; got 'guess'" in p for p in problems)
-    assert any("k_min (5) is greater than k_max (2)" in p for p in problems)
+    assert len(problems) == 3
+    assert any("features: 'nope' is not a customer field; each feature once" in p for p in problems)
+    assert any("missing: allowed are drop, median, most_frequent; got 'guess'" in p for p in problems)
+    assert any("k_max: allowed is k_min (5) to 50; got 2" in p for p in problems)
     assert validate_config(SegmentationConfig(features=FEATURES), tiny().columns) == []
 
 

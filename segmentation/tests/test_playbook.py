@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from campaigns import playbook, services
-from campaigns.models import PlaybookRule
 from core.exceptions import ConfigError
 from core.models import Activity
+from segmentation import playbook
 from segmentation.ml.strategies import STRATEGY_RULES, strategy_rule_for, strategy_text
 from segmentation.ml.types import SegmentProfile
-from segmentation.strategy import strategy_for_segment
+from segmentation.models import PlaybookRule
+from segmentation.services.strategies import playbook_rule_create, playbook_rule_update, strategy_for_segment
 
 
 def _profile(flags=(), **z) -> SegmentProfile:
@@ -57,7 +57,7 @@ def test_no_active_rule_keeps_engine_text(admin_user):
 def test_edited_playbook_drives_strategy_and_is_audited(admin_user):
     rule = PlaybookRule.objects.get(flags=["high_value"])
     old = rule.actions
-    services.playbook_rule_update(actor=admin_user, rule=rule, actions="Invite to the VIP evening.")
+    playbook_rule_update(actor=admin_user, rule=rule, actions="Invite to the VIP evening.")
     assert strategy_for_segment(_profile(["high_value"])) == "Invite to the VIP evening."
     entry = Activity.objects.get(verb="playbook.update")
     assert entry.actor == admin_user
@@ -67,7 +67,7 @@ def test_edited_playbook_drives_strategy_and_is_audited(admin_user):
 
 @pytest.mark.django_db
 def test_conditions_and_priority(admin_user):
-    services.playbook_rule_create(
+    playbook_rule_create(
         actor=admin_user, name="Young high spenders", priority=1, flags=[],
         conditions=[
             {"feature": "age", "stat": "z", "op": "lte", "value": -0.5},

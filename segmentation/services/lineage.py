@@ -21,10 +21,11 @@ Rule:
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from segmentation.ml.charts import FALLBACK_COLORS
 from segmentation.ml.compare import feature_scales, jaccard, match_centroids
+from segmentation.models import Segment, SegmentRun
+from segmentation.selectors.comparison import run_pair_counts
 
 PALETTE: tuple[str, ...] = FALLBACK_COLORS
 REVIEW_JACCARD = 0.5
@@ -44,8 +45,8 @@ _FIELDS = [
 ]
 
 
-def _common_features(run_segments: list[Any], prev_segments: list[Any]) -> list[str]:
-    def keys(segs: list[Any]) -> set[str]:
+def _common_features(run_segments: list[Segment], prev_segments: list[Segment]) -> list[str]:
+    def keys(segs: list[Segment]) -> set[str]:
         out: set[str] | None = None
         for s in segs:
             k = {f for f, v in (s.centroid or {}).items() if isinstance(v, int | float)}
@@ -71,13 +72,11 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return f"{name} ({n})"
 
 
-def segments_inherit(*, run: Any, previous: Any | None) -> None:
+def segments_inherit(*, run: SegmentRun, previous: SegmentRun | None) -> None:
     """Match `run`'s segments to `previous` run's and carry lineage, name, colour and strategy (see module doc)."""
-    from segmentation.selectors.comparison import run_pair_counts
-
     segments = list(run.segments.order_by("label"))
     prev = list(previous.segments.order_by("label")) if previous is not None else []
-    matched: dict[int, tuple[Any, bool]] = {}  # new segment id -> (previous segment, needs review)
+    matched: dict[int, tuple[Segment, bool]] = {}  # new segment id -> (previous segment, needs review)
     if prev and segments:
         features = _common_features(segments, prev)
         scales = feature_scales(features, [s.profile or {} for s in prev], [s.profile or {} for s in segments])

@@ -1,56 +1,45 @@
 """The strategy playbook: from a segment's flags and profile to recommended actions.
 
-Rules are rows (`PlaybookRule`), so Admins edit them in the admin or on the playbook page.
-`DEFAULT_RULES` are the shipped defaults, created by a data migration. Matching is a pure
-function over plain data (`rule_matches`), so it is tested without a database.
+Rules are rows (`segmentation.models.PlaybookRule`), so Admins edit them in the admin or on the
+playbook page; the shipped defaults are created by a data migration. Matching and validation are
+pure functions over plain data (`rule_matches`, `conditions_validate`), tested without a database;
+`playbook_rules` and `playbook_rule_for` read the rows.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Protocol
+
+from django.db.models import QuerySet
 
 from core.exceptions import ConfigError
+from segmentation.models import PlaybookRule
 
 OPS = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": operator.le}
 STATS = ("mean", "median", "min", "max", "z")
 
-
-# Shipped defaults, seeded from the engine's rule table (segmentation/ml/strategies.py), so a fresh
-# install recommends exactly what the engine would. Each engine rule keys on one flag; the last one
-# (no flag) matches every segment. Admins then edit the rows; later engine changes do not touch them.
-def _defaults_from_engine() -> list[dict[str, Any]]:
-    from segmentation.ml.strategies import STRATEGY_RULES, strategy_text
-
-    rules = []
-    for i, rule in enumerate(STRATEGY_RULES, start=1):
-        last_resort = rule["flag"] is None
-        rules.append(
-            {
-                "name": rule["title"],
-                "priority": 1000 if last_resort else i * 10,
-                "flags": [] if last_resort else [rule["flag"]],
-                "conditions": [],
-                "actions": strategy_text(rule),
-                "rationale": rule["rationale"],
-            }
-        )
-    return rules
+Stats = Mapping[str, Mapping[str, float | None]]
+Condition = dict[str, str | float]
 
 
-DEFAULT_RULES: list[dict[str, Any]] = _defaults_from_engine()
+class Rule(Protocol):
+    """What matching reads of a rule (a `PlaybookRule` row or any object with these attributes)."""
+
+    flags: list[str]
+    conditions: list[Condition]
 
 
-def condition_holds(condition: Mapping[str, Any], stats: Mapping[str, Mapping[str, Any]]) -> bool:
+def condition_holds(condition: Mapping[str, object], stats: Stats) -> bool:
     """One condition against a profile; a feature the profile lacks never matches."""
-    feature_stats = stats.get(condition.get("feature", ""))
+    feature_stats = stats.get(str(condition.get("feature", "")))
     if not isinstance(feature_stats, Mapping):
         return False
-    value = feature_stats.get(condition.get("stat", "z"))
+    value = feature_stats.get(str(condition.get("stat", "z")))
     if value is None:
         return False
-    op = OPS.get(condition.get("op", ""))
+    op = OPS.get(str(condition.get("op", "")))
     if op is None:
         return False
     try:
@@ -59,7 +48,7 @@ def condition_holds(condition: Mapping[str, Any], stats: Mapping[str, Mapping[st
         return False
 
 
-def rule_matches(rule: Any, *, flags: Iterable[str], stats: Mapping[str, Mapping[str, Any]]) -> bool:
+def rule_matches(rule: Rule, *, flags: Iterable[str], stats: Stats) -> bool:
     """True when the segment carries every flag of the rule and every condition holds."""
     have = set(flags or ())
     if not set(rule.flags or ()) <= have:
@@ -67,22 +56,22 @@ def rule_matches(rule: Any, *, flags: Iterable[str], stats: Mapping[str, Mapping
     return all(condition_holds(c, stats or {}) for c in (rule.conditions or ()))
 
 
-def first_match(rules: Sequence[Any], *, flags: Iterable[str], stats: Mapping[str, Mapping[str, Any]]) -> Any | None:
+def first_match(rules: Sequence[PlaybookRule], *, flags: Iterable[str], stats: Stats) -> PlaybookRule | None:
     """The first active rule (rules come ordered by priority) that matches, or None."""
     flags = list(flags or ())
     for rule in rules:
-        if getattr(rule, "active", True) and rule_matches(rule, flags=flags, stats=stats):
+        if rule.active and rule_matches(rule, flags=flags, stats=stats):
             return rule
     return None
 
 
-def conditions_validate(conditions: Any) -> list[dict[str, Any]]:
+def conditions_validate(conditions: object) -> list[Condition]:
     """Check a rule's conditions; the message names the entry, the field, allowed values and the value."""
     if conditions in (None, ""):
         return []
     if not isinstance(conditions, list):
         raise ConfigError(f"conditions: expected a list of conditions; got {conditions!r}")
-    clean = []
+    clean: list[Condition] = []
     for i, c in enumerate(conditions, start=1):
         if not isinstance(c, dict):
             raise ConfigError(f"condition {i}: expected an object with feature, stat, op, value; got {c!r}")
@@ -102,7 +91,7 @@ def conditions_validate(conditions: Any) -> list[dict[str, Any]]:
     return clean
 
 
-def flags_validate(flags: Any) -> list[str]:
+def flags_validate(flags: object) -> list[str]:
     if flags in (None, ""):
         return []
     if not isinstance(flags, list) or not all(isinstance(f, str) and f for f in flags):
@@ -110,7 +99,7 @@ def flags_validate(flags: Any) -> list[str]:
     return list(flags)
 
 
-def rule_as_dict(rule: Any) -> dict[str, Any]:
+def rule_as_dict(rule: PlaybookRule) -> dict[str, object]:
     """The audited state of a rule (before/after in the activity log)."""
     return {
         "name": rule.name,
@@ -121,3 +110,15 @@ def rule_as_dict(rule: Any) -> dict[str, Any]:
         "actions": rule.actions,
         "rationale": rule.rationale,
     }
+
+
+def playbook_rules(*, active_only: bool = False) -> QuerySet[PlaybookRule]:
+    qs = PlaybookRule.objects.all()
+    if active_only:
+        qs = qs.filter(active=True)
+    return qs.order_by("priority", "id")
+
+
+def playbook_rule_for(*, flags: list[str], stats: Stats) -> PlaybookRule | None:
+    """The playbook rule that applies to a segment with these flags and profile statistics."""
+    return first_match(list(playbook_rules(active_only=True)), flags=flags, stats=stats)

@@ -1,0 +1,84 @@
+"""The one validator of a segmentation configuration, used by the run service, the model, the admin and the engine.
+
+    errors = config_errors(values, available=["age", "annual_income"])
+    # {"k": "allowed is auto or a number from 2 to 50; got 1"}
+
+`values` holds the configuration's fields (`SegmentationConfig` names: features, scaler, k, k_min,
+k_max, age_bins, missing, random_state), as stored or as typed by a user. Each error is keyed by its
+field and names the allowed values and the value received. `config_validate` raises `ConfigInvalid`
+with those errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from segmentation.ml.errors import ConfigInvalid
+
+K_MIN = 2  # the fewest segments a run may ask for (one segment says nothing)
+K_MAX = 50  # the most segments a run may ask for
+SCALERS: tuple[str, ...] = ("minmax", "standard", "robust")
+MISSING_POLICIES: tuple[str, ...] = ("drop", "median", "most_frequent")
+WHOLE_NUMBER_FIELDS: tuple[str, ...] = ("k", "k_min", "k_max", "random_state")
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _features_error(features: object, available: Sequence[str]) -> str | None:
+    if not isinstance(features, list | tuple) or not features:
+        return f"at least one feature is needed; got {features or 'none'}"
+    problems = []
+    unknown = list(dict.fromkeys(f for f in features if f not in available))
+    if unknown:
+        names = ", ".join(repr(u) for u in unknown)
+        problems.append(f"{names} {'is not a customer field' if len(unknown) == 1 else 'are not customer fields'}")
+    if len(set(features)) != len(features):
+        problems.append("each feature once")
+    if not problems:
+        return None
+    return f"{'; '.join(problems)}; allowed are {', '.join(available)}; got {', '.join(map(str, features))}"
+
+
+def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> dict[str, str]:
+    """Every problem of the configuration `values` given the `available` features, keyed by field (empty: valid)."""
+    errors: dict[str, str] = {}
+    problem = _features_error(values.get("features"), list(available))
+    if problem:
+        errors["features"] = problem
+    scaler = values.get("scaler")
+    if scaler not in SCALERS:
+        errors["scaler"] = f"allowed are {', '.join(SCALERS)}; got {scaler!r}"
+    missing = values.get("missing")
+    if missing not in MISSING_POLICIES:
+        errors["missing"] = f"allowed are {', '.join(MISSING_POLICIES)}; got {missing!r}"
+    for field in WHOLE_NUMBER_FIELDS:
+        value = values.get(field)
+        if not (value is None and field == "k") and not _is_whole(value):
+            errors[field] = f"expected a whole number; got {value!r}"
+    k, k_min, k_max = values.get("k"), values.get("k_min"), values.get("k_max")
+    if "k" not in errors and k is not None and not K_MIN <= k <= K_MAX:
+        errors["k"] = f"allowed is auto or a number from {K_MIN} to {K_MAX}; got {k}"
+    if "k_min" not in errors and not K_MIN <= k_min <= K_MAX:
+        errors["k_min"] = f"allowed is {K_MIN} to {K_MAX}; got {k_min}"
+    elif "k_min" not in errors and "k_max" not in errors and not k_min <= k_max <= K_MAX:
+        errors["k_max"] = f"allowed is k_min ({k_min}) to {K_MAX}; got {k_max}"
+    bins = values.get("age_bins")
+    if bins is not None and (
+        not isinstance(bins, list | tuple)
+        or not bins
+        or not all(_is_whole(b) for b in bins)
+        or list(bins) != sorted(set(bins))
+    ):
+        errors["age_bins"] = (
+            f"expected increasing whole numbers; got {list(bins) if isinstance(bins, tuple) else bins!r}"
+        )
+    return errors
+
+
+def config_validate(values: Mapping[str, object], *, available: Sequence[str]) -> None:
+    """Raise `ConfigInvalid` with every problem of `values` keyed by field (see `config_errors`)."""
+    errors = config_errors(values, available=available)
+    if errors:
+        raise ConfigInvalid(errors=errors)

@@ -1,0 +1,43 @@
+"""Segmentations and their engine configuration: the default segmentation, config with per-run overrides."""
+
+from __future__ import annotations
+
+from core.exceptions import ConfigError
+from segmentation import loading
+from segmentation.ml.config import config_errors
+from segmentation.ml.types import SegmentationConfig
+from segmentation.models import Segmentation
+
+DEFAULT_SEGMENTATION_NAME = "Default"
+
+OVERRIDABLE = ("features", "scaler", "k", "k_min", "k_max", "age_groups", "age_bins", "missing", "random_state")
+
+ConfigValue = str | int | bool | list[str] | list[int] | None
+
+
+def segmentation_get_or_create_default() -> Segmentation:
+    """The segmentation used when none is named (created with the model's defaults)."""
+    segmentation, _ = Segmentation.objects.get_or_create(name=DEFAULT_SEGMENTATION_NAME)
+    return segmentation
+
+
+def segmentation_config(
+    *, segmentation: Segmentation, overrides: dict[str, ConfigValue] | None = None
+) -> SegmentationConfig:
+    """The engine configuration of `segmentation` with per-run `overrides`, validated (ConfigError keyed by field)."""
+    values = segmentation.config_values()
+    for key, value in (overrides or {}).items():
+        if key not in OVERRIDABLE:
+            allowed = f"allowed are {', '.join(OVERRIDABLE)}; got {value!r}"
+            raise ConfigError(f"override {key!r}: {allowed}", errors={"overrides": f"{key!r}: {allowed}"})
+        if value is not None or key == "k":
+            values[key] = value
+    features = values["features"]
+    if isinstance(features, str):  # "age, annual_income" as typed on a command line
+        values["features"] = [f.strip() for f in features.split(",") if f.strip()]
+    errors = config_errors(values, available=loading.features_available())
+    if errors:
+        raise ConfigError(errors=errors)
+    if values["age_bins"] is None:
+        values.pop("age_bins")
+    return SegmentationConfig.from_dict(values)
