@@ -37,8 +37,10 @@ test: install ## the whole suite (browser tests skip when no Chromium is install
 bench: install ## benchmarks at 1M rows; needs PostgreSQL (BENCH_DATABASE_URL)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-lint: install
+lint: install ## ruff (rules and format) and the layer contracts (import-linter, see pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf var/test-*.sqlite3* .pytest_cache
