@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 
 from core.exceptions import SegmentaError
 from segmentation import services
-from segmentation.models import Segment, Segmentation, SegmentRun
+from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -105,6 +105,12 @@ class SegmentationAdmin(admin.ModelAdmin):
                 run = services.run_request(segmentation=segmentation, requested_by=request.user, trigger="admin")
             except SegmentaError as exc:
                 self.message_user(request, f"{segmentation.name}: {exc}", messages.ERROR)
+                continue
+            run.refresh_from_db(fields=["status", "error"])
+            if run.status == RunStatus.FAILED:  # the broker could not be reached: the run says why
+                self.message_user(
+                    request, f"Run #{run.pk} of “{segmentation.name}” failed: {run.error}", messages.ERROR
+                )
                 continue
             queued.append(f"run #{run.pk} of “{segmentation.name}”")
         if queued:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.exceptions import SegmentaError
 from segmentation import selectors, services
-from segmentation.models import Segmentation, SegmentRun
+from segmentation.models import RunStatus, Segmentation, SegmentRun
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -38,7 +38,11 @@ def run_request(request: HttpRequest, pk: int) -> HttpResponse:
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
         return redirect(back if back and safe else "dashboard")
-    messages.success(request, f"Run #{run.pk} of “{segmentation.name}” queued.")
+    run.refresh_from_db(fields=["status", "error"])
+    if run.status == RunStatus.FAILED:  # the broker could not be reached: the run says why
+        messages.error(request, f"Run #{run.pk} of “{segmentation.name}” failed: {run.error}")
+    else:
+        messages.success(request, f"Run #{run.pk} of “{segmentation.name}” queued.")
     return redirect(run_page_url(run.pk))
 
 
