@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.urls import Resolver404, resolve
 
 from customers.models import Customer
 from segmentation.lineage import segments_inherit
@@ -21,14 +20,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHART = ".js-plotly-plot"
 WAIT_MS = int(os.environ.get("SEGMENTA_BROWSER_RUN_WAIT_MS", "180000"))
-
-
-def _import_page_exists() -> bool:
-    try:
-        resolve("/customers/import/")
-    except Resolver404:
-        return False
-    return True
 
 
 def _planted_csv() -> Path:
@@ -56,26 +47,23 @@ def _planted_csv() -> Path:
 
 
 def _import_customers(tab) -> None:
-    """Import through the page when it exists; otherwise create the same kind of customers directly."""
-    if not _import_page_exists():
-        customers_make({0: 60, 1: 30, 2: 30, 3: 30})
-        return
-    tab.go("/customers/import/")
+    """Import the planted file the way a user does: nav -> Imports -> Import customers -> upload -> outcome."""
     page = tab.page
-    page.set_input_files("input[type=file]", str(_planted_csv()))
-    page.locator("form:has(input[type=file]) [type=submit]").first.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Imports", exact=True).click()
     page.wait_for_load_state("load")
-    tab.shot("01-import")
-    # A preview / confirm step, if the import page has one.
-    for _ in range(2):
-        if Customer.objects.exists():
-            break
-        confirm = page.locator("form [type=submit]").filter(has_text=re.compile("import|confirm", re.I))
-        if not confirm.count():
-            break
-        confirm.first.click()
-        page.wait_for_load_state("load")
-    assert Customer.objects.count() == 150, page.content()[:2000]
+    page.get_by_role("link", name="Import customers").click()
+    page.wait_for_load_state("load")
+    assert re.search(r"/customers/import/$", page.url), page.url
+    page.set_input_files("#import-form input[type=file]", str(_planted_csv()))
+    tab.shot("01-import-form")
+    page.locator("#import-form").get_by_role("button", name="Import").click()
+    page.wait_for_load_state("load")
+    # The upload lands on the import's outcome page, which counts what was added.
+    assert re.search(r"/customers/imports/\d+/$", page.url), (page.url, page.content()[:2000])
+    assert page.get_by_text(re.compile(r"Imported customers\.csv: 150 added, 0 updated, 0 rejected")).is_visible()
+    assert page.locator("#rows-added").inner_text() == "150"
+    tab.shot("01-import-done")
+    assert Customer.objects.count() == 150
 
 
 def _charts_rendered(tab, minimum: int = 4) -> int:
