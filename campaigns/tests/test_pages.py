@@ -7,15 +7,16 @@ from django.template.loader import render_to_string
 
 from campaigns import selectors, services
 from campaigns.models import Campaign, PlaybookRule
-from campaigns.tests.helpers import run_fit, segment_of_size
+from campaigns.tests.factories import CampaignFactory
 from core.models import Activity
+from segmentation.tests.factories import SegmentRunFactory
 
 pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
 def campaign(mall_run, marketer_user):
-    return services.campaign_create(actor=marketer_user, name="VIP spring", segments=[segment_of_size(mall_run, 39)])
+    return CampaignFactory(actor=marketer_user, name="VIP spring", segments=[mall_run.segments.get(size=39)])
 
 
 def test_anonymous_goes_to_login(anon_client, campaign):
@@ -43,7 +44,7 @@ def test_list_and_detail(persona, expected, campaign, client, request):
 
 
 def test_create_and_edit_by_marketer(marketer_client, mall_run):
-    seg = segment_of_size(mall_run, 35)
+    seg = mall_run.segments.get(size=35)
     assert marketer_client.get("/campaigns/new/").status_code == 200
     response = marketer_client.post(
         "/campaigns/new/",
@@ -84,13 +85,12 @@ def test_viewer_cannot_write(viewer_client, campaign):
 
 def test_detail_shows_repin_preview(marketer_client, marketer_user, campaign, segmentation, mall_customers, mall_run):
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
-    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
     member = sorted(selectors.campaign_audience(campaign=campaign).values_list("customer__external_id", flat=True))[0]
     for c in mall_customers:
         if c.external_id == member:
             c.annual_income, c.spending_score = 50, 50
             c.save()
-    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, lineage_of=lineage)
+    newer = SegmentRunFactory(segmentation=segmentation, k=5)
     html = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert f"If re-pinned to run {newer.pk}: <strong>0</strong> would enter, <strong>1</strong> would leave" in html
     assert member in html
@@ -114,13 +114,13 @@ def test_schedule_and_archive_pages(marketer_client, campaign, mall_run):
 def test_for_segment_snippet(campaign, mall_run):
     html = render_to_string(
         "campaigns/_for_segment.html",
-        {"campaigns": selectors.campaigns_for_segment(segment=segment_of_size(mall_run, 39))},
+        {"campaigns": selectors.campaigns_for_segment(segment=mall_run.segments.get(size=39))},
     )
     assert "VIP spring" in html
     assert f"/campaigns/{campaign.pk}/" in html
     empty = render_to_string(
         "campaigns/_for_segment.html",
-        {"campaigns": selectors.campaigns_for_segment(segment=segment_of_size(mall_run, 81))},
+        {"campaigns": selectors.campaigns_for_segment(segment=mall_run.segments.get(size=81))},
     )
     assert "No campaign uses this segment yet." in empty
 
