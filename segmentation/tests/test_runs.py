@@ -16,9 +16,9 @@ from django.utils import timezone
 from core.exceptions import ConfigError
 from customers.models import Customer
 from customers.signals import customers_changed
+from customers.tests.factories import customer_blobs_create
 from segmentation import ml, services
 from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
-from segmentation.tests import runs_support
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,8 @@ def seg() -> Segmentation:
 
 
 @pytest.fixture
-def blobs() -> int:
-    return runs_support.customers_blobs(300)
+def blobs() -> list[Customer]:
+    return customer_blobs_create(300)
 
 
 def _request(seg: Segmentation, **overrides) -> SegmentRun:
@@ -197,7 +197,7 @@ def test_soft_time_limit_fails_with_timeout_message(seg, blobs, monkeypatch, set
 
 
 def test_too_few_customers_is_a_clear_failure(seg):
-    runs_support.customers_blobs(2)
+    customer_blobs_create(2)
     run = _run(seg)
     assert run.status == RunStatus.FAILED
     assert "few" in run.error.lower()
@@ -567,7 +567,7 @@ def test_pruning_gives_way_to_a_busy_reader_and_prunes_later(postgres_only):
     import psycopg
     from django.db import OperationalError, connection
 
-    runs_support.customers_blobs(90)
+    customer_blobs_create(90)
     seg = services.segmentation_get_or_create_default()
     first, second = _run(seg, k=3), _run(seg, k=3)
     part = f"{Membership._meta.db_table}_run_{first.pk}"
