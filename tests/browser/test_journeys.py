@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from customers.models import Customer
-from segmentation.lineage import segments_inherit
-from segmentation.models import RunStatus, Segmentation, SegmentRun
-from segmentation.tests.test_pages import customers_make, make_run
+from customers.tests.factories import customer_groups_create
+from segmentation.models import RunStatus, SegmentRun
+from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -122,21 +122,10 @@ def test_admin_imports_resegments_reads_and_edits(tab, admin_user, celery_worker
 
 @pytest.fixture
 def demo_run(admin_user):
-    seg = Segmentation.objects.create(name="Default")
-    groups = customers_make({0: 60, 1: 30, 2: 30, 3: 30})
-    run = make_run(
-        seg,
-        groups,
-        user=admin_user,
-        names={
-            0: "Average",
-            1: "High income · High spending",
-            2: "High income · Low spending",
-            3: "Young · High spending",
-        },
-    )
-    segments_inherit(run=run, previous=None)
-    return run
+    """A run made by the run service on four planted groups of 60/35/30/25 customers (labels by size)."""
+    seg = SegmentationFactory(name="Default", features=["age", "annual_income", "spending_score"])
+    customer_groups_create({0: 60, 1: 35, 2: 30, 3: 25})
+    return SegmentRunFactory(segmentation=seg, requested_by=admin_user, k=4)
 
 
 def test_viewer_reads_everything_without_edit_controls(tab, viewer_user, demo_run):
@@ -157,19 +146,12 @@ def test_viewer_reads_everything_without_edit_controls(tab, viewer_user, demo_ru
 
     segment = demo_run.segments.get(label=1)
     tab.go(f"/segments/{segment.pk}/")
-    assert page.get_by_role("heading", name="High income · High spending").is_visible()
+    assert page.get_by_role("heading", name=segment.name).is_visible()
     assert page.locator("textarea[name=strategy]").count() == 0
     assert page.get_by_text("What explains this segment").is_visible()
     tab.shot("03-segment")
 
-    later = make_run(
-        demo_run.segmentation,
-        {
-            label: list(Customer.objects.filter(memberships__segment__run=demo_run, memberships__segment__label=label))
-            for label in range(4)
-        },
-    )
-    segments_inherit(run=later, previous=demo_run)
+    SegmentRunFactory(segmentation=demo_run.segmentation, k=4, random_state=7)  # the same groups, segmented again
     tab.go(f"/segmentations/{demo_run.segmentation_id}/runs/")
     assert page.locator("table.runs tbody tr").count() == 2
     tab.shot("04-history")
