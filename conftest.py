@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 
 pytest_plugins = ["tests.fixtures", "tests.worker"]
 
@@ -8,8 +9,6 @@ pytest_plugins = ["tests.fixtures", "tests.worker"]
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Folders the suite writes to: settings only name them (they create nothing on import)."""
-    from django.conf import settings
-
     test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
     if test_name:
         Path(test_name).parent.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from django.contrib.messages import constants
 from django.test import Client
 from django.urls import reverse
 
+from config.celery import app
 from segmentation import services
 from segmentation.models import RunStatus, Segmentation, SegmentRun
 from tests.worker import _reset_producers
@@ -24,15 +25,18 @@ REASON = "the task broker is unreachable"
 
 
 @pytest.fixture
-def unreachable_broker():
+def unreachable_broker(monkeypatch):
     """Point the Celery app (as the web process sees it) at a broker nobody listens on."""
-    from config.celery import app
-
-    overrides = {"CELERY_BROKER_URL": CLOSED_PORT_BROKER, "CELERY_BROKER_TRANSPORT_OPTIONS": {}}
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", CLOSED_PORT_BROKER)
+    overrides = {"CELERY_BROKER_URL": CLOSED_PORT_BROKER}
+    if app.conf.get("CELERY_BROKER_TRANSPORT_OPTIONS"):  # the filesystem broker's folders mean nothing to Redis
+        overrides["CELERY_BROKER_TRANSPORT_OPTIONS"] = {}
     saved = {key: app.conf.get(key) for key in overrides}
     app.conf.update(overrides)
     _reset_producers(app)
     yield CLOSED_PORT_BROKER
+    monkeypatch.undo()
     app.conf.update(saved)
     _reset_producers(app)
 
