@@ -18,7 +18,8 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt requirements/lock
 
 install: $(VENV)/.installed ## create .venv and install pinned dependencies
 
-migrate: install
+migrate: install ## the folder of local state (SQLite file, broker, beat schedule) first: settings create none
+	mkdir -p "$${SEGMENTA_VAR_DIR:-var}"
 	$(BIN)/python manage.py migrate --noinput
 
 run: migrate ## migrate, seed the demo on first start, start web server + Celery worker
@@ -27,6 +28,7 @@ run: migrate ## migrate, seed the demo on first start, start web server + Celery
 	@bash scripts/run.sh "$(HOST)" "$(PORT)"
 
 worker: install
+	mkdir -p "$${SEGMENTA_VAR_DIR:-var}"
 	$(BIN)/celery -A config worker --loglevel INFO --concurrency 1 -Q $${CELERY_TASK_DEFAULT_QUEUE:-segmenta}
 
 test: install ## the whole suite (browser tests skip when no Chromium is installed, except in CI)
@@ -35,8 +37,10 @@ test: install ## the whole suite (browser tests skip when no Chromium is install
 bench: install ## benchmarks at 1M rows; needs PostgreSQL (BENCH_DATABASE_URL)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-lint: install
+lint: install ## ruff (rules and format) and the layer contracts (import-linter, see pyproject.toml)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf var/test-*.sqlite3* .pytest_cache

@@ -5,6 +5,7 @@ below (the housekeeping, declared only here) into its table next to each segment
 """
 
 import os
+from pathlib import Path
 
 from celery import Celery
 from celery.schedules import crontab
@@ -21,3 +22,19 @@ app.conf.beat_schedule = {
     # Delete finished runs beyond SEGMENTA_RUN_RETENTION per segmentation (never active or pinned ones).
     "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
 }
+FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+
+
+def broker_folders_create(celery_app: Celery) -> None:
+    """Create the folders of the embedded (filesystem) broker; settings only name them."""
+    if not str(celery_app.conf.broker_url or "").startswith("filesystem://"):
+        return
+    options = celery_app.conf.broker_transport_options or {}
+    for key in FILESYSTEM_BROKER_FOLDERS:
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+@app.on_after_configure.connect
+def _broker_folders_on_configure(sender: Celery, **kwargs: object) -> None:
+    broker_folders_create(sender)

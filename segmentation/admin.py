@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from core.exceptions import ConfigError, SegmentaError
-from segmentation.models import PlaybookRule, Segment, Segmentation, SegmentRun
+from segmentation.models import PlaybookRule, RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.playbook import conditions_validate, flags_validate, rule_as_dict
 from segmentation.services import runs, schedules
 from segmentation.services.strategies import playbook_rule_saved
@@ -125,6 +125,12 @@ class SegmentationAdmin(admin.ModelAdmin):
                 run = runs.run_request(segmentation=segmentation, requested_by=request.user, trigger="admin")
             except SegmentaError as exc:
                 self.message_user(request, f"{segmentation.name}: {exc}", messages.ERROR)
+                continue
+            run.refresh_from_db(fields=["status", "error"])
+            if run.status == RunStatus.FAILED:  # the broker could not be reached: the run says why
+                self.message_user(
+                    request, f"Run #{run.pk} of “{segmentation.name}” failed: {run.error}", messages.ERROR
+                )
                 continue
             queued.append(f"run #{run.pk} of “{segmentation.name}”")
         if queued:

@@ -73,3 +73,50 @@ def test_production_turns_debug_off_and_secures_cookies():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True", "True", "False"]
+
+
+_IMPORT_SETTINGS_ONLY = """
+import os, sys
+made = []
+real_mkdir = os.mkdir
+def refuse(path, *args, **kwargs):
+    made.append(str(path))
+    raise PermissionError(f"settings tried to create {path}")
+os.mkdir = refuse
+from django.conf import settings
+settings.INSTALLED_APPS  # imports the settings module
+os.mkdir = real_mkdir
+print(made)
+"""
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["config.settings.local", "config.settings.test", "config.settings.worker_test", "config.settings.production"],
+)
+def test_importing_settings_creates_no_directory(module, tmp_path):
+    """A read-only deployment can import the settings: they name folders but never create them."""
+    var_dir = tmp_path / "absent" / "var"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_BROKER_FOLDER")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE=module,
+        SEGMENTA_VAR_DIR=str(var_dir),
+        TMPDIR=str(scratch),
+        SECRET_KEY="k" * 20 + "-production-key-for-the-settings-test-only-0123456789",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _IMPORT_SETTINGS_ONLY],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert not (tmp_path / "absent").exists()
+    assert list(scratch.iterdir()) == []

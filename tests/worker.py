@@ -132,7 +132,7 @@ def celery_worker(transactional_db, settings, worker_env):
     """Start a real worker for one test; yields the WorkerProcess (stop/kill helpers)."""
     from django.db import connection
 
-    from config.celery import app
+    from config.celery import app, broker_folders_create
 
     tmp = Path(tempfile.mkdtemp(prefix="segmenta-worker-"))
     queue = f"segmenta-test-{uuid.uuid4().hex[:10]}"
@@ -150,10 +150,10 @@ def celery_worker(transactional_db, settings, worker_env):
     if broker.startswith("filesystem://"):
         env["CELERY_BROKER_URL"] = "filesystem://localhost/"
         env["CELERY_BROKER_FOLDER"] = str(tmp / "broker")
-        opts = filesystem_broker_options(tmp / "broker")
-        overrides["CELERY_BROKER_TRANSPORT_OPTIONS"] = opts
+        overrides["CELERY_BROKER_TRANSPORT_OPTIONS"] = filesystem_broker_options(tmp / "broker")
     saved = {key: app.conf.get(key) for key in overrides}
     app.conf.update(overrides)
+    broker_folders_create(app)
     # Drop pooled producer connections and cached routes so the new options take effect.
     _reset_producers(app)
     worker = WorkerProcess(env, tmp / "worker.log")

@@ -3,8 +3,8 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from campaigns.tests.helpers import mall_import, run_fit
-from segmentation.models import Segmentation
+from customers.tests.factories import customers_import_file
+from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
 
 
 @pytest.fixture(autouse=True)
@@ -16,17 +16,17 @@ def _fresh_throttles():
 
 @pytest.fixture
 def mall_customers(db, mall_csv):
-    return mall_import(mall_csv)
+    return customers_import_file(mall_csv)
 
 
 @pytest.fixture
 def segmentation(db):
-    return Segmentation.objects.create(name="Mall")
+    return SegmentationFactory(name="Mall")
 
 
 @pytest.fixture
 def mall_run(segmentation, mall_customers):
-    return run_fit(segmentation=segmentation, customers=mall_customers, k=5)
+    return SegmentRunFactory(segmentation=segmentation, k=5)
 
 
 def token_client(user) -> APIClient:

@@ -10,8 +10,9 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from campaigns import services
 from campaigns.models import Campaign
-from campaigns.tests.helpers import segment_of_size
+from campaigns.tests.factories import CampaignFactory
 from core.models import Activity
+from segmentation.tests.factories import SegmentRunFactory
 
 pytestmark = [pytest.mark.django_db]
 
@@ -28,8 +29,8 @@ def users(admin_user, marketer_user, viewer_user, outsider_user):
 
 @pytest.fixture
 def campaign(mall_run, marketer_user):
-    return services.campaign_create(
-        actor=marketer_user, name="VIP spring", segments=[segment_of_size(mall_run, 39)], channel="email"
+    return CampaignFactory(
+        actor=marketer_user, name="VIP spring", segments=[mall_run.segments.get(size=39)], channel="email"
     )
 
 
@@ -84,7 +85,7 @@ def test_runs_list_and_detail(api_as, viewer_user, mall_run):
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_create_campaign(api_as, users, mall_run, persona, how):
     client = _client(api_as, users, persona, how)
-    seg = segment_of_size(mall_run, 39)
+    seg = mall_run.segments.get(size=39)
     response = client.post(
         "/api/campaigns/", {"name": "Spring VIP", "segments": [seg.pk], "channel": "sms"}, format="json"
     )
@@ -101,7 +102,7 @@ def test_create_campaign(api_as, users, mall_run, persona, how):
 
 def test_create_campaign_errors(api_as, marketer_user, mall_run):
     client = api_as(marketer_user)
-    seg = segment_of_size(mall_run, 39)
+    seg = mall_run.segments.get(size=39)
     bad_dates = client.post(
         "/api/campaigns/",
         {"name": "x", "segments": [seg.pk], "starts_on": "2026-05-10", "ends_on": "2026-05-01"},
@@ -175,7 +176,7 @@ def test_high_value_campaign_exports_its_39_customers_as_csv_with_token(api_as, 
         "external_id", "segment_label", "segment_name", "run_id", "gender", "age",
         "annual_income", "spending_score", "strategy", "campaign_id",
     ]  # fmt: skip
-    expected = set(segment_of_size(mall_run, 39).memberships.values_list("customer__external_id", flat=True))
+    expected = set(mall_run.segments.get(size=39).memberships.values_list("customer__external_id", flat=True))
     assert {r["external_id"] for r in rows} == expected
     assert {r["run_id"] for r in rows} == {str(mall_run.pk)}
     assert {r["campaign_id"] for r in rows} == {str(campaign.pk)}
@@ -229,7 +230,8 @@ def test_audience_json_cursor_pagination(api_as, admin_user, mall_run):
         "external_id", "segment_label", "segment_name", "run_id", "gender", "age",
         "annual_income", "spending_score", "strategy", "campaign_id",
     }  # fmt: skip
-    assert first["strategy"].startswith("Strategy for segment")
+    # The row carries its segment's strategy as the run wrote it (the playbook's text for that group).
+    assert first["strategy"] == mall_run.segments.get(label=first["segment_label"]).strategy != ""
 
 
 def test_export_throttled_per_token(api_as, marketer_user, campaign, settings, monkeypatch):
@@ -249,11 +251,8 @@ def test_export_throttled_per_token(api_as, marketer_user, campaign, settings, m
 def test_repin_preview_and_repin_via_api(
     api_as, marketer_user, viewer_user, campaign, segmentation, mall_customers, mall_run
 ):
-    from campaigns.tests.helpers import run_fit
-
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
-    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
-    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, seed=7, lineage_of=lineage)
+    newer = SegmentRunFactory(segmentation=segmentation, k=5, random_state=7)
     client = api_as(marketer_user)
     preview = client.get(f"/api/campaigns/{campaign.pk}/repin-preview/?run={newer.pk}")
     assert preview.status_code == 200
@@ -265,7 +264,7 @@ def test_repin_preview_and_repin_via_api(
 
 
 def test_campaign_status_is_draft_on_create(api_as, marketer_user, mall_run):
-    seg = segment_of_size(mall_run, 39)
+    seg = mall_run.segments.get(size=39)
     response = api_as(marketer_user).post(
         "/api/campaigns/", {"name": "x", "segments": [seg.pk], "status": "active"}, format="json"
     )

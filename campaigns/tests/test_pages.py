@@ -8,16 +8,17 @@ from django.urls import reverse
 
 from campaigns import selectors, services
 from campaigns.models import Campaign
-from campaigns.tests.helpers import run_fit, segment_of_size
+from campaigns.tests.factories import CampaignFactory
 from core.models import Activity
 from segmentation.models import PlaybookRule
+from segmentation.tests.factories import SegmentRunFactory
 
 pytestmark = [pytest.mark.django_db]
 
 
 @pytest.fixture
 def campaign(mall_run, marketer_user):
-    return services.campaign_create(actor=marketer_user, name="VIP spring", segments=[segment_of_size(mall_run, 39)])
+    return CampaignFactory(actor=marketer_user, name="VIP spring", segments=[mall_run.segments.get(size=39)])
 
 
 def test_anonymous_goes_to_login(anon_client, campaign):
@@ -45,7 +46,7 @@ def test_list_and_detail(persona, expected, campaign, client, request):
 
 
 def test_create_and_edit_by_marketer(marketer_client, mall_run):
-    seg = segment_of_size(mall_run, 35)
+    seg = mall_run.segments.get(size=35)
     assert marketer_client.get("/campaigns/new/").status_code == 200
     response = marketer_client.post(
         "/campaigns/new/",
@@ -86,13 +87,12 @@ def test_viewer_cannot_write(viewer_client, campaign):
 
 def test_detail_shows_repin_preview(marketer_client, marketer_user, campaign, segmentation, mall_customers, mall_run):
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
-    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
     member = sorted(selectors.campaign_audience(campaign=campaign).values_list("customer__external_id", flat=True))[0]
     for c in mall_customers:
         if c.external_id == member:
             c.annual_income, c.spending_score = 50, 50
             c.save()
-    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, lineage_of=lineage)
+    newer = SegmentRunFactory(segmentation=segmentation, k=5)
     html = marketer_client.get(f"/campaigns/{campaign.pk}/").content.decode()
     assert f"If re-pinned to run {newer.pk}: <strong>0</strong> would enter, <strong>1</strong> would leave" in html
     assert member in html
@@ -120,17 +120,17 @@ def _segment_campaigns(segment, **context) -> str:
 
 
 def test_segment_campaigns_tag(campaign, mall_run):
-    html = _segment_campaigns(segment_of_size(mall_run, 39))
+    html = _segment_campaigns(mall_run.segments.get(size=39))
     assert "VIP spring" in html
     assert f"/campaigns/{campaign.pk}/" in html
-    empty = _segment_campaigns(segment_of_size(mall_run, 81))
+    empty = _segment_campaigns(mall_run.segments.get(size=81))
     assert "No campaign uses this segment yet." in empty
     assert reverse("campaigns:create") not in empty
-    assert reverse("campaigns:create") in _segment_campaigns(segment_of_size(mall_run, 81), can_write=True)
+    assert reverse("campaigns:create") in _segment_campaigns(mall_run.segments.get(size=81), can_write=True)
 
 
 def test_segment_page_shows_its_campaigns(campaign, mall_run, marketer_client, viewer_client):
-    url = reverse("segmentation:segment-detail", args=[segment_of_size(mall_run, 39).pk])
+    url = reverse("segmentation:segment-detail", args=[mall_run.segments.get(size=39).pk])
     as_marketer = marketer_client.get(url).content.decode()
     assert "Campaigns using this segment" in as_marketer and "VIP spring" in as_marketer
     assert f'href="{reverse("campaigns:create")}"' in as_marketer

@@ -8,15 +8,15 @@ import pytest
 
 from campaigns import selectors, services
 from campaigns.models import CampaignStatus
-from campaigns.tests.helpers import run_fit, segment_of_size
 from core.exceptions import Conflict, DataError
 from core.models import Activity
+from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
 
 pytestmark = [pytest.mark.django_db]
 
 
 def test_create_validates(marketer_user, mall_run):
-    seg = segment_of_size(mall_run, 39)
+    seg = mall_run.segments.get(size=39)
     with pytest.raises(DataError, match=r"ends_on: must be on or after starts_on \(2026-05-10\); got 2026-05-01"):
         services.campaign_create(
             actor=marketer_user, name="x", segments=[seg], starts_on=dt.date(2026, 5, 10), ends_on=dt.date(2026, 5, 1)
@@ -28,7 +28,7 @@ def test_create_validates(marketer_user, mall_run):
 
 
 def test_segments_must_share_a_run(marketer_user, mall_run, segmentation, mall_customers):
-    other = run_fit(segmentation=segmentation, customers=mall_customers, k=3, activate=False)
+    other = SegmentRunFactory(segmentation=segmentation, k=3)
     with pytest.raises(DataError, match="same run"):
         services.campaign_create(
             actor=marketer_user, name="x", segments=[mall_run.segments.first(), other.segments.first()]
@@ -40,13 +40,13 @@ def test_playbook_rule_gives_strategy(marketer_user, mall_run):
 
     rule = PlaybookRule.objects.get(flags=["high_value"])
     c = services.campaign_create(
-        actor=marketer_user, name="VIP", segments=[segment_of_size(mall_run, 39)], playbook_rule=rule
+        actor=marketer_user, name="VIP", segments=[mall_run.segments.get(size=39)], playbook_rule=rule
     )
     assert c.strategy == rule.actions
 
 
 def test_audience_stays_pinned_until_repinned(marketer_user, segmentation, mall_customers, mall_run):
-    high = segment_of_size(mall_run, 39)
+    high = mall_run.segments.get(size=39)
     campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[high])
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
     campaign.refresh_from_db()
@@ -58,7 +58,6 @@ def test_audience_stays_pinned_until_repinned(marketer_user, segmentation, mall_
     # Re-segment: the same groups (same lineage), but three customers of the high-value group move out
     # and one customer moves in (their values change before the new fit).
     leaving = sorted(before)[:3]
-    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
     for c in mall_customers:
         if c.external_id in leaving:
             c.spending_score = 40
@@ -67,7 +66,7 @@ def test_audience_stays_pinned_until_repinned(marketer_user, segmentation, mall_
     newcomer = next(c for c in mall_customers if c.external_id not in before and c.annual_income < 40)
     newcomer.annual_income, newcomer.spending_score = 88, 85
     newcomer.save()
-    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, lineage_of=lineage)
+    newer = SegmentRunFactory(segmentation=segmentation, k=5)
     segmentation.refresh_from_db()
     assert segmentation.active_run == newer
 
@@ -96,9 +95,8 @@ def test_audience_stays_pinned_until_repinned(marketer_user, segmentation, mall_
 
 
 def test_schedule_maps_draft_to_active_run(marketer_user, segmentation, mall_customers, mall_run):
-    campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[segment_of_size(mall_run, 39)])
-    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
-    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, lineage_of=lineage)
+    campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[mall_run.segments.get(size=39)])
+    newer = SegmentRunFactory(segmentation=segmentation, k=5)
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
     campaign.refresh_from_db()
     assert campaign.pinned_run == newer
@@ -106,9 +104,10 @@ def test_schedule_maps_draft_to_active_run(marketer_user, segmentation, mall_cus
 
 
 def test_repin_without_matching_group_is_refused(marketer_user, segmentation, mall_customers, mall_run):
-    campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[segment_of_size(mall_run, 39)])
+    campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[mall_run.segments.get(size=39)])
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
-    unrelated = run_fit(segmentation=segmentation, customers=mall_customers, k=3)
+    # A run of another segmentation: its groups have lineages of their own, none the campaign's.
+    unrelated = SegmentRunFactory(segmentation=SegmentationFactory(name="Unrelated"), k=3)
     preview = selectors.campaign_repin_preview(campaign=campaign, run=unrelated)
     assert len(preview.unmatched) == 1
     with pytest.raises(Conflict, match=f"run {unrelated.pk} has no segment matching"):
@@ -116,7 +115,7 @@ def test_repin_without_matching_group_is_refused(marketer_user, segmentation, ma
 
 
 def test_status_transitions_and_archive(marketer_user, mall_run):
-    c = services.campaign_create(actor=marketer_user, name="VIP", segments=[segment_of_size(mall_run, 39)])
+    c = services.campaign_create(actor=marketer_user, name="VIP", segments=[mall_run.segments.get(size=39)])
     with pytest.raises(Conflict, match="a draft campaign can become draft; got 'active'"):
         services.campaign_update(actor=marketer_user, campaign=c, status="active")
     services.campaign_schedule(actor=marketer_user, campaign=c)
@@ -135,23 +134,22 @@ def test_status_transitions_and_archive(marketer_user, mall_run):
 
 
 def test_campaigns_for_segment_follows_lineage(marketer_user, segmentation, mall_customers, mall_run):
-    high = segment_of_size(mall_run, 39)
+    high = mall_run.segments.get(size=39)
     c = services.campaign_create(actor=marketer_user, name="VIP", segments=[high])
-    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
-    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, lineage_of=lineage)
+    newer = SegmentRunFactory(segmentation=segmentation, k=5)
     assert list(selectors.campaigns_for_segment(segment=high)) == [c]
-    assert list(selectors.campaigns_for_segment(segment=segment_of_size(newer, 39))) == [c]
-    assert list(selectors.campaigns_for_segment(segment=segment_of_size(newer, 81))) == []
+    assert list(selectors.campaigns_for_segment(segment=newer.segments.get(size=39))) == [c]
+    assert list(selectors.campaigns_for_segment(segment=newer.segments.get(size=81))) == []
 
 
 def test_history_pruning_keeps_runs_campaigns_use(marketer_user, segmentation, mall_customers, mall_run):
     from segmentation.models import SegmentRun
     from segmentation.services.housekeeping import runs_prune_history
 
-    campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[segment_of_size(mall_run, 39)])
+    campaign = services.campaign_create(actor=marketer_user, name="VIP", segments=[mall_run.segments.get(size=39)])
     services.campaign_schedule(actor=marketer_user, campaign=campaign)
-    unused = run_fit(segmentation=segmentation, customers=mall_customers, k=5, seed=3)
-    run_fit(segmentation=segmentation, customers=mall_customers, k=5, seed=4)
+    unused = SegmentRunFactory(segmentation=segmentation, k=5, random_state=3)
+    SegmentRunFactory(segmentation=segmentation, k=5, random_state=4)
     runs_prune_history(keep=1, segmentation=segmentation)
     assert SegmentRun.objects.filter(pk=mall_run.pk).exists()
     assert not SegmentRun.objects.filter(pk=unused.pk).exists()
@@ -167,11 +165,10 @@ def _pinned_runs(campaign) -> set[int]:
 def test_campaigns_pin_the_runs_their_audience_reads(marketer_user, segmentation, mall_customers, mall_run):
     from segmentation.services.housekeeping import runs_prune_history
 
-    lineage = {s.label: s.lineage for s in mall_run.segments.all()}
-    draft = services.campaign_create(actor=marketer_user, name="Draft", segments=[segment_of_size(mall_run, 39)])
+    draft = services.campaign_create(actor=marketer_user, name="Draft", segments=[mall_run.segments.get(size=39)])
     assert _pinned_runs(draft) == {mall_run.pk}  # a draft holds the run of its segments
-    newer = run_fit(segmentation=segmentation, customers=mall_customers, k=5, lineage_of=lineage)
-    run_fit(segmentation=segmentation, customers=mall_customers, k=5, seed=4, activate=False)
+    SegmentRunFactory(segmentation=segmentation, k=5, random_state=4)  # active, then replaced by the next run
+    newer = SegmentRunFactory(segmentation=segmentation, k=5, random_state=3)
     assert runs_prune_history(keep=0, segmentation=segmentation) == 1  # only the unpinned, inactive run
     assert _pinned_runs(draft) == {mall_run.pk}
 

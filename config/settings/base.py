@@ -11,8 +11,9 @@ from django.core.exceptions import ImproperlyConfigured
 from config.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Local state (SQLite file, broker folder, beat schedule). Settings never create folders: `make migrate`
+# creates this one, the Celery app creates the broker's, and `collectstatic` creates STATIC_ROOT.
 VAR_DIR = Path(env_str("SEGMENTA_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-not-for-production")
 DEBUG = env_bool("DJANGO_DEBUG", False)
@@ -113,7 +114,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Uploads: files larger than this are refused before parsing (bytes).
@@ -136,9 +136,7 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost/")
 
 
 def filesystem_broker_options(folder: Path) -> dict:
-    """Transport options of kombu's filesystem broker rooted at `folder` (created if missing)."""
-    for sub in ("queue", "processed", "control"):
-        (folder / sub).mkdir(parents=True, exist_ok=True)
+    """Transport options of kombu's filesystem broker rooted at `folder` (the Celery app creates the folders)."""
     return {
         "data_folder_in": str(folder / "queue"),
         "data_folder_out": str(folder / "queue"),

@@ -1,4 +1,4 @@
-"""Test support for segment runs: data helpers and the worker hook.
+"""Test hooks for segment runs in a test worker (test data comes from the factories).
 
 Imported by a test worker with `celery worker --include segmentation.tests.runs_support`:
   * SEGMENTA_TEST_SEGMENT_DELAY=<seconds> makes every `ml.segment` call wait first (heartbeating
@@ -12,9 +12,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-from pathlib import Path
-
-import numpy as np
 
 from segmentation import ml
 
@@ -42,34 +39,3 @@ def install() -> None:
 
 
 install()
-
-
-# ------------------------------------------------------------------ data helpers
-def mall_import(path: Path) -> int:
-    """Import the Mall file as-is through the product's import service (Genre, zero-padded ids, CRLF)."""
-    from customers.imports.service import customer_import
-
-    result = customer_import(file=path, file_name=path.name, source="command")
-    return result.added + result.updated
-
-
-def customers_blobs(n: int = 300, *, seed: int = 0, prefix: str = "C") -> int:
-    """`n` customers in three clear groups of income / spending."""
-    from customers.models import Customer
-
-    rng = np.random.default_rng(seed)
-    centers = [(20, 20), (60, 80), (100, 30)]
-    objs = []
-    for i in range(n):
-        cx, cy = centers[i % 3]
-        objs.append(
-            Customer(
-                external_id=f"{prefix}{i:05d}",
-                gender="female" if i % 2 else "male",
-                age=int(20 + i % 50),
-                annual_income=float(max(0, cx + rng.normal(0, 3))),
-                spending_score=float(min(100, max(1, cy + rng.normal(0, 3)))),
-            )
-        )
-    Customer.objects.bulk_create(objs)
-    return n

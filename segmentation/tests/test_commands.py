@@ -10,9 +10,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer
+from customers.tests.factories import customer_blobs_create, customers_import_file
 from segmentation.models import Membership, RunStatus, Segmentation, SegmentRun
 from segmentation.services import config
-from segmentation.tests import runs_support
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def _by_size(summary: dict) -> dict[int, dict]:
 
 @pytest.mark.datasets
 def test_segment_json_on_mall_picks_five_segments(mall_csv):
-    runs_support.mall_import(mall_csv)
+    customers_import_file(mall_csv)
     summary = _segment(*MALL_ARGS)
     assert summary["status"] == "succeeded"
     assert summary["k"] == 5
@@ -58,7 +58,7 @@ def test_segment_json_on_mall_picks_five_segments(mall_csv):
 
 @pytest.mark.datasets
 def test_export_segments_writes_the_active_run(mall_csv, tmp_path):
-    runs_support.mall_import(mall_csv)
+    customers_import_file(mall_csv)
     summary = _segment(*MALL_ARGS)
     target = tmp_path / "segments.csv"
     call_command("export_segments", "--output", str(target), stderr=io.StringIO())
@@ -76,7 +76,7 @@ def test_export_segments_writes_the_active_run(mall_csv, tmp_path):
 
 
 def test_export_neutralises_formulas(tmp_path):
-    runs_support.customers_blobs(60)
+    customer_blobs_create(60)
     Customer.objects.filter(external_id="C00000").update(external_id="=HYPERLINK(1)")
     _segment("--k", "3", "--inline", "--json")
     out = io.StringIO()
@@ -92,7 +92,7 @@ def test_export_without_active_run_or_bad_run_is_a_clear_error():
 
 
 def test_command_line_options_override_for_this_run_only():
-    runs_support.customers_blobs(90)
+    customer_blobs_create(90)
     summary = _segment("--k", "4", "--scaler", "standard", "--seed", "7", "--inline", "--json")
     assert summary["k"] == 4
     assert summary["params"]["scaler"] == "standard" and summary["params"]["random_state"] == 7
@@ -101,7 +101,7 @@ def test_command_line_options_override_for_this_run_only():
 
 
 def test_named_segmentation_and_human_output():
-    runs_support.customers_blobs(90)
+    customer_blobs_create(90)
     Segmentation.objects.create(name="Spenders", k=3)
     out = io.StringIO()
     call_command("segment", "--segmentation", "Spenders", "--inline", stdout=out)
@@ -120,7 +120,7 @@ def test_named_segmentation_and_human_output():
     ],
 )
 def test_bad_options_are_clear_errors(args, message):
-    runs_support.customers_blobs(30)
+    customer_blobs_create(30)
     with pytest.raises(CommandError, match=message):
         call_command("segment", *args, "--inline")
     assert not SegmentRun.objects.exists()
@@ -128,7 +128,7 @@ def test_bad_options_are_clear_errors(args, message):
 
 
 def test_failed_run_prints_json_and_exits_non_zero():
-    runs_support.customers_blobs(60)
+    customer_blobs_create(60)
     first = _segment("--k", "3", "--inline", "--json")
     Customer.objects.update(spending_score=50)
     out = io.StringIO()
@@ -142,14 +142,14 @@ def test_failed_run_prints_json_and_exits_non_zero():
 
 
 def test_too_few_customers_is_a_clear_error():
-    runs_support.customers_blobs(2)
+    customer_blobs_create(2)
     with pytest.raises(CommandError, match="too few customers"):
         call_command("segment", "--inline", stdout=io.StringIO())
     assert SegmentRun.objects.get().status == RunStatus.FAILED
 
 
 def test_without_worker_the_wait_times_out_with_advice(django_capture_on_commit_callbacks):
-    runs_support.customers_blobs(30)
+    customer_blobs_create(30)
     with (
         django_capture_on_commit_callbacks(execute=False),
         pytest.raises(CommandError, match=r"still queued after 0.5 s: no worker picked it up"),
@@ -159,7 +159,7 @@ def test_without_worker_the_wait_times_out_with_advice(django_capture_on_commit_
 
 
 def test_segment_if_no_active_leaves_existing_segments_alone():
-    runs_support.customers_blobs(120)
+    customer_blobs_create(120)
     first = _segment("--inline", "--json", "--k", "3")
     out = io.StringIO()
     call_command("segment", "--inline", "--if-no-active", stdout=out)

@@ -1,6 +1,8 @@
 """Insight pages × personas: dashboard, run page, segment page, history, comparison.
 
-Runs are built directly as rows (`make_run`), the way the run service stores them.
+Runs come from the real run service (`SegmentRunFactory`: request, then execute in this process) on
+customers planted in four groups of 40/20/18/12; the engine labels segments largest first, so group g
+is segment label g (the `seeded` fixture checks it).
 """
 
 from __future__ import annotations
@@ -8,131 +10,33 @@ from __future__ import annotations
 import csv
 import io
 
-import numpy as np
 import pytest
-from django.utils import timezone
+from django.template.defaultfilters import floatformat
+from django.utils.html import escape
 
 from core.models import Activity
 from customers.models import Customer
-from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
+from customers.tests.factories import CENTERS, customer_groups_create
+from segmentation.models import RunStatus, Segmentation, SegmentRun
+from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
 
 FEATURES = ("age", "annual_income", "spending_score")
-CENTERS = {  # label -> (age, income, spending)
-    0: (45.0, 55.0, 50.0),
-    1: (32.0, 86.5, 82.0),
-    2: (41.0, 88.2, 17.1),
-    3: (25.0, 26.0, 79.0),
-}
-EVIDENCE = {
-    "per_k": [
-        {
-            "k": k,
-            "inertia": 100.0 / k,
-            "silhouette": 0.3 + 0.05 * (k == 4),
-            "calinski_harabasz": 50.0 + k,
-            "davies_bouldin": 1.0 - 0.1 * (k == 4),
-            "stability": 0.9,
-        }
-        for k in range(2, 8)
-    ],
-    "preferred": {"silhouette": 4, "calinski_harabasz": 7, "davies_bouldin": 4, "stability": 2, "elbow": 4},
-    "disagreement": True,
-}
 
 
-def customers_make(n_per: dict[int, int], *, seed: int = 0, prefix: str = "C") -> dict[int, list[Customer]]:
-    """Customers around CENTERS (label -> customers), created in bulk."""
-    rng = np.random.default_rng(seed)
-    objs: dict[int, list[Customer]] = {}
-    i = 0
-    for label, n in n_per.items():
-        age, inc, sp = CENTERS[label]
-        objs[label] = []
-        for _ in range(n):
-            i += 1
-            objs[label].append(
-                Customer(
-                    external_id=f"{prefix}{i:05d}",
-                    gender="female" if i % 2 else "male",
-                    age=int(np.clip(rng.normal(age, 3), 18, 90)),
-                    annual_income=float(max(1, rng.normal(inc, 4))),
-                    spending_score=float(np.clip(rng.normal(sp, 4), 1, 100)),
-                )
-            )
-    Customer.objects.bulk_create([c for cs in objs.values() for c in cs])
-    by_ext = dict(Customer.objects.values_list("external_id", "id"))
-    for cs in objs.values():
-        for c in cs:
-            c.pk = c.id = by_ext[c.external_id]
-    return objs
-
-
-def make_run(
-    segmentation: Segmentation,
-    groups: dict[int, list[Customer]],
-    *,
-    user=None,
-    activate: bool = True,
-    names: dict[int, str] | None = None,
-    status: str = RunStatus.SUCCEEDED,
-) -> SegmentRun:
-    """A finished run with one segment per group (profile from the members) and memberships."""
-    now = timezone.now()
-    run = SegmentRun.objects.create(
-        segmentation=segmentation,
-        version=segmentation.version,
-        status=status,
-        requested_by=user,
-        params={"features": list(FEATURES)},
-        evidence=EVIDENCE,
-        chosen_k=len(groups),
-        k_reason=f"silhouette and Davies–Bouldin agree on k = {len(groups)}",
-        quality={"silhouette": 0.35},
-        started_at=now - timezone.timedelta(seconds=12),
-        finished_at=now,
-        rows_used=sum(map(len, groups.values())),
-        rows_dropped=0,
-        stage="done",
-        progress=100,
-    )
-    everyone = [c for cs in groups.values() for c in cs]
-    base = {f: np.array([getattr(c, f) for c in everyone], dtype=float) for f in FEATURES}
-    total = len(everyone)
-    for label, cs in sorted(groups.items()):
-        vals = {f: np.array([getattr(c, f) for c in cs], dtype=float) for f in FEATURES}
-        profile = {
-            f: {
-                "mean": float(v.mean()),
-                "median": float(np.median(v)),
-                "min": float(v.min()),
-                "max": float(v.max()),
-                "z": float((v.mean() - base[f].mean()) / (base[f].std() or 1)),
-            }
-            for f, v in vals.items()
-        }
-        seg = Segment.objects.create(
-            run=run,
-            label=label,
-            name=(names or {}).get(label, f"Group {label}"),
-            size=len(cs),
-            share=len(cs) / total,
-            centroid={f: profile[f]["mean"] for f in FEATURES},
-            profile=profile,
-            flags=["high_value"] if label == 1 else (["upsell"] if label == 2 else []),
-            strategy=f"Playbook for group {label}",
-        )
-        Membership.objects.bulk_create([Membership(run=run, customer=c, segment=seg, distance=0.1) for c in cs])
-    if activate:
-        Segmentation.objects.filter(pk=segmentation.pk).update(active_run=run)
-        segmentation.refresh_from_db()
-    return run
+def _duration(run: SegmentRun) -> str:
+    """The run's duration as the pages print it."""
+    return f"{floatformat(run.duration_seconds, 1)} s"
 
 
 @pytest.fixture
 def seeded(db, admin_user):
-    seg = Segmentation.objects.create(name="default")
-    groups = customers_make({0: 40, 1: 20, 2: 18, 3: 12})
-    run = make_run(seg, groups, user=admin_user)
+    seg = SegmentationFactory(name="default", features=list(FEATURES))
+    groups = customer_groups_create({0: 40, 1: 20, 2: 18, 3: 12})
+    run = SegmentRunFactory(segmentation=seg, requested_by=admin_user)
+    for label, members in groups.items():  # each planted group is one segment, labelled by size
+        assert set(run.memberships.filter(segment__label=label).values_list("customer_id", flat=True)) == {
+            c.pk for c in members
+        }
     return seg, run, groups
 
 
@@ -151,7 +55,7 @@ PAGES = [
 
 def _urls(seeded):
     seg, run, groups = seeded
-    run2 = make_run(seg, groups, activate=False)
+    run2 = SegmentRunFactory(segmentation=seg, random_state=7)
     segment = run.segments.first()
     return [p.format(run=run.pk, segment=segment.pk, seg=seg.pk, run2=run2.pk) for p in PAGES]
 
@@ -185,9 +89,9 @@ def test_dashboard_shows_segment_cards_with_numbers_and_meta(seeded, viewer_clie
     r = viewer_client.get("/")
     html = r.content.decode()
     assert html.count('class="card segment-card"') == 4
-    assert "Group 1" in html and "high_value" in html and "upsell" in html
+    assert escape(run.segments.get(label=1).name) in html and "high_value" in html and "upsell" in html
     assert "k$" in html and "/ 100" in html  # key numbers in real units
-    assert "from 90 customers" in html and "alice-admin" in html and "in 12.0 s" in html
+    assert "from 90 customers" in html and "alice-admin" in html and f"in {_duration(run)}" in html
     assert f"/segments/{run.segments.get(label=1).pk}/" in html
     assert "Re-segment now" not in html  # viewer
 
@@ -244,8 +148,8 @@ def test_run_page_has_every_chart_with_fixed_ids(seeded, viewer_client):
         assert f'id="{div}"' in html, div
     assert "/assets/plotly.min.js" in html
     assert "sample of 90 of 90 customers" in html
-    assert "silhouette and Davies–Bouldin agree" in html
-    assert "criteria disagree" in html
+    assert escape(run.k_reason) in html  # why k was chosen, as the run service wrote it
+    assert run.evidence["disagreement"] is True and "criteria disagree" in html
 
 
 def test_run_page_axes_chosen_by_get_params(seeded, viewer_client):
@@ -324,7 +228,7 @@ def test_segment_page_profile_rules_members(seeded, viewer_client):
     assert "annual income" in html or "spending score" in html
     assert "Page 1 of 1 · 20 members" in html
     assert 'class="strategy-form"' not in html  # viewer: read-only
-    assert "Playbook for group 1" in html
+    assert escape(segment.strategy) in html  # the playbook's strategy the run gave it
 
 
 def test_segment_page_search_and_paginate(seeded, viewer_client):
@@ -353,6 +257,7 @@ def test_segment_members_csv(seeded, viewer_client):
 def test_marketer_edits_strategy_with_audit(seeded, marketer_client, marketer_user):
     _seg, run, _ = seeded
     segment = run.segments.get(label=2)
+    playbook = segment.strategy
     html = marketer_client.get(f"/segments/{segment.pk}/").content.decode()
     assert 'class="strategy-form"' in html
     r = marketer_client.post(f"/segments/{segment.pk}/strategy/", {"strategy": "  Premium bundle offer  "})
@@ -362,16 +267,17 @@ def test_marketer_edits_strategy_with_audit(seeded, marketer_client, marketer_us
     assert segment.strategy_source == "override"
     assert segment.strategy_edited_by == marketer_user and segment.strategy_edited_at is not None
     act = Activity.objects.get(verb="segment.strategy_edited")
-    assert act.before["strategy"] == "Playbook for group 2" and act.after["strategy"] == "Premium bundle offer"
+    assert act.before["strategy"] == playbook and act.after["strategy"] == "Premium bundle offer"
     assert act.actor == marketer_user
 
 
 def test_viewer_cannot_edit_strategy(seeded, viewer_client):
     _seg, run, _ = seeded
     segment = run.segments.get(label=2)
+    playbook = segment.strategy
     assert viewer_client.post(f"/segments/{segment.pk}/strategy/", {"strategy": "x"}).status_code == 403
     segment.refresh_from_db()
-    assert segment.strategy == "Playbook for group 2"
+    assert segment.strategy == playbook
 
 
 def test_strategy_edit_is_post_only_and_validated(seeded, admin_client):
@@ -401,14 +307,13 @@ def test_history_lists_every_run(seeded, viewer_client):
     seg, run, _ = seeded
     SegmentRun.objects.create(segmentation=seg, version=5, status=RunStatus.FAILED, error="boom")
     html = viewer_client.get(f"/segmentations/{seg.pk}/runs/").content.decode()
-    assert f"#{run.pk}" in html and "active" in html and "Failed" in html and "boom" in html and "12.0 s" in html
+    assert f"#{run.pk}" in html and "active" in html and "Failed" in html and "boom" in html and _duration(run) in html
 
 
 def test_compare_same_partition_has_ari_1(seeded, viewer_client):
     seg, run, groups = seeded
-    # the same groups, labels permuted
-    permuted = {(label + 1) % 4: cs for label, cs in groups.items()}
-    run2 = make_run(seg, permuted, activate=False)
+    # the same customers segmented again (another seed): the same groups
+    run2 = SegmentRunFactory(segmentation=seg, random_state=7)
     html = viewer_client.get("/runs/compare/", {"a": run.pk, "b": run2.pk}).content.decode()
     assert '<div class="value ari">1.000</div>' in html
     assert 'id="chart-migration"' in html
@@ -416,9 +321,13 @@ def test_compare_same_partition_has_ari_1(seeded, viewer_client):
 
 def test_compare_reports_movers(seeded, viewer_client):
     seg, run, groups = seeded
+    # five customers of group 0 now look like group 1; the next run moves them
     moved = groups[0][:5]
-    new_groups = {0: groups[0][5:], 1: groups[1] + moved, 2: groups[2], 3: groups[3]}
-    run2 = make_run(seg, new_groups, activate=False)
+    age, income, spending = CENTERS[1]
+    Customer.objects.filter(pk__in=[c.pk for c in moved]).update(
+        age=int(age), annual_income=income, spending_score=spending
+    )
+    run2 = SegmentRunFactory(segmentation=seg)
     from segmentation.selectors.comparison import run_compare
 
     result = run_compare(run_a=run, run_b=run2)
@@ -478,6 +387,10 @@ def test_evidence_reader_reads_the_one_stored_shape(seeded):
     from segmentation.selectors.runs import run_evidence
 
     _seg, run, _ = seeded
+    written = run.evidence  # exactly what the run service stored
+    ev = run_evidence(run=run)
+    assert [r["k"] for r in ev["per_k"]] == sorted(r["k"] for r in written["per_k"]) == list(range(2, 11))
+    assert ev["knee"] == written["preferred"]["elbow"] and ev["disagreement"] is written["disagreement"] is True
     per_k = (KEvidence(3, 5.0, 0.4, None, None, None), KEvidence(2, 9.0, 0.3, None, None, None))
     run.evidence = Evidence(per_k=per_k, preferred={"silhouette": 3, "elbow": 2}).as_dict()
     ev = run_evidence(run=run)

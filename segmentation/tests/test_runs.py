@@ -18,10 +18,10 @@ from psycopg import sql
 from core.exceptions import ConfigError
 from customers.models import Customer
 from customers.signals import customers_changed
+from customers.tests.factories import customer_blobs_create
 from segmentation import ml
 from segmentation.models import Membership, RunPin, RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.services import claims, config, housekeeping, memberships, runs, schedules
-from segmentation.tests import runs_support
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +32,8 @@ def seg() -> Segmentation:
 
 
 @pytest.fixture
-def blobs() -> int:
-    return runs_support.customers_blobs(300)
+def blobs() -> list[Customer]:
+    return customer_blobs_create(300)
 
 
 def _request(seg: Segmentation, **overrides) -> SegmentRun:
@@ -200,7 +200,7 @@ def test_soft_time_limit_fails_with_timeout_message(seg, blobs, monkeypatch, set
 
 
 def test_too_few_customers_is_a_clear_failure(seg):
-    runs_support.customers_blobs(2)
+    customer_blobs_create(2)
     run = _run(seg)
     assert run.status == RunStatus.FAILED
     assert "few" in run.error.lower()
@@ -625,7 +625,7 @@ def test_pruning_gives_way_to_a_busy_reader_and_prunes_later(postgres_only):
     import psycopg
     from django.db import OperationalError, connection
 
-    runs_support.customers_blobs(90)
+    customer_blobs_create(90)
     seg = config.segmentation_get_or_create_default()
     first, second = _run(seg, k=3), _run(seg, k=3)
     part = f"{Membership._meta.db_table}_run_{first.pk}"

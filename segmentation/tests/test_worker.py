@@ -9,9 +9,9 @@ import time
 import pytest
 from django.core.management import call_command
 
+from customers.tests.factories import customer_blobs_create, customers_import_file
 from segmentation.models import Membership, RunStatus, Segmentation, SegmentRun
 from segmentation.services import claims, config, runs
-from segmentation.tests import runs_support
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -36,7 +36,7 @@ def _active_snapshot(seg: Segmentation) -> tuple[int, list]:
 
 @pytest.mark.datasets
 def test_segment_command_through_the_worker_on_mall(celery_worker, mall_csv):
-    runs_support.mall_import(mall_csv)
+    customers_import_file(mall_csv)
     out = io.StringIO()
     call_command(
         "segment", "--features", "annual_income,spending_score", "--k", "auto", "--json", "--timeout", "180", stdout=out
@@ -51,7 +51,7 @@ def test_segment_command_through_the_worker_on_mall(celery_worker, mall_csv):
 
 @pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_FAIL": "engine blew up"}])
 def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worker):
-    runs_support.customers_blobs(150)
+    customer_blobs_create(150)
     seg = config.segmentation_get_or_create_default()
     first = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
     assert runs.run_execute(run_id=first.pk) == claims.SUCCEEDED  # in this process: no failure hook here
@@ -67,7 +67,7 @@ def test_task_that_raises_fails_the_run_and_keeps_previous_segments(celery_worke
 
 @pytest.mark.parametrize("worker_env", [{"SEGMENTA_TEST_SEGMENT_DELAY": "4"}])
 def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin_client):
-    runs_support.customers_blobs(150)
+    customer_blobs_create(150)
     seg = config.segmentation_get_or_create_default()
     first = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
     runs.run_execute(run_id=first.pk)
@@ -95,7 +95,7 @@ def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin
 
 
 def test_two_requests_at_once_never_run_twice(celery_worker):
-    runs_support.customers_blobs(150)
+    customer_blobs_create(150)
     seg = config.segmentation_get_or_create_default()
     a = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
     b = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})

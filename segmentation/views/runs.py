@@ -183,7 +183,11 @@ def run_request(request: HttpRequest, pk: int) -> HttpResponse:
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         )
         return redirect(back if back and safe else "segmentation:dashboard")
-    messages.success(request, f"Run #{run.pk} of “{segmentation.name}” queued.")
+    run.refresh_from_db(fields=["status", "error"])
+    if run.status == RunStatus.FAILED:  # the broker could not be reached: the run says why
+        messages.error(request, f"Run #{run.pk} of “{segmentation.name}” failed: {run.error}")
+    else:
+        messages.success(request, f"Run #{run.pk} of “{segmentation.name}” queued.")
     return redirect("segmentation:run-detail", run_id=run.pk)
 
 

@@ -10,25 +10,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.urls import Resolver404, resolve
 
 from customers.models import Customer
-from segmentation.models import RunStatus, Segmentation, SegmentRun
-from segmentation.services.lineage import segments_inherit
-from segmentation.tests.test_pages import customers_make, make_run
+from customers.tests.factories import customer_groups_create
+from segmentation.models import RunStatus, SegmentRun
+from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHART = ".js-plotly-plot"
 WAIT_MS = int(os.environ.get("SEGMENTA_BROWSER_RUN_WAIT_MS", "180000"))
-
-
-def _import_page_exists() -> bool:
-    try:
-        resolve("/customers/import/")
-    except Resolver404:
-        return False
-    return True
 
 
 def _planted_csv() -> Path:
@@ -56,26 +47,23 @@ def _planted_csv() -> Path:
 
 
 def _import_customers(tab) -> None:
-    """Import through the page when it exists; otherwise create the same kind of customers directly."""
-    if not _import_page_exists():
-        customers_make({0: 60, 1: 30, 2: 30, 3: 30})
-        return
-    tab.go("/customers/import/")
+    """Import the planted file the way a user does: nav -> Imports -> Import customers -> upload -> outcome."""
     page = tab.page
-    page.set_input_files("input[type=file]", str(_planted_csv()))
-    page.locator("form:has(input[type=file]) [type=submit]").first.click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Imports", exact=True).click()
     page.wait_for_load_state("load")
-    tab.shot("01-import")
-    # A preview / confirm step, if the import page has one.
-    for _ in range(2):
-        if Customer.objects.exists():
-            break
-        confirm = page.locator("form [type=submit]").filter(has_text=re.compile("import|confirm", re.I))
-        if not confirm.count():
-            break
-        confirm.first.click()
-        page.wait_for_load_state("load")
-    assert Customer.objects.count() == 150, page.content()[:2000]
+    page.get_by_role("link", name="Import customers").click()
+    page.wait_for_load_state("load")
+    assert re.search(r"/customers/import/$", page.url), page.url
+    page.set_input_files("#import-form input[type=file]", str(_planted_csv()))
+    tab.shot("01-import-form")
+    page.locator("#import-form").get_by_role("button", name="Import").click()
+    page.wait_for_load_state("load")
+    # The upload lands on the import's outcome page, which counts what was added.
+    assert re.search(r"/customers/imports/\d+/$", page.url), (page.url, page.content()[:2000])
+    assert page.get_by_text(re.compile(r"Imported customers\.csv: 150 added, 0 updated, 0 rejected")).is_visible()
+    assert page.locator("#rows-added").inner_text() == "150"
+    tab.shot("01-import-done")
+    assert Customer.objects.count() == 150
 
 
 def _charts_rendered(tab, minimum: int = 4) -> int:
@@ -134,21 +122,10 @@ def test_admin_imports_resegments_reads_and_edits(tab, admin_user, celery_worker
 
 @pytest.fixture
 def demo_run(admin_user):
-    seg = Segmentation.objects.create(name="Default")
-    groups = customers_make({0: 60, 1: 30, 2: 30, 3: 30})
-    run = make_run(
-        seg,
-        groups,
-        user=admin_user,
-        names={
-            0: "Average",
-            1: "High income · High spending",
-            2: "High income · Low spending",
-            3: "Young · High spending",
-        },
-    )
-    segments_inherit(run=run, previous=None)
-    return run
+    """A run made by the run service on four planted groups of 60/35/30/25 customers (labels by size)."""
+    seg = SegmentationFactory(name="Default", features=["age", "annual_income", "spending_score"])
+    customer_groups_create({0: 60, 1: 35, 2: 30, 3: 25})
+    return SegmentRunFactory(segmentation=seg, requested_by=admin_user, k=4)
 
 
 def test_viewer_reads_everything_without_edit_controls(tab, viewer_user, demo_run):
@@ -169,19 +146,12 @@ def test_viewer_reads_everything_without_edit_controls(tab, viewer_user, demo_ru
 
     segment = demo_run.segments.get(label=1)
     tab.go(f"/segments/{segment.pk}/")
-    assert page.get_by_role("heading", name="High income · High spending").is_visible()
+    assert page.get_by_role("heading", name=segment.name).is_visible()
     assert page.locator("textarea[name=strategy]").count() == 0
     assert page.get_by_text("What explains this segment").is_visible()
     tab.shot("03-segment")
 
-    later = make_run(
-        demo_run.segmentation,
-        {
-            label: list(Customer.objects.filter(memberships__segment__run=demo_run, memberships__segment__label=label))
-            for label in range(4)
-        },
-    )
-    segments_inherit(run=later, previous=demo_run)
+    SegmentRunFactory(segmentation=demo_run.segmentation, k=4, random_state=7)  # the same groups, segmented again
     tab.go(f"/segmentations/{demo_run.segmentation_id}/runs/")
     assert page.locator("table.runs tbody tr").count() == 2
     tab.shot("04-history")
