@@ -47,7 +47,7 @@ def seg() -> Segmentation:
 
 
 def _messages(client: Client) -> list[tuple[int, str]]:
-    response = client.get(reverse("dashboard"))
+    response = client.get(reverse("segmentation:dashboard"))
     return [(m.level, str(m)) for m in response.context["messages"]]
 
 
@@ -74,7 +74,7 @@ def test_service_fails_the_run_with_the_reason(unreachable_broker, seg):
 
 
 def test_dashboard_resegment_tells_the_user(unreachable_broker, admin_client, seg):
-    response = admin_client.post(reverse("run-request", args=[seg.pk]))
+    response = admin_client.post(reverse("segmentation:run-request", args=[seg.pk]))
     assert response.status_code == 302
     run = SegmentRun.objects.get()
     _assert_failed_with_reason(run)
