@@ -1,0 +1,138 @@
+"""The charts' shared theme, fixed div ids, labels in real units and HTML rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from segmentation.ml.fields import FEATURE_META
+
+DIV_IDS: dict[str, str] = {
+    "elbow": "chart-elbow",
+    "criteria": "chart-criteria",
+    "scatter2d": "chart-scatter2d",
+    "scatter3d": "chart-scatter3d",
+    "heatmap": "chart-heatmap",
+    "radar": "chart-radar",
+    "box": "chart-box",
+    "silhouette": "chart-silhouette",
+    "migration": "chart-migration",
+}
+
+FALLBACK_COLORS = (
+    "#2563eb",
+    "#dc2626",
+    "#059669",
+    "#d97706",
+    "#7c3aed",
+    "#0891b2",
+    "#db2777",
+    "#65a30d",
+    "#475569",
+    "#ea580c",
+    "#4f46e5",
+    "#0d9488",
+)
+
+CRITERIA: tuple[tuple[str, str, str], ...] = (
+    ("silhouette", "Silhouette (higher is better)", "higher"),
+    ("calinski_harabasz", "Calinski–Harabasz (higher is better)", "higher"),
+    ("davies_bouldin", "Davies–Bouldin (lower is better)", "lower"),
+    ("stability", "Stability, mean ARI (higher is better)", "higher"),
+)
+
+# A small template of our own: Plotly copies and validates a figure's template on every figure, and the
+# built-in ones are large (most of a page's server time), so every figure starts from this one (`_new`).
+_AXIS = dict(gridcolor="#e5e9f0", zerolinecolor="#cbd2d9", linecolor="#cbd2d9")
+TEMPLATE = go.layout.Template(
+    layout=dict(
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        colorway=list(FALLBACK_COLORS),
+        xaxis=dict(_AXIS, automargin=True),
+        yaxis=dict(_AXIS, automargin=True),
+        polar=dict(bgcolor="white", radialaxis=dict(gridcolor="#e5e9f0"), angularaxis=dict(gridcolor="#e5e9f0")),
+        scene=dict(
+            xaxis=dict(_AXIS, backgroundcolor="white"),
+            yaxis=dict(_AXIS, backgroundcolor="white"),
+            zaxis=dict(_AXIS, backgroundcolor="white"),
+        ),
+        font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=12, color="#1f2933"),
+        hoverlabel=dict(namelength=-1),
+    )
+)
+_LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=50))
+
+
+def _new(data: Any = None) -> go.Figure:
+    """An empty figure with our template (set at construction, so Plotly's default is never copied)."""
+    return go.Figure(data=data, layout=go.Layout(template=TEMPLATE))
+
+
+def feature_name(feature: str) -> str:
+    """Human name of a feature: 'annual_income' -> 'Annual income'."""
+    return FEATURE_META.get(feature, (feature.replace("_", " ").capitalize(), ""))[0]
+
+
+def feature_label(feature: str) -> str:
+    """Axis label in real units: 'annual_income' -> 'Annual income (k$)'."""
+    name, unit = FEATURE_META.get(feature, (feature.replace("_", " ").capitalize(), ""))
+    return f"{name} ({unit})" if unit else name
+
+
+def feature_unit(feature: str) -> str:
+    return FEATURE_META.get(feature, ("", ""))[1]
+
+
+def format_value(feature: str, value: float | None) -> str:
+    """A value in real units for cards and tables: 86.5 k$, 32 years, 82 (of 100)."""
+    if value is None:
+        return "–"
+    unit = feature_unit(feature)
+    if feature == "spending_score":
+        return f"{value:.0f} / 100"
+    if feature == "gender":
+        return f"{value * 100:.0f}% female"
+    text = f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{text} {unit}" if unit else text
+
+
+def _color(segment: Mapping[str, Any], i: int) -> str:
+    return segment.get("color") or FALLBACK_COLORS[i % len(FALLBACK_COLORS)]
+
+
+def _seg_name(segment: Mapping[str, Any]) -> str:
+    return f"{segment.get('name') or 'Segment'} (#{segment['label']})"
+
+
+def _finite(values: Sequence[Any]) -> list[float | None]:
+    out: list[float | None] = []
+    for v in values:
+        out.append(float(v) if v is not None and np.isfinite(float(v)) else None)
+    return out
+
+
+def _vline(fig: go.Figure, x: float, *, xref: str, yref: str, color: str, text: str | None = None) -> None:
+    """A dashed vertical line over a whole subplot (cheaper than Figure.add_vline), with an optional label."""
+    fig.add_shape(type="line", x0=x, x1=x, y0=0, y1=1, xref=xref, yref=yref, line=dict(color=color, dash="dash"))
+    if text:
+        fig.add_annotation(
+            x=x, y=1, xref=xref, yref=yref, text=text, showarrow=False, yanchor="bottom", font=dict(color=color)
+        )
+
+
+def render(fig: go.Figure, key: str) -> str:
+    """HTML fragment of a figure in a div with the fixed id DIV_IDS[key] (plotly.js loaded by the page)."""
+    return pio.to_html(
+        fig,
+        include_plotlyjs=False,
+        full_html=False,
+        div_id=DIV_IDS[key],
+        config={"responsive": True, "displaylogo": False},
+        default_width="100%",
+        default_height=f"{int(fig.layout.height or 420)}px",
+    )
