@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements/base.txt requirements/dev.txt requirements/lock
 
 install: $(VENV)/.installed ## create .venv and install pinned dependencies
 
-migrate: install ## the folder of local state (SQLite file, broker, beat schedule) first: settings create none
+migrate: install ## the folder of local state (SQLite file, broker) first: settings create none
 	mkdir -p "$${SEGMENTA_VAR_DIR:-var}"
 	$(BIN)/python manage.py migrate --noinput
 

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 var=${SEGMENTA_VAR_DIR:-var}
 mkdir -p "$var"
 .venv/bin/celery -A config worker --loglevel INFO --concurrency 1 \
-  -Q "${CELERY_TASK_DEFAULT_QUEUE:-segmenta}" --beat --schedule "$var/celerybeat-schedule" > "$var/worker.log" 2>&1 &
+  -Q "${CELERY_TASK_DEFAULT_QUEUE:-segmenta}" --beat > "$var/worker.log" 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 echo
