@@ -12,6 +12,7 @@ from django.db import transaction
 
 from core.roles import ADMIN
 from core.services import activity_record
+from customers.deletion import RESEGMENT_ADVICE, demo_customers_remove
 from customers.demo import ID_PREFIX, PLANTED_GROUPS, SOURCE_ATTRIBUTE, SOURCE_VALUE, demo_customers
 from customers.imports.columns import CANONICAL_FIELDS
 from customers.models import AttributeKind, Customer, CustomerAttribute
@@ -25,15 +26,13 @@ UPDATE_FIELDS = [*CANONICAL_FIELDS[1:], "attributes", "updated_at"]
 def demo_customers_seed(*, n: int, seed: int, reset: bool) -> dict[str, int]:
     """Upsert `n` synthetic customers by external id, set-based; with `reset` first delete earlier demo rows.
 
-    Returns {"deleted", "added", "updated"}. Sends `customers_changed` after commit.
+    Returns {"deleted", "added", "updated"}. Sends `customers_changed` after commit. The reset is the
+    set-based removal of `seed_demo --remove` (memberships included, audited on its own).
     """
     frame = demo_customers(n=n, seed=seed)
     ids = frame["external_id"].tolist()
     with transaction.atomic():
-        deleted = 0
-        if reset:
-            _, per_model = Customer.objects.filter(attributes__source=SOURCE_VALUE).delete()
-            deleted = per_model.get(Customer._meta.label, 0)
+        deleted = demo_customers_remove(actor=None).customers if reset else 0
         CustomerAttribute.objects.update_or_create(
             key=SOURCE_ATTRIBUTE, defaults={"label": "Source", "kind": AttributeKind.TEXT}
         )
@@ -92,7 +91,8 @@ class Command(BaseCommand):
         "(" + "; ".join(g.name for g in PLANTED_GROUPS) + "), "
         f"each marked with the attribute {SOURCE_ATTRIBUTE}='{SOURCE_VALUE}' and ids {ID_PREFIX}00001...; "
         "upserted by external id. Also makes sure the demo login exists (user 'demo', password from "
-        "DEMO_PASSWORD, default 'demo', Admin role), except under production settings."
+        "DEMO_PASSWORD, default 'demo', Admin role), except under production settings. "
+        "--remove deletes the synthetic demo customers (and their segment memberships) instead."
     )
 
     def add_arguments(self, parser):
@@ -102,8 +102,20 @@ class Command(BaseCommand):
             "--if-empty", action="store_true", help="Do nothing to customers if any customer exists already"
         )
         parser.add_argument("--reset", action="store_true", help="Delete earlier synthetic demo customers first")
+        parser.add_argument(
+            "--remove",
+            action="store_true",
+            help="Only delete the synthetic demo customers and their segment memberships (one transaction); "
+            "other customers, the demo login and the segmentations' runs are kept",
+        )
 
-    def handle(self, *args, customers: int, seed: int, if_empty: bool, reset: bool, **options):
+    def handle(self, *args, customers: int, seed: int, if_empty: bool, reset: bool, remove: bool, **options):
+        if remove:
+            result = demo_customers_remove(actor=None)
+            self.stdout.write(self.style.SUCCESS(f"Synthetic demo customers removed: {result.describe()}."))
+            if result.customers:
+                self.stdout.write(RESEGMENT_ADVICE)
+            return
         if customers < 0:
             raise CommandError(f"--customers: expected 0 or more; got {customers}")
         if if_empty and Customer.objects.exists():
