@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from core.exceptions import ConfigError
+from core.exceptions import ConfigError, DataError, NotAllowed
 from core.models import Activity
+from customers.tests.factories import customer_groups_create
 from segmentation import playbook
 from segmentation.ml.strategies import STRATEGY_RULES, strategy_rule_for, strategy_text
 from segmentation.ml.types import SegmentProfile
 from segmentation.models import PlaybookRule
-from segmentation.services.strategies import playbook_rule_create, playbook_rule_update, strategy_for_segment
+from segmentation.services.strategies import (
+    playbook_rule_create,
+    playbook_rule_update,
+    segment_rename,
+    strategy_for_segment,
+)
+from segmentation.tests.factories import SegmentRunFactory
 
 
 def _profile(flags=(), **z) -> SegmentProfile:
@@ -96,3 +103,17 @@ def test_missing_feature_never_matches():
     rule = PlaybookRule(flags=[], conditions=[{"feature": "age", "stat": "z", "op": "lte", "value": -0.5}])
     assert not playbook.rule_matches(rule, flags=[], stats={"annual_income": {"z": -2}})
     assert playbook.rule_matches(rule, flags=[], stats={"age": {"z": -2}})
+
+
+@pytest.mark.django_db
+def test_a_person_renames_a_segment_and_the_name_is_theirs(marketer_user, viewer_user):
+    customer_groups_create({0: 20, 1: 20, 2: 20})
+    segment = SegmentRunFactory(k=3).segments.first()
+    assert segment.name_source == "engine"
+    renamed = segment_rename(segment=segment, name="  Weekend regulars ", user=marketer_user)
+    assert (renamed.name, renamed.name_source) == ("Weekend regulars", "person")
+    assert Activity.objects.filter(verb="segment.renamed").count() == 1
+    with pytest.raises(DataError, match="name: must not be empty; got ''"):
+        segment_rename(segment=segment, name=" ", user=marketer_user)
+    with pytest.raises(NotAllowed, match="rename"):
+        segment_rename(segment=segment, name="Mine", user=viewer_user)
