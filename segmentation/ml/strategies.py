@@ -22,6 +22,8 @@ DEFAULT_WORDS: dict[str, str] = {"monetary": "spending", "capacity": "income"}
 # Several features of a role, or none.
 MANY_WORDS: dict[str, str] = {"monetary": "total spend", "capacity": "means to spend"}
 NONE_WORDS: dict[str, str] = {"monetary": "purchases", "capacity": "means to spend"}
+# The playbook's own wording, true of any table (its rules apply to every run).
+GENERIC_WORDS: dict[str, str] = {"monetary": "spend", "capacity": "capacity (e.g. income)"}
 
 STRATEGY_RULES: tuple[dict[str, Any], ...] = (
     {

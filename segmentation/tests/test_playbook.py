@@ -8,7 +8,13 @@ from core.exceptions import ConfigError, DataError, NotAllowed
 from core.models import Activity
 from customers.tests.factories import customer_groups_create
 from segmentation import playbook
-from segmentation.ml.strategies import STRATEGY_RULES, strategy_rule_for, strategy_text
+from segmentation.ml.strategies import (
+    GENERIC_WORDS,
+    STRATEGY_RULES,
+    strategy_rationale,
+    strategy_rule_for,
+    strategy_text,
+)
 from segmentation.ml.types import SegmentProfile
 from segmentation.models import PlaybookRule
 from segmentation.services.strategies import (
@@ -33,6 +39,14 @@ def test_defaults_exist_after_migrate():
     assert [r.name for r in rules] == [r["title"] for r in STRATEGY_RULES]
     assert all(r.builtin and r.active for r in rules)
     assert rules[-1].flags == [] and rules[-1].priority == 1000  # the last resort matches every segment
+
+
+@pytest.mark.django_db
+def test_shipped_rationales_speak_of_roles_not_mall_columns():
+    rules = {r.name: r for r in PlaybookRule.objects.all()}
+    for rule in STRATEGY_RULES:
+        assert rules[rule["title"]].rationale == strategy_rationale(rule, GENERIC_WORDS)
+    assert not any("earn" in r.rationale or "spending" in r.rationale for r in rules.values())
 
 
 @pytest.mark.django_db
