@@ -131,3 +131,19 @@ def test_a_person_renames_a_segment_and_the_name_is_theirs(marketer_user, viewer
         segment_rename(segment=segment, name=" ", user=marketer_user)
     with pytest.raises(NotAllowed, match="rename"):
         segment_rename(segment=segment, name="Mine", user=viewer_user)
+
+
+@pytest.mark.django_db
+def test_a_rename_in_the_admin_is_a_persons_name(admin_client):
+    customer_groups_create({0: 20, 1: 20, 2: 20})
+    segment = SegmentRunFactory(k=3).segments.first()
+    url = f"/admin/segmentation/segment/{segment.pk}/change/"
+    form = {
+        "name": "Regulars", "color": segment.color, "strategy": segment.strategy,
+        "strategy_source": segment.strategy_source, "strategy_edited_by": "",
+        "strategy_edited_at_0": "", "strategy_edited_at_1": "",
+    }  # fmt: skip
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    segment.refresh_from_db()
+    assert (segment.name, segment.name_source) == ("Regulars", "person")
