@@ -14,7 +14,7 @@ from core.exceptions import ConfigError, SegmentaError
 from segmentation.models import PlaybookRule, RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.playbook import conditions_validate, flags_validate, rule_as_dict
 from segmentation.services import runs, schedules
-from segmentation.services.strategies import playbook_rule_saved
+from segmentation.services.strategies import playbook_rule_saved, segment_rename
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -170,8 +170,13 @@ class SegmentRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class SegmentAdmin(admin.ModelAdmin):
     list_display = ("name", "run", "label", "size", "share", "flags", "strategy_source")
     list_filter = ("run__segmentation",)
-    readonly_fields = ("run", "label", "size", "share", "centroid", "profile", "flags", "lineage")
+    readonly_fields = ("run", "label", "size", "share", "centroid", "profile", "flags", "lineage", "name_source")
     search_fields = ("name",)
+
+    def save_model(self, request: HttpRequest, obj: Segment, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "name" in form.changed_data:  # a typed name: lineage carries it (segment_rename)
+            segment_rename(segment=obj, name=obj.name, user=request.user)
 
 
 class PlaybookRuleAdminForm(forms.ModelForm):

@@ -172,12 +172,23 @@ class RunPin(models.Model):
         return f"run {self.run_id} held by {self.holder}"
 
 
+class NameSource(models.TextChoices):
+    ENGINE = "engine", "Made by the engine from the profile"
+    PERSON = "person", "Typed by a person"
+
+
 class Segment(models.Model):
     """One segment of a run: its profile in real units, name, flags and strategy."""
 
     run = models.ForeignKey(SegmentRun, on_delete=models.CASCADE, related_name="segments")
     label = models.PositiveSmallIntegerField()
     name = models.CharField(max_length=120)
+    name_source = models.CharField(
+        max_length=8,
+        choices=NameSource.choices,
+        default=NameSource.ENGINE,
+        help_text="engine: made from this run's profile (never carried); person: typed, carried by lineage",
+    )
     size = models.PositiveIntegerField()
     share = models.FloatField()
     centroid = models.JSONField(default=dict, help_text="Centroid by feature, in real units")

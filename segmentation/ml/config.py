@@ -4,7 +4,8 @@
     # {"k": "allowed is auto or a number from 2 to 50; got 1"}
 
 `values` holds the configuration's fields (`SegmentationConfig` names: features, scaler, k, k_min,
-k_max, age_bins, missing, random_state), as stored or as typed by a user. Each error is keyed by its
+k_max, age_bins, missing, random_state, roles, units), as stored or as typed by a user. `roles` and
+`units` are optional mappings feature -> role (one of `fields.ROLES`) / unit (text). Each error is keyed by its
 field and names the allowed values and the value received. `config_validate` raises `ConfigInvalid`
 with those errors.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from segmentation.ml.errors import ConfigInvalid
+from segmentation.ml.fields import ROLES
 
 K_MIN = 2  # the fewest segments a run may ask for (one segment says nothing)
 K_MAX = 50  # the most segments a run may ask for
@@ -41,6 +43,29 @@ def _features_error(features: object, available: Sequence[str]) -> str | None:
     return f"{'; '.join(problems)}; allowed are {', '.join(available)}; got {', '.join(map(str, features))}"
 
 
+def _roles_error(roles: object) -> str | None:
+    if roles is None:
+        return None
+    if not isinstance(roles, Mapping):
+        return f"expected a mapping of feature to role; got {roles!r}"
+    bad = {str(f): r for f, r in roles.items() if r not in ROLES}
+    if not bad:
+        return None
+    got = ", ".join(f"{r!r} for {f!r}" for f, r in bad.items())
+    return f"allowed are {', '.join(ROLES)}; got {got}"
+
+
+def _units_error(units: object) -> str | None:
+    if units is None:
+        return None
+    if not isinstance(units, Mapping):
+        return f"expected a mapping of feature to unit; got {units!r}"
+    bad = {str(f): u for f, u in units.items() if not isinstance(u, str)}
+    if not bad:
+        return None
+    return "a unit is text (empty for none); got " + ", ".join(f"{u!r} for {f!r}" for f, u in bad.items())
+
+
 def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> dict[str, str]:
     """Every problem of the configuration `values` given the `available` features, keyed by field (empty: valid)."""
     errors: dict[str, str] = {}
@@ -64,6 +89,10 @@ def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> 
         errors["k_min"] = f"allowed is {K_MIN} to {K_MAX}; got {k_min}"
     elif "k_min" not in errors and "k_max" not in errors and not k_min <= k_max <= K_MAX:
         errors["k_max"] = f"allowed is k_min ({k_min}) to {K_MAX}; got {k_max}"
+    for field, check in (("roles", _roles_error), ("units", _units_error)):
+        problem = check(values.get(field))
+        if problem:
+            errors[field] = problem
     bins = values.get("age_bins")
     if bins is not None and (
         not isinstance(bins, list | tuple)

@@ -237,7 +237,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
     distances = np.sqrt(((x - centroids[labels]) ** 2).sum(axis=1))
 
     report.stage("profiling", 90)
-    profiles = build_profiles(encoded, labels, k)
+    profiles = build_profiles(encoded, labels, k, roles=config.roles, units=config.units)
     chosen = next((e for e in evidence if e.k == k), None)
     quality: dict[str, float] = {"inertia": inertia}
     if chosen is not None:

@@ -4,12 +4,26 @@ Each rule says: when a segment carries `flag` (None = every segment, the last re
 `title` with its `actions`, because `rationale`. The first matching rule wins, so the order is the
 priority. The Django playbook is seeded from `STRATEGY_RULES`; keep it plain data (str, lists).
 
-Flags are documented in `profiles.py`.
+Flags are documented in `flags.py`. Texts speak of the run's roles, never of fixed columns:
+`{monetary}` and `{capacity}` are filled by `role_words` from the run's features (on the Mall
+columns "spending" and "income", so Mall's texts are the shipped ones).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from segmentation.ml.fields import feature_role
+from segmentation.ml.naming import noun
+
+# The words of the canonical roles (spending_score is monetary, annual_income capacity).
+DEFAULT_WORDS: dict[str, str] = {"monetary": "spending", "capacity": "income"}
+# Several features of a role, or none.
+MANY_WORDS: dict[str, str] = {"monetary": "total spend", "capacity": "means to spend"}
+NONE_WORDS: dict[str, str] = {"monetary": "purchases", "capacity": "means to spend"}
+# The playbook's own wording, true of any table (its rules apply to every run).
+GENERIC_WORDS: dict[str, str] = {"monetary": "spend", "capacity": "capacity (e.g. income)"}
 
 STRATEGY_RULES: tuple[dict[str, Any], ...] = (
     {
@@ -21,7 +35,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
             "Early access to new collections and private sales",
             "Personal account manager or concierge service",
         ],
-        "rationale": "They earn and spend the most: keeping them matters more than any discount.",
+        "rationale": "The highest {monetary} per customer: keeping them matters more than any discount.",
     },
     {
         "key": "upsell_premium",
@@ -32,7 +46,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
             "Personalised recommendations based on their past purchases",
             "Survey what keeps them from buying more",
         ],
-        "rationale": "High income but low spending: they can buy more and shop elsewhere today.",
+        "rationale": "High {capacity} but low {monetary}: they can buy more and shop elsewhere today.",
     },
     {
         "key": "reactivate",
@@ -42,7 +56,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
             "Reactivation campaign with a time-limited incentive",
             "Ask for feedback on their last purchase",
         ],
-        "rationale": "They have not bought for a long time: act before they are lost.",
+        "rationale": "They bought before but not for a long time: act before they are lost.",
     },
     {
         "key": "young_trendsetters",
@@ -53,7 +67,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
             "Trend-led new arrivals and limited editions",
             "Referral rewards for bringing friends",
         ],
-        "rationale": "Young and spending a lot: build the habit and the relationship early.",
+        "rationale": "Young and high {monetary}: build the habit and the relationship early.",
     },
     {
         "key": "aspirational_value",
@@ -64,7 +78,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
             "Bundles and affordable versions of popular products",
             "Loyalty points on every purchase",
         ],
-        "rationale": "They spend well above their income level: value and convenience keep them.",
+        "rationale": "High {monetary} on low {capacity}: value and convenience keep them.",
     },
     {
         "key": "budget_value",
@@ -75,7 +89,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
             "Entry-level and own-brand products",
             "Low-cost channels (email, app notifications)",
         ],
-        "rationale": "Low income and low spending: price is what moves them; keep the cost to serve low.",
+        "rationale": "Low {capacity} and low {monetary}: price is what moves them; keep the cost to serve low.",
     },
     {
         "key": "activate",
@@ -85,7 +99,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
             "Welcome-back and first-purchase offers",
             "Remind them of categories they browsed",
         ],
-        "rationale": "They spend little for their profile: give them a reason to come back.",
+        "rationale": "Low {monetary} or few purchases for their profile: give them a reason to come back.",
     },
     {
         "key": "nurture_mainstream",
@@ -104,7 +118,7 @@ STRATEGY_RULES: tuple[dict[str, Any], ...] = (
         "title": "Monitor and test",
         "actions": [
             "A/B test offers to learn what this segment responds to",
-            "Track spending over the next runs",
+            "Track {monetary} over the next runs",
         ],
         "rationale": "No strong signal in the profile yet.",
     },
@@ -119,6 +133,27 @@ def strategy_rule_for(flags: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return STRATEGY_RULES[-1]
 
 
-def strategy_text(rule: dict[str, Any]) -> str:
-    """One readable line: 'Title: action; action.'"""
-    return f"{rule['title']}: {'; '.join(rule['actions'])}."
+def role_words(features: Sequence[str], roles: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The words that fill `{monetary}` and `{capacity}`: one feature's noun, or a generic phrase."""
+    words: dict[str, str] = {}
+    for role in DEFAULT_WORDS:
+        named = [f for f in features if feature_role(f, roles) == role]
+        words[role] = noun(named[0]) if len(named) == 1 else MANY_WORDS[role] if named else NONE_WORDS[role]
+    return words
+
+
+def fill(text: str, words: Mapping[str, str] | None = None) -> str:
+    """`text` with `{monetary}` / `{capacity}` replaced by `words` (default: the canonical roles' words)."""
+    for role, default in DEFAULT_WORDS.items():
+        text = text.replace("{" + role + "}", (words or {}).get(role, default))
+    return text
+
+
+def strategy_text(rule: dict[str, Any], words: Mapping[str, str] | None = None) -> str:
+    """One readable line: 'Title: action; action.', worded for the run's roles (`role_words`)."""
+    return fill(f"{rule['title']}: {'; '.join(rule['actions'])}.", words)
+
+
+def strategy_rationale(rule: dict[str, Any], words: Mapping[str, str] | None = None) -> str:
+    """Why the rule fits, worded for the run's roles (`role_words`)."""
+    return fill(str(rule["rationale"]), words)

@@ -35,11 +35,16 @@ class SegmentationConfig:
     silhouette_sample: int = 10_000
     stability_resamples: int = 5
     subsample_rows: int = 30_000  # choose k on a fixed-seed sample of this many rows when the data is larger
+    # feature -> role (`fields.ROLES`) and unit; a feature left out has its canonical role / unit, else other / ""
+    roles: Mapping[str, str] = field(default_factory=dict)
+    units: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["features"] = list(self.features)
         d["age_bins"] = list(self.age_bins)
+        d["roles"] = dict(self.roles)
+        d["units"] = dict(self.units)
         return d
 
     @classmethod
@@ -49,6 +54,11 @@ class SegmentationConfig:
             data["features"] = tuple(data["features"])
         if "age_bins" in data:
             data["age_bins"] = tuple(data["age_bins"])
+        for mapping in ("roles", "units"):
+            if data.get(mapping) is None:
+                data.pop(mapping, None)
+            else:
+                data[mapping] = {str(f): str(v) for f, v in data[mapping].items()}
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -154,6 +164,8 @@ class SegmentProfile:
     flags: list[str]
     strategy: str
     strategy_key: str = ""  # the key of the rule in segmentation.ml.strategies.STRATEGY_RULES
+    levels: dict[str, str] = field(default_factory=dict)  # feature -> low / average / high (ml.naming)
+    role_levels: dict[str, str] = field(default_factory=dict)  # role -> level of its role score (ml.flags)
 
 
 @dataclass

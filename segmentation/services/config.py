@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.exceptions import ConfigError
 from segmentation import loading
 from segmentation.ml.config import config_errors
+from segmentation.ml.fields import roles_for, units_for
 from segmentation.ml.types import SegmentationConfig
 from segmentation.models import Segmentation
 
@@ -35,6 +36,10 @@ def segmentation_config(
     features = values["features"]
     if isinstance(features, str):  # "age, annual_income" as typed on a command line
         values["features"] = [f.strip() for f in features.split(",") if f.strip()]
+    # every feature's role and unit, frozen with the run (the canonical ones until the registry feeds them)
+    named = values["features"] if isinstance(values["features"], list | tuple) else []
+    values["roles"] = roles_for(named, known=None)
+    values["units"] = units_for(named, known=None)
     errors = config_errors(values, available=loading.features_available())
     if errors:
         raise ConfigError(errors=errors)

@@ -1,4 +1,5 @@
-"""Strategies: the playbook's text for a new segment, a marketer's edit of it, and edits of the playbook's rules."""
+"""Strategies: the playbook's text for a new segment, a marketer's edit of it (and of the segment's name),
+and edits of the playbook's rules."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from django.utils import timezone
 from core.exceptions import DataError, NotAllowed
 from core.services import activity_record
 from segmentation.ml.types import SegmentProfile
-from segmentation.models import PlaybookRule, Segment
+from segmentation.models import NameSource, PlaybookRule, Segment
 from segmentation.playbook import conditions_validate, flags_validate, playbook_rule_for, rule_as_dict
 
 STRATEGY_MAX_CHARS = 5000
+NAME_MAX_CHARS = 120
 
 
 def strategy_for_segment(profile: SegmentProfile) -> str:
@@ -67,6 +69,30 @@ def segment_strategy_update(*, segment: Segment, strategy: str, user: AbstractBa
                 "strategy_source": segment.strategy_source,
                 "strategy_needs_review": False,
             },
+        )
+    return segment
+
+
+def segment_rename(*, segment: Segment, name: str, user: AbstractBaseUser) -> Segment:
+    """A name a person typed (source "person": lineage carries it to the same group in later runs); audited."""
+    if not (user.has_perm("segmentation.edit_strategy") or user.has_perm("segmentation.change_segment")):
+        raise NotAllowed("Only Marketers and Admins may rename a segment.")
+    name = (name or "").strip()
+    if not name:
+        raise DataError("name: must not be empty; got ''")
+    if len(name) > NAME_MAX_CHARS:
+        raise DataError(f"name: at most {NAME_MAX_CHARS} characters; got {len(name)}")
+    with transaction.atomic():
+        segment = Segment.objects.select_for_update().get(pk=segment.pk)
+        before = {"name": segment.name, "name_source": segment.name_source}
+        segment.name, segment.name_source = name, NameSource.PERSON
+        segment.save(update_fields=["name", "name_source"])
+        activity_record(
+            actor=user,
+            verb="segment.renamed",
+            obj=segment,
+            before=before,
+            after={"name": name, "name_source": "person"},
         )
     return segment
 

@@ -70,7 +70,22 @@ def test_unchanged_data_keeps_name_colour_and_edited_strategy(base, marketer_use
     assert segment_of(third, groups[2]).name == edited.name
 
 
-def test_group_that_changed_a_lot_is_flagged_for_review(base):
+def test_group_that_changed_is_continued_with_its_strategy_flagged_for_review(base):
+    seg, groups, first = base
+    edited = segment_of(first, groups[0])
+    edited.strategy, edited.strategy_source = "Loyalty points", "override"
+    edited.save()
+    # 8 of group 0's 30 customers move to group 1: 22 stay (Jaccard 22/30 = 0.73, the same group, changed)
+    move(groups[0][22:], CENTERS[1])
+    second = SegmentRunFactory(segmentation=seg, k=4)
+    s0 = segment_of(second, groups[0][:22])
+    assert s0.size == 22 and s0.lineage == edited.lineage
+    assert s0.strategy == "Loyalty points" and s0.strategy_source == "carried"
+    assert s0.strategy_needs_review is True
+    assert segment_of(second, groups[2]).strategy_needs_review is False
+
+
+def test_a_group_that_lost_most_of_its_customers_is_a_new_segment(base):
     seg, groups, first = base
     edited = segment_of(first, groups[0])
     edited.strategy, edited.strategy_source = "Loyalty points", "override"
@@ -79,16 +94,16 @@ def test_group_that_changed_a_lot_is_flagged_for_review(base):
     move(groups[0][12:], CENTERS[1])
     second = SegmentRunFactory(segmentation=seg, k=4)
     s0 = segment_of(second, groups[0][:12])
-    assert s0.size == 12
-    assert s0.strategy == "Loyalty points" and s0.strategy_source == "carried"
-    assert s0.strategy_needs_review is True
-    assert segment_of(second, groups[2]).strategy_needs_review is False
+    assert s0.size == 12 and s0.lineage != edited.lineage
+    assert s0.strategy_source == "playbook" and s0.strategy != "Loyalty points"
+    # group 1 gained 18 customers but kept its 20 (Jaccard 20/38 = 0.53): still the same group
+    assert segment_of(second, groups[1]).lineage == segment_of(first, groups[1]).lineage
 
 
-def test_new_segment_gets_new_lineage_free_colour_and_unique_name(base):
+def test_new_segment_gets_new_lineage_free_colour_and_its_own_engine_name(base):
     seg, groups, first = base
     # five segments for four groups: the engine splits the largest group in two; the half that matches
-    # keeps the lineage, the other is new, and its engine name (the same as its sibling's) is made unique
+    # keeps the lineage, the other is new; both are named from their own profiles in this run
     second = SegmentRunFactory(segmentation=seg, k=5)
     segs = list(second.segments.order_by("label"))
     old_lineages = set(first.segments.values_list("lineage", flat=True))
@@ -98,7 +113,23 @@ def test_new_segment_gets_new_lineage_free_colour_and_unique_name(base):
     assert new[0].color == PALETTE[4]
     names = [s.name for s in segs]
     assert len(set(names)) == len(names)
-    assert f"{segment_of(first, groups[0]).name} (2)" in names
+    assert names == second.model["names"]  # engine names are never carried
+    assert all(s.name_source == "engine" for s in segs)
+
+
+def test_a_name_a_person_typed_follows_the_group_and_an_engine_name_does_not(base):
+    seg, groups, first = base
+    typed = segment_of(first, groups[1])
+    typed.name, typed.name_source = "Our VIPs", "person"
+    typed.save()
+    second = SegmentRunFactory(segmentation=seg, k=4, random_state=7)
+    assert segment_of(second, groups[1]).name == "Our VIPs"
+    assert segment_of(second, groups[1]).name_source == "person"
+    # the group joins group 0 (30 customers): 20 of 50 is not the same group, the typed name stays behind
+    move(groups[1], CENTERS[0])
+    third = SegmentRunFactory(segmentation=seg, k=3)
+    assert "Our VIPs" not in set(third.segments.values_list("name", flat=True))
+    assert list(third.segments.order_by("label").values_list("name", flat=True)) == third.model["names"]
 
 
 def test_resegmenting_unchanged_data_through_the_run_service_keeps_identity(db, marketer_user):
@@ -127,3 +158,45 @@ def test_resegmenting_unchanged_data_through_the_run_service_keeps_identity(db, 
     assert carried.strategy == "Our own plan for this group"
     assert carried.strategy_source == "carried" and carried.strategy_needs_review is False
     assert len({c for _n, c, _s in after.values()}) == len(after)
+
+
+def _groups(run: SegmentRun) -> dict[frozenset[int], Segment]:
+    """Each segment of `run` by its members (customer ids)."""
+    out = {}
+    for s in run.segments.all():
+        out[frozenset(s.memberships.values_list("customer_id", flat=True))] = s
+    return out
+
+
+def test_mall_sequence_of_column_changes_ends_with_the_first_names_on_the_same_groups(db, mall_csv):
+    """The issue's sequence: income + spending -> age + income + spending -> k 3–5 -> back (k 2–10)."""
+    from customers.tests.factories import customers_import_file
+
+    customers_import_file(mall_csv)
+    seg = SegmentationFactory(name="Mall", features=["annual_income", "spending_score"])
+    first = SegmentRunFactory(segmentation=seg)
+    assert first.params["roles"] == {"annual_income": "capacity", "spending_score": "monetary"}
+    assert first.params["units"] == {"annual_income": "k$", "spending_score": "1–100"}
+    seg.features = ["age", "annual_income", "spending_score"]
+    seg.save()
+    with_age = SegmentRunFactory(segmentation=seg)
+    assert with_age.params["roles"]["age"] == "demographic"
+    seg.k_min, seg.k_max = 3, 5
+    seg.save()
+    SegmentRunFactory(segmentation=seg)
+    seg.features, seg.k_min, seg.k_max = ["annual_income", "spending_score"], 2, 10
+    seg.save()
+    last = SegmentRunFactory(segmentation=seg)
+
+    assert last.chosen_k == first.chosen_k == 5
+    before, after = _groups(first), _groups(last)
+    assert set(after) == set(before)  # the same five groups of customers
+    assert {m: s.name for m, s in after.items()} == {m: s.name for m, s in before.items()}
+    assert sorted(s.size for s in after.values()) == [22, 23, 35, 39, 81]
+    average = last.segments.get(name="Average income · Average spending")
+    assert average.centroid["annual_income"] == pytest.approx(55.3, abs=0.5)
+    assert average.centroid["spending_score"] == pytest.approx(49.5, abs=0.5)
+    assert last.segments.get(name="Low income · High spending").centroid["annual_income"] < 30
+    # every run's names are its own engine's names
+    for run in SegmentRun.objects.filter(segmentation=seg):
+        assert list(run.segments.order_by("label").values_list("name", flat=True)) == run.model["names"]

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import pytest
 
-from core.exceptions import ConfigError
+from core.exceptions import ConfigError, DataError, NotAllowed
 from core.models import Activity
+from customers.tests.factories import customer_groups_create
 from segmentation import playbook
-from segmentation.ml.strategies import STRATEGY_RULES, strategy_rule_for, strategy_text
+from segmentation.ml.strategies import (
+    GENERIC_WORDS,
+    STRATEGY_RULES,
+    strategy_rationale,
+    strategy_rule_for,
+    strategy_text,
+)
 from segmentation.ml.types import SegmentProfile
 from segmentation.models import PlaybookRule
-from segmentation.services.strategies import playbook_rule_create, playbook_rule_update, strategy_for_segment
+from segmentation.services.strategies import (
+    playbook_rule_create,
+    playbook_rule_update,
+    segment_rename,
+    strategy_for_segment,
+)
+from segmentation.tests.factories import SegmentRunFactory
 
 
 def _profile(flags=(), **z) -> SegmentProfile:
@@ -26,6 +39,14 @@ def test_defaults_exist_after_migrate():
     assert [r.name for r in rules] == [r["title"] for r in STRATEGY_RULES]
     assert all(r.builtin and r.active for r in rules)
     assert rules[-1].flags == [] and rules[-1].priority == 1000  # the last resort matches every segment
+
+
+@pytest.mark.django_db
+def test_shipped_rationales_speak_of_roles_not_mall_columns():
+    rules = {r.name: r for r in PlaybookRule.objects.all()}
+    for rule in STRATEGY_RULES:
+        assert rules[rule["title"]].rationale == strategy_rationale(rule, GENERIC_WORDS)
+    assert not any("earn" in r.rationale or "spending" in r.rationale for r in rules.values())
 
 
 @pytest.mark.django_db
@@ -96,3 +117,33 @@ def test_missing_feature_never_matches():
     rule = PlaybookRule(flags=[], conditions=[{"feature": "age", "stat": "z", "op": "lte", "value": -0.5}])
     assert not playbook.rule_matches(rule, flags=[], stats={"annual_income": {"z": -2}})
     assert playbook.rule_matches(rule, flags=[], stats={"age": {"z": -2}})
+
+
+@pytest.mark.django_db
+def test_a_person_renames_a_segment_and_the_name_is_theirs(marketer_user, viewer_user):
+    customer_groups_create({0: 20, 1: 20, 2: 20})
+    segment = SegmentRunFactory(k=3).segments.first()
+    assert segment.name_source == "engine"
+    renamed = segment_rename(segment=segment, name="  Weekend regulars ", user=marketer_user)
+    assert (renamed.name, renamed.name_source) == ("Weekend regulars", "person")
+    assert Activity.objects.filter(verb="segment.renamed").count() == 1
+    with pytest.raises(DataError, match="name: must not be empty; got ''"):
+        segment_rename(segment=segment, name=" ", user=marketer_user)
+    with pytest.raises(NotAllowed, match="rename"):
+        segment_rename(segment=segment, name="Mine", user=viewer_user)
+
+
+@pytest.mark.django_db
+def test_a_rename_in_the_admin_is_a_persons_name(admin_client):
+    customer_groups_create({0: 20, 1: 20, 2: 20})
+    segment = SegmentRunFactory(k=3).segments.first()
+    url = f"/admin/segmentation/segment/{segment.pk}/change/"
+    form = {
+        "name": "Regulars", "color": segment.color, "strategy": segment.strategy,
+        "strategy_source": segment.strategy_source, "strategy_edited_by": "",
+        "strategy_edited_at_0": "", "strategy_edited_at_1": "",
+    }  # fmt: skip
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    segment.refresh_from_db()
+    assert (segment.name, segment.name_source) == ("Regulars", "person")

@@ -1,0 +1,119 @@
+"""Flags of a segment, from the roles of its run's features and its profile, never from column names.
+
+Roles (`fields.ROLES`) come with the run (`SegmentationConfig.roles`). For each of the roles
+monetary, capacity, frequency and recency that has at least one feature, every customer gets a
+*role score*:
+
+- one feature: the feature itself (so its level is the feature's level);
+- several features that share a unit (e.g. six spend columns in $, or all without a unit, as the
+  amounts of one file usually are): their sum, the total in real units ("total spend per customer");
+- several features with different units (a 1–100 score next to $ amounts): the sum of the features'
+  z-scores against the whole base (each column counts alike, whatever its scale).
+
+A segment's *role level* is low / average / high by the same tercile rule as a feature's level
+(`naming.level_of`) applied to the role score; its role value is the mean score of its members.
+
+Flags (a segment may carry several; listed in this order):
+
+- `high_value`: the segment(s) with the highest mean monetary score (ties: all of them); none
+  when no feature is monetary.
+- `upsell`: high capacity (e.g. income) with low or average monetary: they spend below their means
+  (never the high-value segment).
+- `budget`: low capacity, low monetary.
+- `aspirational`: low capacity, high monetary.
+- `young_spenders`: young (low level on `age`) and high monetary.
+- `low_engagement`: low monetary without being `upsell` or `budget`, or low frequency.
+- `at_risk`: high recency (long since the last purchase) with past value: monetary or frequency not
+  low (when the run has neither, high recency alone).
+- `mainstream`: average on every feature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from segmentation.ml.fields import feature_role, feature_unit
+from segmentation.ml.naming import base_terciles, level_of
+
+SCORED_ROLES: tuple[str, ...] = ("monetary", "capacity", "frequency", "recency")
+
+
+def role_scores(
+    values: np.ndarray,
+    features: Sequence[str],
+    *,
+    roles: Mapping[str, str] | None = None,
+    units: Mapping[str, str] | None = None,
+) -> dict[str, np.ndarray]:
+    """Per scored role with at least one feature: each customer's role score (module docstring)."""
+    scores: dict[str, np.ndarray] = {}
+    for role in SCORED_ROLES:
+        cols = [j for j, f in enumerate(features) if feature_role(f, roles) == role]
+        if not cols:
+            continue
+        part = values[:, cols].astype(float)
+        if len(cols) == 1:
+            scores[role] = part[:, 0]
+            continue
+        shared = {feature_unit(features[j], units) for j in cols}
+        if len(shared) == 1:
+            scores[role] = part.sum(axis=1)
+            continue
+        mean = part.mean(axis=0) if len(part) else np.zeros(len(cols))
+        std = part.std(axis=0) if len(part) else np.ones(len(cols))
+        std = np.where(std > 0, std, 1.0)
+        scores[role] = ((part - mean) / std).sum(axis=1)
+    return scores
+
+
+def role_levels(scores: Mapping[str, np.ndarray], members: Sequence[np.ndarray]) -> list[dict[str, str]]:
+    """Per segment (its members' row positions), the level of each role score."""
+    out: list[dict[str, str]] = [{} for _ in members]
+    for role, score in scores.items():
+        n = len(score)
+        terciles = base_terciles(score) if n else (0.0, 0.0)
+        base_mean = float(score.mean()) if n else 0.0
+        base_std = float(score.std()) if n else 0.0
+        for i, rows in enumerate(members):
+            if not len(rows):
+                continue
+            mean = float(score[rows].mean())
+            z = 0.0 if base_std == 0 else (mean - base_mean) / base_std
+            out[i][role] = level_of(role, mean, terciles, z)
+    return out
+
+
+def high_value_segments(scores: Mapping[str, np.ndarray], members: Sequence[np.ndarray]) -> set[int]:
+    """The segment(s) with the highest mean monetary score; empty without a monetary feature."""
+    score = scores.get("monetary")
+    if score is None:
+        return set()
+    means = {i: float(score[rows].mean()) for i, rows in enumerate(members) if len(rows)}
+    if not means:
+        return set()
+    top = max(means.values())
+    return {i for i, m in means.items() if m == top}
+
+
+def flags_for(levels: Mapping[str, str], roles: Mapping[str, str], *, high_value: bool = False) -> list[str]:
+    """The flags of one segment from its feature `levels`, its role levels `roles` (module docstring)."""
+    flags: list[str] = ["high_value"] if high_value else []
+    cap, mon, freq, rec = (roles.get(r) for r in ("capacity", "monetary", "frequency", "recency"))
+    if cap == "high" and mon in ("low", "average") and not high_value:
+        flags.append("upsell")
+    if cap == "low" and mon == "low":
+        flags.append("budget")
+    if cap == "low" and mon == "high":
+        flags.append("aspirational")
+    if levels.get("age") == "low" and mon == "high":
+        flags.append("young_spenders")
+    if (mon == "low" and "upsell" not in flags and "budget" not in flags) or freq == "low":
+        flags.append("low_engagement")
+    past = [lvl for lvl in (mon, freq) if lvl is not None]
+    if rec == "high" and (not past or any(lvl != "low" for lvl in past)):
+        flags.append("at_risk")
+    if levels and all(lvl == "average" for lvl in levels.values()):
+        flags.append("mainstream")
+    return flags
