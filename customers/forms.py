@@ -37,8 +37,8 @@ class CustomerImportForm(forms.Form):
         required=False,
         help_text="Each customer's id becomes the file name and its row number, e.g. wholesale-2 for the "
         "first data row of wholesale.csv. Re-importing a file of the same name updates the same rows by "
-        "position (row 2 stays wholesale-2, even if the file's rows were reordered); a file of another name "
-        "adds new customers.",
+        "position (row 2 is always wholesale-2, so reordering the file's rows moves values between customers); "
+        "a file of another name adds new customers.",
     )
     dry_run = forms.BooleanField(
         label="Dry run", required=False, help_text="Check the file and count what would change, without saving."

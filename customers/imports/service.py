@@ -340,7 +340,7 @@ def attributes_register(
         resolved[attr.key] = kind
     if guessed and notes is not None:
         listed = "; ".join(f"{role}: {', '.join(headers)}" for role, headers in guessed.items())
-        notes.append(f"Roles of the new columns (an Admin can change them): {listed}; any other: other.")
+        notes.append(f"Roles of the new columns (an Admin can change them): {listed}; the others: other.")
     return resolved
 
 

@@ -3,6 +3,18 @@
 from django.db import migrations, models
 
 
+def attributes_fill(apps, schema_editor):
+    """Existing attributes get the role and unit their header and kind suggest (values are not read here:
+    a generic skewed-amounts column stays "other" until an Admin sets it)."""
+    from customers.imports.roles import ValueSummary, role_guess, unit_guess
+
+    CustomerAttribute = apps.get_model("customers", "CustomerAttribute")
+    for attr in CustomerAttribute.objects.all():
+        attr.role = role_guess(attr.label or attr.key, ValueSummary(numeric=attr.kind == "number"))
+        attr.unit = unit_guess(attr.label or attr.key) if attr.kind == "number" else ""
+        attr.save(update_fields=["role", "unit"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -43,4 +55,5 @@ class Migration(migrations.Migration):
             name='numbered_rows',
             field=models.BooleanField(default=False, help_text='Ids made from the file name and row numbers'),
         ),
+        migrations.RunPython(attributes_fill, migrations.RunPython.noop),
     ]
