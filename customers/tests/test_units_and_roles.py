@@ -1,9 +1,8 @@
-"""Units and roles on every door and page: the command, the upload form, the admin, the customer pages,
-the column registry selectors and the run configuration."""
+"""Units and roles on every door and page: the command, the upload form, the admin, the customer pages
+and the column registry selectors (the run configuration's use of them: segmentation/tests/test_config_roles.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from io import StringIO
 
@@ -18,7 +17,6 @@ from customers.imports.service import customer_import
 from customers.models import CanonicalFieldRole, Customer, CustomerAttribute, ImportJob
 from customers.selectors.columns import column_list, column_roles, column_units
 from customers.tests import tables
-from segmentation.ml.types import SegmentationConfig
 
 pytestmark = pytest.mark.django_db
 
@@ -88,24 +86,6 @@ def test_an_admin_overrides_a_canonical_role():
     assert column_roles()["spending_score"] == "frequency"
     CanonicalFieldRole.objects.all().delete()
     assert column_roles()["spending_score"] == "monetary"
-
-
-def test_runs_freeze_roles_and_units(personality, monkeypatch):
-    from segmentation.services import config as config_service
-
-    known = {f.name for f in dataclasses.fields(SegmentationConfig)}
-    if "roles" not in known:  # until the engine's SegmentationConfig has them (issue 9), stand one in
-
-        @dataclasses.dataclass(frozen=True)
-        class WithRoles(SegmentationConfig):
-            roles: dict = dataclasses.field(default_factory=dict)
-            units: dict = dataclasses.field(default_factory=dict)
-
-        monkeypatch.setattr(config_service, "SegmentationConfig", WithRoles)
-    segmentation = config_service.segmentation_get_or_create_default()
-    config = config_service.segmentation_config(segmentation=segmentation, overrides={"features": "income,mnt_wines"})
-    assert dict(config.roles) == column_roles() and dict(config.units) == column_units()
-    assert (config.roles["income"], config.units["income"]) == ("capacity", "$")
 
 
 # ----------------------------------------------------------------------------- pages
