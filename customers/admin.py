@@ -19,7 +19,8 @@ from customers.deletion import (
     demo_customers_remove,
 )
 from customers.forms import CustomerImportForm
-from customers.models import Customer, CustomerAttribute, ImportJob
+from customers.models import CanonicalFieldRole, Customer, CustomerAttribute, ImportJob
+from customers.selectors.columns import CANONICAL_ROLES
 
 
 @admin.register(Customer)
@@ -131,9 +132,30 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(CustomerAttribute)
 class CustomerAttributeAdmin(admin.ModelAdmin):
-    list_display = ("key", "label", "kind", "created_at")
-    list_filter = ("kind",)
+    """Imported columns: an Admin corrects the role and unit guessed at import (later imports keep them).
+    A change applies to runs requested afterwards; a finished run keeps the roles and units it froze."""
+
+    list_display = ("key", "label", "kind", "unit", "role", "created_at")
+    list_editable = ("unit", "role")
+    list_filter = ("kind", "role")
     search_fields = ("key", "label")
+    readonly_fields = ("key", "kind", "created_at")
+
+    def has_add_permission(self, request):
+        return False  # attributes come from imported columns
+
+
+@admin.register(CanonicalFieldRole)
+class CanonicalFieldRoleAdmin(admin.ModelAdmin):
+    """Roles of the canonical fields (age, gender, annual_income, spending_score): a row overrides the
+    default; deleting it restores the default."""
+
+    list_display = ("field", "role", "default_role", "updated_at")
+    list_editable = ("role",)
+
+    @admin.display(description="Default role")
+    def default_role(self, obj: CanonicalFieldRole) -> str:
+        return CANONICAL_ROLES.get(obj.field, "other")
 
 
 @admin.register(ImportJob)
@@ -196,6 +218,8 @@ class ImportJobAdmin(admin.ModelAdmin):
                     f"{result.rejected} rejected.",
                     messages.SUCCESS,
                 )
+                for note in result.job.notes:
+                    self.message_user(request, note, messages.INFO)
                 return redirect(reverse("admin:customers_importjob_change", args=[result.job.pk]))
         context = {
             **self.admin_site.each_context(request),

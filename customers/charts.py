@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from customers.formatting import number_format
+
 GENDER_DIV_ID = "chart-gender"
 SCATTER_DIV_ID = "chart-scatter-matrix"
 MISSING_DIV_ID = "chart-missing"
@@ -70,7 +72,7 @@ def histogram_figure(*, title: str, axis_title: str, edges: Sequence[float], cou
     )
     fig.update_layout(
         title={"text": title},
-        xaxis_title=axis_title,
+        xaxis={"title": {"text": axis_title}, "separatethousands": True, "exponentformat": "none"},
         yaxis_title="Customers",
         bargap=0,
         showlegend=False,
@@ -198,4 +200,4 @@ def figure_html(fig: go.Figure, *, div_id: str) -> str:
 
 
 def _num(x: float) -> str:
-    return f"{x:g}"
+    return number_format(x)

@@ -32,6 +32,14 @@ class CustomerImportForm(forms.Form):
         help_text="Import the valid rows and download the rejected ones with the reason for each. "
         "Without it, a file with any invalid row changes nothing.",
     )
+    number_rows = forms.BooleanField(
+        label="Number the rows (the file has no id column)",
+        required=False,
+        help_text="Each customer's id becomes the file name and its row number, e.g. wholesale-2 for the "
+        "first data row of wholesale.csv. Re-importing a file of the same name updates the same rows by "
+        "position (row 2 is always wholesale-2, so reordering the file's rows moves values between customers); "
+        "a file of another name adds new customers.",
+    )
     dry_run = forms.BooleanField(
         label="Dry run", required=False, help_text="Check the file and count what would change, without saving."
     )
@@ -85,6 +93,7 @@ class CustomerImportForm(forms.Form):
                 source=source,
                 mapping=self.mapping(),
                 skip_invalid=self.cleaned_data["skip_invalid"],
+                number_rows=self.cleaned_data["number_rows"],
                 dry_run=self.cleaned_data["dry_run"],
                 max_bytes=settings.SEGMENTA_MAX_UPLOAD_BYTES,
             )

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from segmentation.ml.fields import CANONICAL_FEATURES
+
 
 class Gender(models.TextChoices):
     FEMALE = "female", "Female"
@@ -47,15 +49,30 @@ class AttributeKind(models.TextChoices):
     DATE = "date", "Date"
 
 
-class CustomerAttribute(models.Model):
-    """The schema of extra columns: key (snake_case), the header it came from, and its type.
+class FeatureRole(models.TextChoices):
+    """What a column says about a customer; the engine's flags and strategies read it (segmentation.ml.fields)."""
 
-    Values live in Customer.attributes[key]: numbers as JSON numbers, dates as ISO strings.
+    MONETARY = "monetary", "Monetary (money spent)"
+    FREQUENCY = "frequency", "Frequency / engagement"
+    RECENCY = "recency", "Recency (time since last purchase)"
+    CAPACITY = "capacity", "Capacity (means to spend, e.g. income)"
+    DEMOGRAPHIC = "demographic", "Demographic"
+    OTHER = "other", "Other"
+
+
+class CustomerAttribute(models.Model):
+    """The schema of extra columns: key (snake_case), the header it came from, its type, unit and role.
+
+    Values live in Customer.attributes[key]: numbers as JSON numbers, dates as ISO strings. `unit` and
+    `role` are guessed on the import that creates the row (`customers.imports.roles`) and then belong to
+    Admins: later imports never overwrite them.
     """
 
     key = models.SlugField(max_length=64, unique=True)
     label = models.CharField(max_length=255)
     kind = models.CharField(max_length=8, choices=AttributeKind.choices)
+    unit = models.CharField(max_length=16, blank=True, help_text="e.g. $, k$, €, £, days; empty for none")
+    role = models.CharField(max_length=16, choices=FeatureRole.choices, default=FeatureRole.OTHER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,6 +80,25 @@ class CustomerAttribute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.kind})"
+
+
+class CanonicalFieldRole(models.Model):
+    """An Admin's choice of role for a canonical field (age, gender, annual_income, spending_score).
+
+    Without a row the field keeps its default role from `segmentation.ml.fields`; see
+    `customers.selectors.columns.column_roles`.
+    """
+
+    field = models.CharField(max_length=32, unique=True, choices=[(f, f) for f in CANONICAL_FEATURES])
+    role = models.CharField(max_length=16, choices=FeatureRole.choices)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["field"]
+        verbose_name = "canonical field role"
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.role}"
 
 
 class ImportStatus(models.TextChoices):
@@ -91,6 +127,8 @@ class ImportJob(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     rejected_csv = models.TextField(blank=True, help_text="Rejected rows with the reason for each, as CSV")
+    numbered_rows = models.BooleanField(default=False, help_text="Ids made from the file name and row numbers")
+    notes = models.JSONField(default=list, blank=True, help_text="What the import decided, in plain sentences")
 
     class Meta:
         ordering = ["-created_at", "-id"]

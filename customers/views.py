@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from customers import charts
 from customers.forms import CustomerImportForm
 from customers.models import Customer, Gender, ImportJob
+from customers.selectors import columns as column_selectors
 from customers.selectors import customers as selectors
 from customers.selectors import overview as overview_selectors
 
@@ -121,7 +122,7 @@ def customer_detail(request, external_id: str):
 @can_view
 def customer_overview(request):
     overview = overview_selectors.customer_overview()
-    context: dict = {"overview": overview}
+    context: dict = {"overview": overview, "columns": column_selectors.column_list()}
     if overview.rows:
         # Figures depend only on the data, so they are cached under the data's fingerprint.
         key = f"{overview.fingerprint}:charts"
@@ -185,6 +186,8 @@ def import_upload(request):
                     f"Imported {job.file_name}: {result.added} added, {result.updated} updated, "
                     f"{result.rejected} rejected.",
                 )
+            for note in job.notes:
+                messages.info(request, note)
             return redirect("customers:import-detail", pk=job.pk)
     recent = ImportJob.objects.select_related("created_by").defer("rejected_csv")[:5]
     return render(

@@ -3,6 +3,15 @@ overrides (`mapping_parse`) and the attribute columns. Pure, no database.
 
 Headers map to the canonical fields case and punctuation insensitively (`HEADER_ALIASES`).
 Every other column becomes a typed attribute under its header in snake_case.
+
+A file without an id column can be imported with its rows numbered (`row_id_prefix`): each
+customer's id is the file name's stem and the row's number in the file, e.g. `wholesale-2` for
+the first data row of `Wholesale.csv` (the header is row 1). Re-importing a file of the same name
+updates the same customers by position; files of different names never collide.
+
+Annual income is stored in thousands (k$). A column that would map to it but whose values are
+clearly not thousands (`income_kept`: median above INCOME_THOUSANDS_MAX_MEDIAN) is kept as an
+attribute under its own name in its own unit ($ unless the header names another currency).
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from core.exceptions import DataError
+from customers.imports.roles import unit_guess
 from segmentation.ml.fields import CANONICAL_FIELDS, NUMERIC_FEATURES
 
 #: The customer fields every file maps to (the id, then the profile; `Customer` stores them as columns) and the
@@ -18,6 +28,10 @@ from segmentation.ml.fields import CANONICAL_FIELDS, NUMERIC_FEATURES
 NUMERIC_FIELDS = NUMERIC_FEATURES
 EXTERNAL_ID_MAX_LENGTH = 64
 ATTRIBUTE_KEY_MAX_LENGTH = 64
+#: A numbered row's id is "<prefix>-<row>": the prefix is at most this long, so ids stay short.
+ROW_ID_PREFIX_MAX_LENGTH = 40
+#: Annual income is in thousands: a column whose median is above this is not in thousands.
+INCOME_THOUSANDS_MAX_MEDIAN = 1000
 
 
 # Normalised header (lower case, letters and digits only) -> canonical field.
@@ -69,17 +83,25 @@ class AttributeColumn:
     index: int
     header: str
     key: str
+    unit: str | None = None  # None: guessed when the attribute is first registered
+    role: str | None = None
 
 
 @dataclass(frozen=True)
 class ColumnPlan:
-    """Which column of the file feeds which canonical field, and the attribute columns."""
+    """Which column of the file feeds which canonical field, and the attribute columns.
+
+    `id_prefix` is set when the rows are numbered (no id column): ids are "<id_prefix><row>".
+    """
 
     headers: tuple[str, ...]
     fields: dict[str, int]  # canonical field -> column index
     attributes: tuple[AttributeColumn, ...]
+    id_prefix: str = ""
 
     def header_of(self, field_name: str) -> str:
+        if field_name == "external_id" and self.id_prefix:
+            return "row number"
         return self.headers[self.fields[field_name]]
 
     def as_mapping(self) -> dict[str, str]:
@@ -89,8 +111,20 @@ class ColumnPlan:
         return out
 
 
-def columns_plan(headers: list[str], overrides: dict[str, str] | None = None) -> ColumnPlan:
-    """Map headers to canonical fields (aliases, then overrides); the rest become attributes."""
+def row_id_prefix(file_name: str) -> str:
+    """The id prefix of a file's numbered rows: its name's stem in lower case ('Wholesale customers.csv'
+    -> 'wholesale-customers-'), so two files never share ids and a file keeps its own on re-import."""
+    stem = str(file_name).rsplit("/", 1)[-1]
+    stem = stem.rsplit(".", 1)[0] if "." in stem.strip(".") else stem
+    slug = re.sub(r"[^0-9a-z]+", "-", stem.lower()).strip("-")[:ROW_ID_PREFIX_MAX_LENGTH].strip("-")
+    return f"{slug or 'row'}-"
+
+
+def columns_plan(headers: list[str], overrides: dict[str, str] | None = None, *, id_prefix: str = "") -> ColumnPlan:
+    """Map headers to canonical fields (aliases, then overrides); the rest become attributes.
+
+    With `id_prefix` (the rows are numbered, see `row_id_prefix`) the file must have no id column.
+    """
     headers = [str(h).strip() if h is not None else "" for h in headers]
     headers = [h or f"column_{i + 1}" for i, h in enumerate(headers)]
     fields: dict[str, int] = {}
@@ -120,14 +154,21 @@ def columns_plan(headers: list[str], overrides: dict[str, str] | None = None) ->
             if f_index == index or f_name == target:
                 del fields[f_name]
         fields[target] = index
-    if "external_id" not in fields:
-        example = next((h for i, h in enumerate(headers) if i not in fields.values()), "Client Ref")
+    if id_prefix and "external_id" in fields:
+        raise DataError(
+            f"numbering the rows: the file has an id column ({headers[fields['external_id']]!r}); "
+            "import it without --number-rows (untick 'Number the rows'), so customers keep their ids"
+        )
+    if "external_id" not in fields and not id_prefix:
         raise DataError(
             "no id column: none of the columns ("
             + ", ".join(repr(h) for h in headers)
             + ") is a customer id (CustomerID, Customer ID, customer_id or ID). "
-            f'Say which column holds the id: on the command line --map "{example}=external_id", '
-            "on the upload page the 'Id column' field."
+            "If the file has no id, number its rows: --number-rows on the command line, "
+            "'Number the rows' on the upload page (each id is then the file name and the row number, "
+            "e.g. wholesale-2 for row 2 of wholesale.csv). "
+            "If a column holds a unique id under another name, say which: "
+            "--map \"HEADER=external_id\", or the 'Id column' field."
         )
     attributes: list[AttributeColumn] = []
     seen_keys: dict[str, str] = {}
@@ -144,7 +185,39 @@ def columns_plan(headers: list[str], overrides: dict[str, str] | None = None) ->
             )
         seen_keys[key] = header
         attributes.append(AttributeColumn(index=index, header=header, key=key))
-    return ColumnPlan(headers=tuple(headers), fields=fields, attributes=tuple(attributes))
+    return ColumnPlan(headers=tuple(headers), fields=fields, attributes=tuple(attributes), id_prefix=id_prefix)
+
+
+def income_kept(plan: ColumnPlan) -> tuple[ColumnPlan, str]:
+    """`plan` with its annual income column kept as an attribute in its own unit, and a note saying so.
+
+    For a column that would map to annual_income (k$) but whose values are not thousands. Its key is
+    the header in snake_case ('Income' -> 'income'; 'annual_income_usd' rather than a canonical name).
+    """
+    index = plan.fields["annual_income"]
+    header = plan.headers[index]
+    named = unit_guess(header)
+    unit = named if named and not named.startswith("k") else "$"
+    key = header_snake_case(header) or f"column_{index + 1}"
+    if key in CANONICAL_FIELDS:
+        key = f"{key}_{_UNIT_WORDS.get(unit, 'units')}"
+    clash = next((a for a in plan.attributes if a.key == key), None)
+    if clash is not None:
+        raise DataError(
+            f"column {header!r} is not in thousands and would be kept as attribute {key!r}, "
+            f"but column {clash.header!r} is stored under that name; rename one"
+        )
+    kept = AttributeColumn(index=index, header=header, key=key, unit=unit, role="capacity")
+    fields = {f: i for f, i in plan.fields.items() if f != "annual_income"}
+    attributes = tuple(sorted((*plan.attributes, kept), key=lambda a: a.index))
+    note = (
+        f"Column {header!r} was not imported as annual income (k$): its values are not in thousands "
+        f"(median above {INCOME_THOUSANDS_MAX_MEDIAN:,}). It is kept as attribute {key!r} in {unit}, role capacity."
+    )
+    return ColumnPlan(headers=plan.headers, fields=fields, attributes=attributes, id_prefix=plan.id_prefix), note
+
+
+_UNIT_WORDS = {"$": "usd", "€": "eur", "£": "gbp"}
 
 
 def _header_find(headers: list[str], source: str) -> int | None:

@@ -19,10 +19,16 @@ How an import runs:
 Re-importing upserts by `external_id`: the canonical columns present in the file replace the
 stored values (an empty cell clears one), columns absent from the file are left alone, and the
 file's attribute columns replace those attributes while other attributes are kept.
+
+Decisions about the whole file are made on its first chunk (up to `reading.CHUNK_ROWS` rows),
+before any row is written: whether an income column is in thousands (`columns.income_kept`), and
+the role and unit of each new attribute (`roles`). `number_rows` numbers the rows of a file without
+an id column (`columns.row_id_prefix`). What was decided is said in the job's `notes`.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from dataclasses import dataclass, field
@@ -36,8 +42,8 @@ from django.db import connection, transaction
 from core import storage
 from core.exceptions import DataError
 from core.services import activity_record
-from customers.imports import reading, validation, writers
-from customers.imports.columns import ColumnPlan, columns_plan
+from customers.imports import reading, roles, validation, writers
+from customers.imports.columns import INCOME_THOUSANDS_MAX_MEDIAN, ColumnPlan, columns_plan, income_kept, row_id_prefix
 from customers.models import AttributeKind, Customer, CustomerAttribute, ImportJob, ImportStatus
 from customers.signals import customers_changed
 
@@ -90,6 +96,7 @@ class _Progress:
     rows_total: int = 0
     rejected: int = 0
     mapping: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -110,6 +117,7 @@ def customer_import(
     source: str = "command",
     mapping: dict[str, str] | None = None,
     skip_invalid: bool = False,
+    number_rows: bool = False,
     dry_run: bool = False,
     max_bytes: int | None = None,
     chunk_rows: int = reading.CHUNK_ROWS,
@@ -117,6 +125,7 @@ def customer_import(
     """Import customers from a CSV, TSV or .xlsx file (a path or a binary file object).
 
     `mapping` overrides the automatic header mapping: {header in the file: canonical field}.
+    `number_rows` gives each row of a file without an id column the id "<file name stem>-<row number>".
     Raises DataError (message fit for users) when the file is refused; the failed ImportJob is
     attached to the exception as `import_job`.
     """
@@ -128,7 +137,14 @@ def customer_import(
     file_name = Path(file_name).name[:255] or "upload"
     actor = user if getattr(user, "is_authenticated", False) else None
     progress = _Progress()
-    job_fields = {"created_by": actor, "source": source, "file_name": file_name, "skip_invalid": skip_invalid}
+    job_fields = {
+        "created_by": actor,
+        "source": source,
+        "file_name": file_name,
+        "skip_invalid": skip_invalid,
+        "numbered_rows": number_rows,
+    }
+    id_prefix = row_id_prefix(file_name) if number_rows else ""
     try:
         with reading.binary_open(file) as fh:
             progress.file_size = reading.file_size(fh)
@@ -136,7 +152,12 @@ def customer_import(
                 raise DataError(f"the file is {progress.file_size:,} bytes; the upload limit is {max_bytes:,} bytes")
             with transaction.atomic():
                 outcome = _import_rows(
-                    fh, mapping=mapping or {}, skip_invalid=skip_invalid, progress=progress, chunk_rows=chunk_rows
+                    fh,
+                    mapping=mapping or {},
+                    skip_invalid=skip_invalid,
+                    id_prefix=id_prefix,
+                    progress=progress,
+                    chunk_rows=chunk_rows,
                 )
                 if dry_run:
                     transaction.set_rollback(True)
@@ -163,11 +184,18 @@ def customer_import(
 
 
 def _import_rows(
-    fh: IO[bytes], *, mapping: dict[str, str], skip_invalid: bool, progress: _Progress, chunk_rows: int
+    fh: IO[bytes],
+    *,
+    mapping: dict[str, str],
+    skip_invalid: bool,
+    id_prefix: str,
+    progress: _Progress,
+    chunk_rows: int,
 ) -> _Outcome:
     options: dict[str, Any] = {
         "mapping": mapping,
         "skip_invalid": skip_invalid,
+        "id_prefix": id_prefix,
         "progress": progress,
         "chunk_rows": chunk_rows,
     }
@@ -181,6 +209,7 @@ def _import_rows(
         except writers.FirstLoadAbandoned:
             fh.seek(0)
             progress.rows_total = progress.rejected = 0
+            progress.notes = []
     return _import_once(fh, first_load=False, **options)
 
 
@@ -199,20 +228,32 @@ def _import_once(
     *,
     mapping: dict[str, str],
     skip_invalid: bool,
+    id_prefix: str,
     progress: _Progress,
     chunk_rows: int,
     first_load: bool,
 ) -> _Outcome:
     table = reading.table_open(fh, chunk_rows=chunk_rows)
     try:
-        plan = columns_plan(table.headers, mapping)
+        plan = columns_plan(table.headers, mapping, id_prefix=id_prefix)
+        first = next(table.chunks, None)
+        chunks = itertools.chain([first] if first is not None else [], table.chunks)
+        summaries: dict[str, roles.ValueSummary] = {}
+        if first is not None:
+            plan, summaries = _plan_for_values(plan, first[1], progress.notes)
+        if id_prefix:
+            progress.notes.append(
+                f"The file has no id column: each row's id is {id_prefix!r} and its row number in the file "
+                f"({id_prefix}2 for the first data row). Re-importing a file of the same name updates the same "
+                "rows by position."
+            )
         progress.mapping = plan.as_mapping()
         kinds = validation.KindTracker()
         writer = writer_for(plan, kinds, first_load=first_load, file_size=progress.file_size)
         try:
             seen_ids: dict[str, int] = {}
             rejected: list[validation.RejectedRow] = []
-            for first_row, frame in table.chunks:
+            for first_row, frame in chunks:
                 result = validation.chunk_validate(frame, first_row, plan, seen_ids, kinds)
                 progress.rows_total += len(result.clean) + len(result.rejected)
                 progress.rejected += len(result.rejected)
@@ -226,7 +267,8 @@ def _import_once(
                 raise DataError("the file has a header row but no data rows")
             if progress.rejected and not skip_invalid:
                 raise DataError(validation.problems_message(rejected, progress.rejected))
-            added, updated, ids = writer.finish(plan, attributes_register(plan, kinds))
+            registered = attributes_register(plan, kinds, summaries=summaries, notes=progress.notes)
+            added, updated, ids = writer.finish(plan, registered)
         finally:
             writer.close()
     finally:
@@ -241,25 +283,64 @@ def _import_once(
     )
 
 
-def attributes_register(plan: ColumnPlan, kinds: validation.KindTracker) -> writers.Kinds:
+def _plan_for_values(
+    plan: ColumnPlan, frame: pd.DataFrame, notes: list[str]
+) -> tuple[ColumnPlan, dict[str, roles.ValueSummary]]:
+    """The plan adjusted to the first chunk's values (income not in thousands is kept in its unit), and a
+    summary of each attribute column's values for guessing roles."""
+    if "annual_income" in plan.fields and plan.fields["annual_income"] < frame.shape[1]:
+        median = validation.numbers_median(frame[plan.fields["annual_income"]])
+        if median is not None and median > INCOME_THOUSANDS_MAX_MEDIAN:
+            plan, note = income_kept(plan)
+            notes.append(note)
+    summaries = {
+        a.key: roles.values_summarize(validation.text_column(frame[a.index]))
+        for a in plan.attributes
+        if a.index < frame.shape[1]
+    }
+    return plan, summaries
+
+
+def attributes_register(
+    plan: ColumnPlan,
+    kinds: validation.KindTracker,
+    *,
+    summaries: dict[str, roles.ValueSummary] | None = None,
+    notes: list[str] | None = None,
+) -> writers.Kinds:
     """Create or update the CustomerAttribute schema rows; return the kind each key is stored as.
 
     A column whose kind disagrees with an earlier import is stored as text from then on.
-    None means the column had no value at all in this file.
+    None means the column had no value at all in this file. A new attribute gets the unit and role
+    the plan gives it, else guessed from its header and `summaries` (the first chunk's values); a known
+    one keeps its own (Admins may have edited them). The guesses are added to `notes`.
     """
     keys = [a.key for a in plan.attributes]
     existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=keys)}
     resolved: writers.Kinds = {}
+    guessed: dict[str, list[str]] = {}
     for attr in plan.attributes:
         kind = kinds.kind(attr.key)
         known = existing.get(attr.key)
         if known is None:
-            CustomerAttribute.objects.create(key=attr.key, label=attr.header, kind=kind or AttributeKind.TEXT)
+            summary = (summaries or {}).get(attr.key)
+            role = attr.role or roles.role_guess(attr.header, summary)
+            unit = attr.unit if attr.unit is not None else roles.unit_guess(attr.header)
+            if kind != AttributeKind.NUMBER:
+                unit = ""
+            CustomerAttribute.objects.create(
+                key=attr.key, label=attr.header, kind=kind or AttributeKind.TEXT, unit=unit, role=role
+            )
+            if role != "other":
+                guessed.setdefault(role, []).append(attr.header)
         elif kind is not None and kind != known.kind:
             known.kind = AttributeKind.TEXT
             known.save(update_fields=["kind"])
             kind = AttributeKind.TEXT
         resolved[attr.key] = kind
+    if guessed and notes is not None:
+        listed = "; ".join(f"{role}: {', '.join(headers)}" for role, headers in guessed.items())
+        notes.append(f"Roles of the new columns (an Admin can change them): {listed}; the others: other.")
     return resolved
 
 
@@ -287,6 +368,7 @@ def _job_record(
     )
     return ImportJob.objects.create(
         **job_fields,
+        notes=progress.notes,
         status=status,
         file_size=progress.file_size,
         mapping=progress.mapping,

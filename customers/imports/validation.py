@@ -130,8 +130,15 @@ def chunk_validate(
     rows = frame.attrs.get("rows")
     if rows is None or len(rows) != len(frame):
         rows = np.arange(first_row, first_row + len(frame))
-    id_col = plan.fields["external_id"]
-    ids = _strip(frame[id_col])
+    if plan.id_prefix:
+        # numbered rows: skip the blank ones, then each id is the prefix and the row number
+        blank = (frame.apply(lambda s: s.str.strip()) == "").all(axis=1).to_numpy()
+        if blank.any():
+            frame = frame[~blank].reset_index(drop=True)
+            rows = rows[~blank]
+        ids = pd.Series(np.char.add(plan.id_prefix, rows.astype(str)).astype(object))
+    else:
+        ids = _strip(frame[plan.fields["external_id"]])
     empty_id = (ids == "").to_numpy()
     if empty_id.any():
         # rows with no value at all (",,,," lines) are skipped, not rejected
@@ -220,7 +227,7 @@ def chunk_validate(
         valid[list(problems)] = False
 
     for i, attr in enumerate(plan.attributes):
-        text = _text_column(frame[attr.index])
+        text = text_column(frame[attr.index])
         kinds.update(attr.key, text[valid] if problems else text)
         clean[f"a_{i}"] = text.to_numpy()
 
@@ -256,6 +263,12 @@ def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(values, index=raw.index), ~blank & ~finite
 
 
+def numbers_median(raw: pd.Series) -> float | None:
+    """The median of a column's number cells (text and empty cells left out); None when it has none."""
+    values = _numbers(raw)[0].dropna()
+    return float(values.median()) if len(values) else None
+
+
 def _strip(raw: pd.Series) -> pd.Series:
     """Strip blanks around cells, touching the column only when some cell has them."""
     values = raw.tolist()
@@ -265,7 +278,7 @@ def _strip(raw: pd.Series) -> pd.Series:
     return raw.str.strip()
 
 
-def _text_column(raw: pd.Series) -> pd.Series:
+def text_column(raw: pd.Series) -> pd.Series:
     """Stripped text of an attribute column, computed once per distinct value."""
     codes, uniques = pd.factorize(raw)
     if len(uniques) > len(raw) // 2:

@@ -153,6 +153,8 @@ class AttributeValue:
     label: str
     kind: str
     value: Any
+    unit: str = ""
+    role: str = "other"
 
 
 def customer_attributes(*, customer: Customer) -> list[AttributeValue]:
@@ -166,7 +168,16 @@ def customer_attributes(*, customer: Customer) -> list[AttributeValue]:
         value = values.get(key)
         if kind == AttributeKind.DATE and isinstance(value, str):
             value = _date_or_text(value)
-        out.append(AttributeValue(key=key, label=attr.label if attr else key, kind=kind, value=value))
+        out.append(
+            AttributeValue(
+                key=key,
+                label=attr.label if attr else key,
+                kind=kind,
+                value=value,
+                unit=attr.unit if attr else "",
+                role=attr.role if attr else "other",
+            )
+        )
     return out
 
 

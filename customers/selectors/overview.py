@@ -66,7 +66,7 @@ class Overview:
 def overview_features() -> list[Feature]:
     """Canonical numeric features, then every numeric attribute of the schema."""
     attrs = [
-        Feature(a.key, a.label or a.key, attribute=True)
+        Feature(a.key, a.label or a.key, unit=a.unit, attribute=True)
         for a in CustomerAttribute.objects.filter(kind=AttributeKind.NUMBER).order_by("key")
     ]
     return [*CANONICAL_FEATURES, *attrs]
@@ -257,7 +257,13 @@ def _version_key(features: list[Feature], sample_size: int, seed: int) -> str | 
         row = cursor.fetchone()
     if row is None:
         return None
-    parts = (row, [(f.key, f.attribute) for f in features], sample_size, seed, connection.settings_dict.get("NAME"))
+    parts = (
+        row,
+        [(f.key, f.unit, f.attribute) for f in features],
+        sample_size,
+        seed,
+        connection.settings_dict.get("NAME"),
+    )
     return "customers:overview:v:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
@@ -292,7 +298,7 @@ def _fingerprint(stats: dict[str, Any], features: list[Feature], sample_size: in
         return float(f"{v:.9g}") if isinstance(v, float | Decimal) else v
 
     parts = [(k, norm(v)) for k, v in sorted(stats.items())]
-    parts.append(("features", [(f.key, f.attribute) for f in features]))
+    parts.append(("features", [(f.key, f.unit, f.attribute) for f in features]))
     parts.append(("sample", sample_size, seed, connection.settings_dict.get("NAME")))
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     return f"customers:overview:{digest}"

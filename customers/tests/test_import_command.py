@@ -59,7 +59,7 @@ def test_missing_file(tmp_path):
 
 def test_map_option(tmp_path):
     path = write(tmp_path, "Client Ref,Age\r\nX-1,30\r\n")
-    with pytest.raises(CommandError, match='--map "Client Ref=external_id"'):
+    with pytest.raises(CommandError, match='--number-rows.*--map "HEADER=external_id"'):
         call(path)
     call(path, "--map", "Client Ref=external_id")
     assert Customer.objects.get().external_id == "X-1"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from core.exceptions import ConfigError
+from customers.selectors.columns import column_roles, column_units
 from segmentation import loading
 from segmentation.ml.config import config_errors
 from segmentation.ml.fields import roles_for, units_for
@@ -45,4 +48,10 @@ def segmentation_config(
         raise ConfigError(errors=errors)
     if values["age_bins"] is None:
         values.pop("age_bins")
+    # Each run freezes every column's role and unit (the customers registry) into its params.
+    # Passed only when SegmentationConfig has the fields (H-engine adds them in issue 9; the merge drops this test).
+    known = {f.name for f in dataclasses.fields(SegmentationConfig)}
+    for name, read in (("roles", column_roles), ("units", column_units)):
+        if name in known:
+            values[name] = read()
     return SegmentationConfig.from_dict(values)

@@ -1,4 +1,5 @@
-"""python manage.py import_customers PATH [--map SOURCE=FIELD ...] [--skip-invalid] [--dry-run] [--rejected-out PATH]"""
+"""python manage.py import_customers PATH [--map SOURCE=FIELD ...] [--number-rows] [--skip-invalid] [--dry-run]
+[--rejected-out PATH]"""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-invalid", action="store_true", help="import the valid rows and report the rejected ones"
         )
+        parser.add_argument(
+            "--number-rows",
+            action="store_true",
+            help="the file has no id column: each customer's id is the file name's stem and its row number "
+            "(wholesale-2 for the first data row of wholesale.csv). Re-importing a file of the same name "
+            "updates the same rows by position; a file of another name adds new customers",
+        )
         parser.add_argument("--dry-run", action="store_true", help="validate and count, change nothing")
         parser.add_argument(
             "--rejected-out", metavar="PATH", help="write the rejected rows, with the reason for each, to this CSV"
@@ -57,6 +65,7 @@ class Command(BaseCommand):
                 source="command",
                 mapping=mapping,
                 skip_invalid=options["skip_invalid"],
+                number_rows=options["number_rows"],
                 dry_run=options["dry_run"],
             )
         except DataError as exc:
@@ -68,6 +77,8 @@ class Command(BaseCommand):
             f"{'would be updated' if result.dry_run else 'updated'}, {result.rejected} rejected "
             f"({result.job.duration_ms} ms, import #{result.job.pk})"
         )
+        for note in result.job.notes:
+            self.stdout.write(f"Note: {note}")
         if result.dry_run:
             self.stdout.write("Dry run: nothing was changed.")
         if result.rejected:
