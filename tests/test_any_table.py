@@ -139,7 +139,6 @@ def test_demo_customers_are_not_members_of_an_imputing_run_on_attribute_columns(
 # --- Personality-like: Income in dollars everywhere, the highest spenders are high value --------------
 
 
-@pytest.mark.xfail(reason=DOLLARS, strict=True)
 def test_personality_income_is_kept_in_dollars(personality_tsv, admin_user, admin_client):
     frame = personality_like(PERSONALITY_ROWS, seed=2240)
     customer_import(file=personality_tsv, user=admin_user)
@@ -164,7 +163,6 @@ def test_personality_income_is_kept_in_dollars(personality_tsv, admin_user, admi
         assert not re.search(r"\d\s*k\$", html) and "e+0" not in html, segment.name
 
 
-@pytest.mark.xfail(reason=DOLLARS_FLAGS, strict=True)
 def test_personality_highest_spending_segment_is_high_value(personality_tsv, admin_user):
     run = _personality_run(personality_tsv, admin_user)
     top = _highest(run, MNT_KEYS)
@@ -180,7 +178,6 @@ def _total(segment: Segment, keys: list[str]) -> float:
 # --- Wholesale-like: no id column, numbered rows, the highest spenders are high value ----------------
 
 
-@pytest.mark.xfail(reason=NUMBER_ROWS, strict=True)
 def test_wholesale_imports_unchanged_with_row_numbers(wholesale_csv):
     frame = wholesale_like(440, seed=440)
     call_command("import_customers", str(wholesale_csv), "--number-rows")
@@ -194,7 +191,6 @@ def test_wholesale_imports_unchanged_with_row_numbers(wholesale_csv):
     assert Customer.objects.count() == 440
 
 
-@pytest.mark.xfail(reason=ROWS_FLAGS, strict=True)
 def test_wholesale_highest_spend_segment_is_high_value(wholesale_csv, admin_user):
     result = customer_import(file=wholesale_csv, user=admin_user, number_rows=True)
     assert result.added == 440

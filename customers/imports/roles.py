@@ -26,8 +26,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-ROLES: tuple[str, ...] = ("monetary", "frequency", "recency", "capacity", "demographic", "other")
-
 #: The Wholesale customers file's spend columns (annual spend per product family, in monetary units).
 WHOLESALE_SPEND = frozenset({"fresh", "milk", "grocery", "frozen", "detergentspaper", "delicassen", "delicatessen"})
 

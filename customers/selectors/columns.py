@@ -12,18 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from customers.models import CanonicalFieldRole, CustomerAttribute
-from segmentation.ml import fields as ml_fields
-from segmentation.ml.fields import CANONICAL_FEATURES, FEATURE_META
+from segmentation.ml.fields import CANONICAL_FEATURES, FEATURE_META, FEATURE_ROLES
 
-#: Default roles of the canonical fields. segmentation.ml.fields defines FEATURE_ROLES (issue 9, H-engine);
-#: until that lands on this branch the same defaults are spelled here (the merge points this at ml.fields).
-CANONICAL_ROLES: dict[str, str] = dict(
-    getattr(
-        ml_fields,
-        "FEATURE_ROLES",
-        {"age": "demographic", "gender": "demographic", "annual_income": "capacity", "spending_score": "monetary"},
-    )
-)
+#: Default roles of the canonical fields (an Admin may override them with `CanonicalFieldRole`).
+CANONICAL_ROLES: dict[str, str] = dict(FEATURE_ROLES)
 DEFAULT_ROLE = "other"
 
 

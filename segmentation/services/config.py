@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from core.exceptions import ConfigError
 from customers.selectors.columns import column_roles, column_units
 from segmentation import loading
@@ -39,19 +37,13 @@ def segmentation_config(
     features = values["features"]
     if isinstance(features, str):  # "age, annual_income" as typed on a command line
         values["features"] = [f.strip() for f in features.split(",") if f.strip()]
-    # every feature's role and unit, frozen with the run (the canonical ones until the registry feeds them)
+    # Each run freezes its features' roles and units from the customers' column registry into its params.
     named = values["features"] if isinstance(values["features"], list | tuple) else []
-    values["roles"] = roles_for(named, known=None)
-    values["units"] = units_for(named, known=None)
+    values["roles"] = roles_for(named, known=column_roles())
+    values["units"] = units_for(named, known=column_units())
     errors = config_errors(values, available=loading.features_available())
     if errors:
         raise ConfigError(errors=errors)
     if values["age_bins"] is None:
         values.pop("age_bins")
-    # Each run freezes every column's role and unit (the customers registry) into its params.
-    # Passed only when SegmentationConfig has the fields (H-engine adds them in issue 9; the merge drops this test).
-    known = {f.name for f in dataclasses.fields(SegmentationConfig)}
-    for name, read in (("roles", column_roles), ("units", column_units)):
-        if name in known:
-            values[name] = read()
     return SegmentationConfig.from_dict(values)
