@@ -78,8 +78,8 @@ def segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress 
 def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Labels and distances of new customers: the nearest centroid of a fitted run's `result.model`.
 
-    Uses the run's preprocessing; a missing value is imputed with the run's imputation value (the
-    median learned at fit time under the `drop` policy), so every row gets a segment.
+    Uses the run's preprocessing and membership rule (`features.members_mask`): a customer without the
+    run's features (under its missing-value policy) gets label -1 and distance NaN, never a segment.
     """
     x = prepare_new(df, model)
     centroids = np.asarray(model["centroids"], dtype=float)
@@ -92,6 +92,8 @@ def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndar
         best = d2.argmin(axis=1)
         labels[start : start + chunk] = best
         distances[start : start + chunk] = np.sqrt(d2[np.arange(len(part)), best])
+    outside = np.isnan(x).any(axis=1)
+    labels[outside], distances[outside] = -1, np.nan
     return labels, distances
 
 
@@ -270,6 +272,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         rows_used=n,
         rows_dropped=dropped,
         missing=dict(prep.missing_counts_),
+        excluded=dict(prep.excluded_),
         model=model,
         timings=timings,
     )

@@ -322,11 +322,12 @@ def test_new_customers_are_assigned_by_nearest_centroid(seg, blobs):
             Customer(external_id="N3", annual_income=None, spending_score=50),
         ]
     )
-    assert memberships.memberships_assign_new() == 3  # the engine imputes N3's missing income
+    assert memberships.memberships_assign_new() == 2  # N3 lacks income: not a member under `drop`, never imputed
     new = {
         m.customer.external_id: m for m in Membership.objects.filter(run=run, fitted=False).select_related("customer")
     }
-    assert set(new) == {"N1", "N2", "N3"}
+    assert set(new) == {"N1", "N2"}
+    assert sum(Segment.objects.filter(run=run).values_list("size", flat=True)) == 302  # sizes count the members
     near_low = Membership.objects.filter(run=run, customer__external_id="C00000").get().segment_id
     near_high = Membership.objects.filter(run=run, customer__external_id="C00002").get().segment_id
     assert new["N1"].segment_id == near_low and new["N2"].segment_id == near_high

@@ -1,0 +1,109 @@
+"""Membership is exact: demo customers (Mall columns) + a Personality-like file (its own columns only).
+
+A run on the Personality columns has exactly the complete Personality customers as members, no demo
+customer is in any segment, and a campaign audience is exactly the sum of its segments' sizes.
+Runs on SQLite and on PostgreSQL (DATABASE_URL).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from campaigns.selectors import campaign_audience, campaign_audience_counts
+from campaigns.tests.factories import CampaignFactory
+from customers.imports.service import customer_import
+from customers.models import Customer, CustomerAttribute
+from customers.tests.factories import customer_groups_create
+from segmentation.models import Membership, Segment
+from segmentation.services import memberships
+from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
+
+pytestmark = pytest.mark.django_db
+
+PERSONALITY_ROWS = 2240
+MISSING_INCOME = 24
+SPEND = ("MntWines", "MntFruits", "MntMeatProducts", "MntFishProducts", "MntSweetProducts", "MntGoldProds")
+PURCHASES = ("NumWebPurchases", "NumCatalogPurchases", "NumStorePurchases")
+
+
+def personality_tsv(path: Path, *, rows: int = PERSONALITY_ROWS, missing: int = MISSING_INCOME, seed: int = 9) -> Path:
+    """A small Personality-like file: tab-separated, `Income` in dollars (`missing` blank, one extreme)."""
+    rng = np.random.default_rng(seed)
+    income = np.clip(rng.normal(52_000, 21_000, rows), 1_730, 160_000).round()
+    income[7] = 666_666
+    blank = set(rng.choice(np.arange(10, rows), size=missing, replace=False).tolist())
+    wealth = (income - income.min()) / (160_000 - income.min())
+    header = ["ID", "Year_Birth", "Education", "Income", "Recency", *SPEND, *PURCHASES]
+    lines = ["\t".join(header)]
+    for i in range(rows):
+        w = min(float(wealth[i]), 1.0)
+        spend = [int(max(0, rng.normal(scale * w, scale * 0.15))) for scale in (600, 50, 350, 70, 50, 60)]
+        buys = [int(max(0, rng.normal(n * w + 1, 1.5))) for n in (8, 6, 10)]
+        cells = [
+            str(5000 + i),
+            str(int(rng.integers(1945, 2000))),
+            str(rng.choice(["Graduation", "PhD", "Master", "Basic"])),
+            "" if i in blank else str(int(income[i])),
+            str(int(rng.integers(0, 100))),
+            *map(str, spend),
+            *map(str, buys),
+        ]
+        lines.append("\t".join(cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def demo_and_personality(tmp_path):
+    customer_groups_create({0: 500, 1: 500, 2: 500, 3: 500}, prefix="DEMO-")
+    customer_import(file=personality_tsv(tmp_path / "marketing_campaign.csv"), source="command")
+    # `Income` in dollars is kept as the attribute `income` (issue 9); before that it fed annual_income.
+    income = "income" if CustomerAttribute.objects.filter(key="income").exists() else "annual_income"
+    return [income, "mnt_wines", "mnt_meat_products", "num_store_purchases"]
+
+
+def test_members_are_exactly_the_complete_personality_customers(demo_and_personality, marketer_user):
+    features = demo_and_personality
+    run = SegmentRunFactory(segmentation=SegmentationFactory(name="Personality"), features=features, k=4)
+
+    members = Membership.objects.filter(run=run)
+    assert Customer.objects.count() == 2000 + PERSONALITY_ROWS
+    assert run.rows_used == PERSONALITY_ROWS - MISSING_INCOME == members.count()
+    assert not members.filter(customer__external_id__startswith="DEMO-").exists()
+    assert run.rows_dropped == 2000 + MISSING_INCOME
+    assert run.excluded == {"missing all 4 features": 2000, f"missing {features[0]}": MISSING_INCOME} or (
+        features[0] == "annual_income"  # before issue 9's import: demo customers have the income column
+        and run.excluded == {"missing 3 of 4 features": 2000, "missing annual_income": MISSING_INCOME}
+    )
+    sizes = list(Segment.objects.filter(run=run).values_list("size", flat=True))
+    assert sum(sizes) == members.count()
+
+    # Nobody is placed afterwards by imputation, and the audience is exactly its segments' members.
+    assert memberships.memberships_assign_new() == 0
+    chosen = list(Segment.objects.filter(run=run).order_by("label")[:2])
+    campaign = CampaignFactory(actor=marketer_user, segments=chosen)
+    counts = campaign_audience_counts(campaign=campaign)
+    assert counts["total"] == campaign_audience(campaign=campaign).count() == sum(s.size for s in chosen)
+    assert not campaign_audience(campaign=campaign).filter(customer__external_id__startswith="DEMO-").exists()
+
+
+def test_new_customers_are_assigned_only_with_the_run_features(demo_and_personality):
+    features = demo_and_personality
+    run = SegmentRunFactory(segmentation=SegmentationFactory(name="Personality"), features=features, k=3)
+    before = Membership.objects.filter(run=run).count()
+    customer_groups_create({0: 30}, prefix="LATE-")  # Mall columns only: never members of this run
+    attrs = {"mnt_wines": 300, "mnt_meat_products": 200, "num_store_purchases": 6}
+    full = Customer.objects.create(external_id="NEW-1", attributes=attrs)
+    if features[0] == "income":
+        full.attributes["income"] = 60_000
+    else:
+        full.annual_income = 60_000
+    full.save()
+    Customer.objects.create(external_id="NEW-2", attributes={"mnt_wines": 10})  # 1 of 4
+
+    assert memberships.memberships_assign_new() == 1
+    assert Membership.objects.filter(run=run, customer=full, fitted=False).exists()
+    assert sum(Segment.objects.filter(run=run).values_list("size", flat=True)) == before + 1
