@@ -7,62 +7,24 @@ Runs on SQLite and on PostgreSQL (DATABASE_URL).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
 import pytest
 
 from campaigns.selectors import campaign_audience, campaign_audience_counts
 from campaigns.tests.factories import CampaignFactory
-from customers.imports.service import customer_import
-from customers.models import Customer, CustomerAttribute
+from customers.models import Customer
 from customers.tests.factories import customer_groups_create
 from segmentation.models import Membership, Segment
 from segmentation.services import memberships
+from segmentation.tests import personality
 from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
+from segmentation.tests.personality import MISSING_INCOME, PERSONALITY_ROWS
 
 pytestmark = pytest.mark.django_db
-
-PERSONALITY_ROWS = 2240
-MISSING_INCOME = 24
-SPEND = ("MntWines", "MntFruits", "MntMeatProducts", "MntFishProducts", "MntSweetProducts", "MntGoldProds")
-PURCHASES = ("NumWebPurchases", "NumCatalogPurchases", "NumStorePurchases")
-
-
-def personality_tsv(path: Path, *, rows: int = PERSONALITY_ROWS, missing: int = MISSING_INCOME, seed: int = 9) -> Path:
-    """A small Personality-like file: tab-separated, `Income` in dollars (`missing` blank, one extreme)."""
-    rng = np.random.default_rng(seed)
-    income = np.clip(rng.normal(52_000, 21_000, rows), 1_730, 160_000).round()
-    income[7] = 666_666
-    blank = set(rng.choice(np.arange(10, rows), size=missing, replace=False).tolist())
-    wealth = (income - income.min()) / (160_000 - income.min())
-    header = ["ID", "Year_Birth", "Education", "Income", "Recency", *SPEND, *PURCHASES]
-    lines = ["\t".join(header)]
-    for i in range(rows):
-        w = min(float(wealth[i]), 1.0)
-        spend = [int(max(0, rng.normal(scale * w, scale * 0.15))) for scale in (600, 50, 350, 70, 50, 60)]
-        buys = [int(max(0, rng.normal(n * w + 1, 1.5))) for n in (8, 6, 10)]
-        cells = [
-            str(5000 + i),
-            str(int(rng.integers(1945, 2000))),
-            str(rng.choice(["Graduation", "PhD", "Master", "Basic"])),
-            "" if i in blank else str(int(income[i])),
-            str(int(rng.integers(0, 100))),
-            *map(str, spend),
-            *map(str, buys),
-        ]
-        lines.append("\t".join(cells))
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture
 def demo_and_personality(tmp_path):
-    customer_groups_create({0: 500, 1: 500, 2: 500, 3: 500}, prefix="DEMO-")
-    customer_import(file=personality_tsv(tmp_path / "marketing_campaign.csv"), source="command")
-    # `Income` in dollars is kept as the attribute `income` (issue 9); before that it fed annual_income.
-    income = "income" if CustomerAttribute.objects.filter(key="income").exists() else "annual_income"
-    return [income, "mnt_wines", "mnt_meat_products", "num_store_purchases"]
+    return personality.demo_and_personality(tmp_path)
 
 
 def test_members_are_exactly_the_complete_personality_customers(demo_and_personality, marketer_user):

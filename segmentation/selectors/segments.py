@@ -7,6 +7,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from customers.models import Customer
+from segmentation.ml.features import GENDER_CODES
+from segmentation.ml.fields import CANONICAL_FEATURES
 from segmentation.models import Membership, Segment
 
 
@@ -29,6 +32,19 @@ def segment_dicts(*, segments: list[Segment]) -> list[dict[str, Any]]:
         }
         for s in segments
     ]
+
+
+def member_value(*, customer: Customer, feature: str) -> float | None:
+    """A customer's value of a run feature, as a number (a canonical field or a numeric attribute)."""
+    if feature in CANONICAL_FEATURES:
+        value = getattr(customer, feature)
+        if feature == "gender":
+            return GENDER_CODES.get(str(value or "").strip().lower())
+    else:
+        value = (customer.attributes or {}).get(feature)
+    if isinstance(value, bool):
+        return float(value)
+    return float(value) if isinstance(value, int | float) else None
 
 
 def segment_members(*, segment: Segment, search: str = "") -> QuerySet[Membership]:
