@@ -7,9 +7,18 @@ Runs on SQLite and on PostgreSQL (DATABASE_URL).
 
 from __future__ import annotations
 
+import csv
+import io
+
 import pytest
 
-from campaigns.selectors import campaign_audience, campaign_audience_counts
+from campaigns.export import audience_csv_reference, audience_csv_stream
+from campaigns.selectors import (
+    campaign_audience,
+    campaign_audience_counts,
+    campaign_audience_features,
+    campaign_audience_rows,
+)
 from campaigns.tests.factories import CampaignFactory
 from customers.models import Customer
 from customers.tests.factories import customer_groups_create
@@ -69,3 +78,18 @@ def test_new_customers_are_assigned_only_with_the_run_features(demo_and_personal
     assert memberships.memberships_assign_new() == 1
     assert Membership.objects.filter(run=run, customer=full, fitted=False).exists()
     assert sum(Segment.objects.filter(run=run).values_list("size", flat=True)) == before + 1
+
+
+def test_audience_export_holds_the_members_with_the_run_columns(demo_and_personality, marketer_user):
+    features = demo_and_personality
+    run = SegmentRunFactory(segmentation=SegmentationFactory(name="Personality"), features=features, k=4)
+    chosen = list(Segment.objects.filter(run=run).order_by("label")[1:3])
+    campaign = CampaignFactory(actor=marketer_user, segments=chosen)
+
+    streamed = b"".join(audience_csv_stream(actor=marketer_user, campaign=campaign, block_rows=100)).decode()
+    extra = campaign_audience_features(campaign=campaign)
+    assert streamed == audience_csv_reference(campaign_audience_rows(campaign=campaign), features=extra)
+    rows = list(csv.DictReader(io.StringIO(streamed)))
+    assert len(rows) == sum(s.size for s in chosen)
+    assert {"mnt_wines", "num_store_purchases"} <= set(rows[0]) and rows[0]["mnt_wines"].isdigit()
+    assert not any(r["external_id"].startswith("DEMO-") for r in rows)
