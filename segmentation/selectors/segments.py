@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTextTransform
 
 from customers.models import Customer
 from segmentation.ml.features import GENDER_CODES
@@ -57,10 +58,12 @@ def segment_members(*, segment: Segment, search: str = "") -> QuerySet[Membershi
     return qs.order_by("customer_id")
 
 
-def segment_member_rows(*, segment: Segment) -> Iterator[tuple[Any, ...]]:
-    """Rows for the members CSV, streamed from the database in chunks."""
+def segment_member_rows(*, segment: Segment, attributes: list[str] | None = None) -> Iterator[tuple[Any, ...]]:
+    """Rows for the members CSV (canonical fields, distance, fitted, then the `attributes` keys), streamed in chunks."""
+    extra = {f"attr__{i}": KeyTextTransform(key, "customer__attributes") for i, key in enumerate(attributes or [])}
     return (
         Membership.objects.filter(segment=segment)
+        .annotate(**extra)
         .order_by("customer__external_id")
         .values_list(
             "customer__external_id",
@@ -70,6 +73,7 @@ def segment_member_rows(*, segment: Segment) -> Iterator[tuple[Any, ...]]:
             "customer__spending_score",
             "distance",
             "fitted",
+            *extra,
         )
         .iterator(chunk_size=5000)
     )

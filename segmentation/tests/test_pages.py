@@ -497,3 +497,13 @@ def test_singular_counts(db, viewer_client):
     assert "1 customers" not in html
     if sizes[0] == 1:
         assert "1 customer ·" in html
+
+
+def test_members_csv_has_the_run_columns_and_members_only(personality_run, viewer_client):
+    run, features = personality_run
+    segment = run.segments.order_by("label").first()
+    body = b"".join(viewer_client.get(f"/segments/{segment.pk}/members.csv").streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == segment.size
+    assert "mnt_wines" in rows[0] and rows[0]["mnt_wines"] != ""
+    assert not any(r["external_id"].startswith("DEMO-") for r in rows)

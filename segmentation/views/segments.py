@@ -129,9 +129,9 @@ def segment_strategy(request: HttpRequest, segment_id: int) -> HttpResponse:
 @permission_required(VIEW_PERM, raise_exception=True)
 def segment_members_csv(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = _segment_or_404(segment_id)
-    header = [*CANONICAL_FIELDS, "distance", "fitted"]
-    response = StreamingHttpResponse(
-        stream_csv(header, segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
-    )
+    attributes = [f for f in run_features(run=segment.run) if f not in CANONICAL_FIELDS]  # the run's own columns
+    header = [*CANONICAL_FIELDS, "distance", "fitted", *attributes]
+    rows = segment_member_rows(segment=segment, attributes=attributes)
+    response = StreamingHttpResponse(stream_csv(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-members.csv"'
     return response
