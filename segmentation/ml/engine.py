@@ -6,8 +6,10 @@
 Steps of `segment()` (each reported through `progress(stage, percent)`):
 
 1. *preparing* (0–10 %): the configuration is validated (`validate_config`), the rows are sorted by
-   the frame's index (so a shuffled frame gives the same partition), features are encoded, missing
-   values dropped or imputed, and the matrix scaled (`features.FeaturePreparer`).
+   the frame's index (so a shuffled frame gives the same partition), features are encoded, the
+   members chosen by the membership rule (`drop`: every feature; `median` / `most_frequent`: more
+   than half of them, the rest imputed; everyone else is left out and counted by reason in
+   `result.excluded`, see `features.members_mask`), and the matrix scaled (`features.FeaturePreparer`).
 2. *choosing k* (10–70 %): every criterion for every k in [k_min, k_max] and the documented vote
    (`kselect`). Exact on up to `config.subsample_rows` rows; above that the criteria are measured on
    a fixed-seed subsample of that size. A fixed `config.k` overrides the vote (its evidence is still
