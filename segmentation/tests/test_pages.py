@@ -484,6 +484,7 @@ def test_pages_count_customers_who_arrived_since_the_run(personality_run, viewer
     html = viewer_client.get("/").content.decode()
     assert "1 customer arrived since this run was computed" in html
     assert "2,025 customers are not in this segmentation" in html
+    assert "resegment-hint" in admin_client.get("/").content.decode() and "resegment-hint" not in html
     admin_run = admin_client.get(f"/runs/{run.pk}/").content.decode()
     assert "Re-segment now" in admin_run and "run-coverage" in admin_run
     assert "Re-segment now" not in viewer_client.get(f"/runs/{run.pk}/").content.decode()
