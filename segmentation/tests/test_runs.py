@@ -658,3 +658,20 @@ def test_admin_save_keeps_the_periodic_task_in_step(seg, admin_client):
     data["schedule"] = ""
     assert admin_client.post(f"/admin/segmentation/segmentation/{seg.pk}/change/", data).status_code == 302
     assert not PeriodicTask.objects.exists()
+
+
+def test_imputing_run_keeps_customers_with_most_features_and_counts_the_rest(seg, blobs):
+    Customer.objects.bulk_create(
+        [
+            Customer(external_id="TWO", age=30, annual_income=None, spending_score=50),  # 2 of 3: imputed
+            Customer(external_id="ONE", age=30, annual_income=None, spending_score=None),  # 1 of 3: not a member
+            Customer(external_id="NONE", attributes={"visits": 3}),  # none of them
+        ]
+    )
+    run = _run(seg, features=["age", "annual_income", "spending_score"], missing="median", k=3)
+
+    members = set(Membership.objects.filter(run=run).values_list("customer__external_id", flat=True))
+    assert run.status == RunStatus.SUCCEEDED and "TWO" in members and not members & {"ONE", "NONE"}
+    assert run.rows_used == 301 and run.rows_dropped == 2
+    assert run.excluded == {"missing 2 of 3 features": 1, "missing all 3 features": 1}
+    assert sum(run.segments.values_list("size", flat=True)) == len(members) == 301
