@@ -20,7 +20,13 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from campaigns.models import Campaign
-from campaigns.selectors import AUDIENCE_COLUMNS, campaign_audience_customer_rows, campaign_audience_segments
+from campaigns.selectors import (
+    AUDIENCE_COLUMNS,
+    audience_number,
+    campaign_audience_customer_rows,
+    campaign_audience_features,
+    campaign_audience_segments,
+)
 from campaigns.services import campaign_export_record
 from core.csvsafe import safe_cell, safe_row
 
@@ -53,19 +59,22 @@ def audience_csv_stream(*, actor: Any, campaign: Campaign, block_rows: int = 500
     safe, field, needs_quotes = safe_cell, csv_field, _NEEDS_QUOTES.search  # local names: this loop runs per row
     genders: dict[Any, str] = {}
     try:
-        yield csv_line(AUDIENCE_COLUMNS).encode()
+        features = campaign_audience_features(campaign=campaign)  # the run's attribute columns, after the fixed ones
+        yield csv_line((*AUDIENCE_COLUMNS, *features)).encode()
         block: list[str] = []
         append = block.append
-        for ext, segment_id, gender, age, income, score in campaign_audience_customer_rows(campaign=campaign):
+        rows_in = campaign_audience_customer_rows(campaign=campaign, features=features)
+        for ext, segment_id, gender, age, income, score, *extra in rows_in:
             ext = safe(ext)
             if needs_quotes(ext):
                 ext = field(ext)
             g = genders.get(gender)
             if g is None:
                 g = genders[gender] = field(safe(gender))
+            more = "".join("," + field(safe(audience_number(v))) for v in extra) if extra else ""
             append(
                 f"{ext},{middle[segment_id]},{g},{'' if age is None else age},"
-                f"{'' if income is None else income},{'' if score is None else score},{tail[segment_id]}\r\n"
+                f"{'' if income is None else income},{'' if score is None else score},{tail[segment_id]}{more}\r\n"
             )
             if len(block) >= block_rows:
                 rows += len(block)
@@ -78,11 +87,11 @@ def audience_csv_stream(*, actor: Any, campaign: Campaign, block_rows: int = 500
         campaign_export_record(actor=actor, campaign=campaign, rows=rows, format="csv", complete=complete)
 
 
-def audience_csv_reference(rows: Iterable[Iterable[Any]]) -> str:
-    """The same CSV through csv.writer and safe_row, for tests."""
+def audience_csv_reference(rows: Iterable[Iterable[Any]], *, features: Iterable[str] = ()) -> str:
+    """The same CSV through csv.writer and safe_row, for tests (`features`: the run's attribute columns)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(safe_row(AUDIENCE_COLUMNS))
+    writer.writerow(safe_row([*AUDIENCE_COLUMNS, *features]))
     for row in rows:
         writer.writerow(safe_row(list(row)))
     return buffer.getvalue()

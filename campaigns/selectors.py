@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
 
 from campaigns.models import Campaign, CampaignStatus
+from segmentation.ml.fields import CANONICAL_FIELDS
 from segmentation.models import Membership, Segment, SegmentRun
 
 # The audience export's fixed columns, in order (documented in the API schema).
@@ -72,33 +74,65 @@ def campaign_audience_segments(*, campaign: Campaign) -> dict[int, tuple[int, st
     return {s.pk: (s.label, s.name, s.run_id, campaign.strategy or s.strategy) for s in campaign.segments.all()}
 
 
-def campaign_audience_customer_rows(*, campaign: Campaign, chunk_size: int = 5000) -> Iterator[tuple]:
-    """(external_id, segment id, gender, age, annual_income, spending_score) per member, from a server-side cursor.
+def campaign_audience_features(*, campaign: Campaign) -> list[str]:
+    """The run's own attribute features (not canonical fields), exported after AUDIENCE_COLUMNS in that order."""
+    run_id = campaign.pinned_run_id or campaign.segments.values_list("run_id", flat=True).first()
+    params = SegmentRun.objects.filter(pk=run_id).values_list("params", flat=True).first() or {}
+    return [str(f) for f in params.get("features") or [] if f not in CANONICAL_FIELDS and f not in AUDIENCE_COLUMNS]
+
+
+def campaign_audience_columns(*, campaign: Campaign) -> tuple[str, ...]:
+    """Every exported column: the fixed AUDIENCE_COLUMNS, then the run's attribute features."""
+    return AUDIENCE_COLUMNS + tuple(campaign_audience_features(campaign=campaign))
+
+
+def audience_number(value: Any) -> Any:
+    """An attribute value as exported: a number (58138, 12.5) whatever the database returned, else as stored."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def campaign_audience_customer_rows(
+    *, campaign: Campaign, chunk_size: int = 5000, features: list[str] | None = None
+) -> Iterator[tuple]:
+    """(external_id, segment id, gender, age, annual_income, spending_score, *features) per member, from a
+    server-side cursor; `features` are attribute keys (`campaign_audience_features`).
 
     Only the customer's columns travel per row; segment columns come from `campaign_audience_segments`.
     """
-    qs = campaign_audience(campaign=campaign).values_list(*_AUDIENCE_CUSTOMER_FIELDS)
+    extra = {f"attr__{i}": KeyTextTransform(key, "customer__attributes") for i, key in enumerate(features or [])}
+    qs = campaign_audience(campaign=campaign).annotate(**extra).values_list(*_AUDIENCE_CUSTOMER_FIELDS, *extra)
     return qs.iterator(chunk_size=chunk_size)
 
 
 def campaign_audience_rows(
     *, campaign: Campaign, text: Callable[[Any], Any] = lambda v: v, chunk_size: int = 5000
 ) -> Iterator[tuple]:
-    """The audience as tuples in AUDIENCE_COLUMNS order; `text` is applied to every text cell."""
+    """The audience as tuples in `campaign_audience_columns` order; `text` is applied to every text cell."""
     cid = campaign.pk
     per_segment = {
         pk: (label, text(name), run_id, text(strategy))
         for pk, (label, name, run_id, strategy) in campaign_audience_segments(campaign=campaign).items()
     }
-    for ext, segment_id, gender, age, income, score in campaign_audience_customer_rows(
-        campaign=campaign, chunk_size=chunk_size
+    features = campaign_audience_features(campaign=campaign)
+    for ext, segment_id, gender, age, income, score, *extra in campaign_audience_customer_rows(
+        campaign=campaign, chunk_size=chunk_size, features=features
     ):
         label, name, run_id, strategy = per_segment[segment_id]
-        yield (text(ext), label, name, run_id, text(gender), age, income, score, strategy, cid)
+        yield (
+            text(ext), label, name, run_id, text(gender), age, income, score, strategy, cid,
+            *(audience_number(v) for v in extra),
+        )  # fmt: skip
 
 
 def audience_row_dict(row: tuple) -> dict[str, Any]:
-    return dict(zip(AUDIENCE_COLUMNS, row, strict=True))
+    return dict(zip(AUDIENCE_COLUMNS, row[: len(AUDIENCE_COLUMNS)], strict=True))
 
 
 def campaign_audience_page_queryset(*, campaign: Campaign) -> QuerySet[Membership]:

@@ -26,10 +26,10 @@ class ChartAxesForm(forms.Form):
     y3 = forms.ChoiceField(label="3D: y", required=False)
     z3 = forms.ChoiceField(label="3D: z", required=False)
 
-    def __init__(self, *args, features: list[str], defaults: dict[str, str], **kwargs):
+    def __init__(self, *args, features: list[str], defaults: dict[str, str], units: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.defaults = defaults
-        choices = [(f, feature_label(f)) for f in features]
+        choices = [(f, feature_label(f, units)) for f in features]
         for name in self.fields:
             self.fields[name].choices = choices
             self.fields[name].initial = defaults[name]

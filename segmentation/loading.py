@@ -10,6 +10,10 @@ aggregates of one group see the rows in the same order, so the arrays line up; C
 the rows to Python one by one, ~15 s per million), elsewhere with one ``values_list`` query (also for a
 subset of customers, e.g. the new ones to assign).
 Never a query per customer.
+
+Every customer is read, with NaN where it lacks a feature: who is a member is the engine's one rule
+(`segmentation.ml.features.members_mask`: `drop` needs every feature, an imputing policy more than half
+of them), applied the same way to a run's fit and to the new customers assigned after it.
 """
 
 from __future__ import annotations

@@ -129,6 +129,11 @@ class SegmentRun(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     rows_used = models.PositiveIntegerField(null=True, blank=True)
     rows_dropped = models.PositiveIntegerField(null=True, blank=True)
+    excluded = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="customers not in this segmentation, by reason: {'missing income': 24, ...} (rows_dropped in all)",
+    )
 
     class Meta:
         ordering = ["-queued_at", "-id"]

@@ -6,8 +6,10 @@
 Steps of `segment()` (each reported through `progress(stage, percent)`):
 
 1. *preparing* (0–10 %): the configuration is validated (`validate_config`), the rows are sorted by
-   the frame's index (so a shuffled frame gives the same partition), features are encoded, missing
-   values dropped or imputed, and the matrix scaled (`features.FeaturePreparer`).
+   the frame's index (so a shuffled frame gives the same partition), features are encoded, the
+   members chosen by the membership rule (`drop`: every feature; `median` / `most_frequent`: more
+   than half of them, the rest imputed; everyone else is left out and counted by reason in
+   `result.excluded`, see `features.members_mask`), and the matrix scaled (`features.FeaturePreparer`).
 2. *choosing k* (10–70 %): every criterion for every k in [k_min, k_max] and the documented vote
    (`kselect`). Exact on up to `config.subsample_rows` rows; above that the criteria are measured on
    a fixed-seed subsample of that size. A fixed `config.k` overrides the vote (its evidence is still
@@ -78,8 +80,8 @@ def segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress 
 def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """Labels and distances of new customers: the nearest centroid of a fitted run's `result.model`.
 
-    Uses the run's preprocessing; a missing value is imputed with the run's imputation value (the
-    median learned at fit time under the `drop` policy), so every row gets a segment.
+    Uses the run's preprocessing and membership rule (`features.members_mask`): a customer without the
+    run's features (under its missing-value policy) gets label -1 and distance NaN, never a segment.
     """
     x = prepare_new(df, model)
     centroids = np.asarray(model["centroids"], dtype=float)
@@ -92,6 +94,8 @@ def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndar
         best = d2.argmin(axis=1)
         labels[start : start + chunk] = best
         distances[start : start + chunk] = np.sqrt(d2[np.arange(len(part)), best])
+    outside = np.isnan(x).any(axis=1)
+    labels[outside], distances[outside] = -1, np.nan
     return labels, distances
 
 
@@ -270,6 +274,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         rows_used=n,
         rows_dropped=dropped,
         missing=dict(prep.missing_counts_),
+        excluded=dict(prep.excluded_),
         model=model,
         timings=timings,
     )

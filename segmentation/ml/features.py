@@ -14,9 +14,13 @@ Encodings:
 - booleans are 0/1; numeric strings are read as numbers; any other text is an error naming the
   feature, the row and the value.
 
-Missing values: `drop` removes the row (the count is reported), `median` and `most_frequent` impute
-the value learned on the fitted rows. `assign()` of new customers always imputes (with the medians
-learned at fit time under the `drop` policy), so every new customer gets a segment.
+Missing values and membership (one rule, `members_mask`, for the fit and for new customers): a
+customer is a member of a run only if it has the run's features under the run's missing-value policy.
+`drop` needs every feature. The imputing policies (`median`, `most_frequent`) impute only customers
+that have MORE THAN HALF of the run's features (3 of 4, 2 of 3, 2 of 2, 1 of 1), with the value
+learned on those members. Everyone else is not a member: counted by reason (`exclusion_reasons`:
+"missing income", "missing 3 of 4 features", "missing all 4 features") and never placed by
+imputation. `assign()` of new customers applies the same rule (a non-member gets label -1).
 
 Scaling is `(x - center_) / scale_`: minmax (center = min, scale = max - min), standard (mean,
 standard deviation) or robust (median, interquartile range; 1 when the range is 0).
@@ -117,19 +121,20 @@ class FeaturePreparer:
         for f in self.features:
             if len(encoded) and counts[f] == len(encoded):
                 raise EngineInputError(f"feature '{f}' is missing for every customer ({len(encoded)} rows)")
+        kept = members_mask(encoded, missing=self.missing)
+        self.excluded_ = exclusion_reasons(encoded, kept)
+        if not kept.all():
+            encoded = encoded[kept]
+        for f in self.features:
+            if len(encoded) and encoded[f].isna().all():
+                raise EngineInputError(f"feature '{f}' is missing for every member ({len(encoded)} customers)")
         if self.missing == "most_frequent":
             self.impute_ = {f: _float(_most_frequent(encoded[f])) for f in self.features}
         else:
             medians = encoded.median()
             self.impute_ = {f: _float(medians[f]) for f in self.features}
-        if self.missing == "drop":
-            kept = encoded.notna().all(axis=1).to_numpy()
-            if not kept.all():
-                encoded = encoded[kept]
-        else:
-            kept = np.ones(len(encoded), dtype=bool)
-            if counts.any():
-                encoded = encoded.fillna(self.impute_)
+        if self.missing != "drop" and encoded.isna().any().any():
+            encoded = encoded.fillna(self.impute_)
         self.kept_ = kept
         self.encoded_ = encoded
         if len(encoded):
@@ -160,8 +165,34 @@ class FeaturePreparer:
         }
 
 
+def members_mask(encoded: pd.DataFrame, *, missing: str) -> np.ndarray:
+    """Which rows are members under the policy `missing` (module doc): `drop` needs every feature,
+    an imputing policy more than half of them."""
+    present = encoded.notna().sum(axis=1).to_numpy()
+    n = encoded.shape[1]
+    return present == n if missing == "drop" else present * 2 > n
+
+
+def exclusion_reasons(encoded: pd.DataFrame, kept: np.ndarray) -> dict[str, int]:
+    """Why the rows outside `kept` are not members, counted: {"missing income": 24, "missing all 4 features": 2000}."""
+    out = encoded[~kept]
+    if out.empty:
+        return {}
+    n = encoded.shape[1]
+    isna = out.isna()
+    counts = isna.sum(axis=1)
+    reasons: dict[str, int] = {}
+    single = isna[counts == 1].idxmax(axis=1).value_counts()
+    for feature, count in single.items():
+        reasons[f"missing {feature}"] = int(count)
+    for m, count in counts[counts > 1].value_counts().sort_index(ascending=False).items():
+        key = f"missing all {n} features" if m == n else f"missing {m} of {n} features"
+        reasons[key] = int(count)
+    return dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
-    """The scaled matrix of new customers under a fitted model dict (imputing every missing value)."""
+    """The scaled matrix of new customers under a fitted model dict; a non-member's row is all NaN."""
     features = tuple(model["features"])
     missing = [f for f in features if f not in df.columns]
     if missing:
@@ -175,8 +206,13 @@ def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
             for f in features
         },
         index=df.index,
-    ).fillna(model["impute"])
-    return (encoded.to_numpy(dtype=float) - np.asarray(model["center"])) / np.asarray(model["scale"])
+    )
+    kept = members_mask(encoded, missing=str(model.get("missing", "drop")))
+    if model.get("missing", "drop") != "drop":
+        encoded = encoded.fillna({f: v for f, v in model["impute"].items() if v is not None})
+    x = (encoded.to_numpy(dtype=float) - np.asarray(model["center"])) / np.asarray(model["scale"])
+    x[~kept] = np.nan
+    return x
 
 
 def _scaler_params(x: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:

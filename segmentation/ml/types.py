@@ -185,5 +185,6 @@ class SegmentationResult:
     rows_used: int = 0
     rows_dropped: int = 0
     missing: dict[str, int] = field(default_factory=dict)  # per feature: missing count
+    excluded: dict[str, int] = field(default_factory=dict)  # reason -> customers not members (features.py)
     model: dict[str, Any] = field(default_factory=dict)  # JSON: preprocessing + centroids, for assign()
     timings: dict[str, float] = field(default_factory=dict)

@@ -17,6 +17,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from core.exceptions import ConfigError
+from customers.models import Customer
+from segmentation.ml.charts.base import feature_name
 from segmentation.ml.fields import NUMERIC_FEATURES
 from segmentation.ml.types import Evidence
 from segmentation.models import Membership, RunStatus, Segment, Segmentation, SegmentRun
@@ -67,13 +69,67 @@ def run_features(*, run: SegmentRun, segments: list[Segment] | None = None) -> l
     return list((segs[0].centroid or {}).keys()) if segs else []
 
 
+def run_units(*, run: SegmentRun) -> dict[str, str]:
+    """The run's own unit per feature (frozen in `params["units"]`); pages fall back to the canonical units."""
+    return {str(f): str(u) for f, u in ((run.params or {}).get("units") or {}).items() if u is not None}
+
+
 def run_feature_choices(*, run: SegmentRun, segments: list[Segment] | None = None) -> list[str]:
-    """Features a user may put on a scatter plot's axes: the canonical numbers and the run's features."""
-    out = list(NUMERIC_FEATURES)
-    for f in run_features(run=run, segments=segments):
-        if f not in out:
+    """Features a user may put on a scatter plot's axes: the run's own features first, then the canonical
+    numbers its members have (one EXISTS query each: a Wholesale run offers no Age axis)."""
+    out = run_features(run=run, segments=segments)
+    for f in NUMERIC_FEATURES:
+        if f not in out and Membership.objects.filter(run=run, **{f"customer__{f}__isnull": False}).exists():
             out.append(f)
     return out
+
+
+def run_axes_defaults(*, features: list[str], choices: list[str]) -> dict[str, str]:
+    """Default axes of the 2D and 3D maps: the run's own features (numbers before gender), then other choices."""
+    own = [f for f in features if f != "gender"] + [f for f in features if f == "gender"]
+    order = own + [f for f in choices if f not in own] or ["annual_income"]
+    pick = [order[i % len(order)] for i in range(3)]
+    return {"x": pick[0], "y": pick[1], "x3": pick[0], "y3": pick[1], "z3": pick[2]}
+
+
+@dataclass(frozen=True)
+class RunCoverage:
+    """Who is in a run: its members now, the customers outside it (with the fit's reasons) and newcomers."""
+
+    customers: int  # customers in the database now
+    members: int  # members of the run now (fitted, plus new customers assigned since)
+    outside: int  # customers - members
+    reasons: list[tuple[str, int]]  # why customers were left out when the run was fitted, largest first
+    arrived: int  # customers created after the run finished
+
+    @property
+    def complete(self) -> bool:
+        return self.outside == 0 and self.arrived == 0
+
+
+def run_coverage(*, run: SegmentRun, segments: list[Segment] | None = None) -> RunCoverage:
+    """How many customers are in `run`, not in it (and why, from `SegmentRun.excluded`) and arrived since it."""
+    segs = segments if segments is not None else list(run.segments.all())
+    members = sum(s.size for s in segs)
+    customers = Customer.objects.count()
+    arrived = Customer.objects.filter(created_at__gt=run.finished_at).count() if run.finished_at else 0
+    reasons = [(_reason_words(str(r)), int(n)) for r, n in (run.excluded or {}).items() if n]
+    reasons.sort(key=lambda rn: -rn[1])
+    return RunCoverage(
+        customers=customers,
+        members=members,
+        outside=max(customers - members, 0),
+        reasons=reasons,
+        arrived=arrived,
+    )
+
+
+def _reason_words(reason: str) -> str:
+    """'missing annual_income' -> 'missing Annual income'; counted reasons are already words."""
+    head, _, feature = reason.partition(" ")
+    if head == "missing" and feature and " " not in feature:
+        return f"missing {feature_name(feature)}"
+    return reason
 
 
 def run_summary(*, run: SegmentRun) -> dict[str, Any]:
@@ -141,7 +197,8 @@ class DashboardEntry:
     segments: list[Segment] = field(default_factory=list)
     in_progress: SegmentRun | None = None
     failed: SegmentRun | None = None  # the latest run, when it failed after the active one
-    customers: int | None = None
+    customers: int | None = None  # members of the active run
+    coverage: RunCoverage | None = None
 
 
 def dashboard_entries() -> list[DashboardEntry]:
@@ -155,7 +212,8 @@ def dashboard_entries() -> list[DashboardEntry]:
         )
         failed = latest if latest is not None and latest.status == RunStatus.FAILED else None
         segments = list(active.segments.order_by("label")) if active else []
-        customers = active.rows_used if active and active.rows_used is not None else sum(s.size for s in segments)
+        customers = sum(s.size for s in segments)
+        coverage = run_coverage(run=active, segments=segments) if active else None
         entries.append(
             DashboardEntry(
                 segmentation=seg,
@@ -164,6 +222,7 @@ def dashboard_entries() -> list[DashboardEntry]:
                 in_progress=in_progress,
                 failed=failed,
                 customers=customers,
+                coverage=coverage,
             )
         )
     return entries

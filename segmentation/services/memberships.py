@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
 from psycopg import Copy, sql
 
 from customers.models import Customer
@@ -194,7 +194,13 @@ def run_results_remove(*, run_id: int) -> None:
 
 
 def memberships_assign_new(*, segmentation: Segmentation | None = None) -> int:
-    """Customers without a membership in the active run get the nearest segment (fitted=False); returns how many."""
+    """Customers without a membership in the active run get the nearest segment (fitted=False); returns how many.
+
+    Only customers that have the run's features under its missing-value policy (the engine's membership
+    rule, `segmentation.ml.features.members_mask`) are placed; the others stay outside the run. The
+    segments' sizes and shares are then recounted from the memberships, so a segment's size is always
+    its number of members (and a campaign audience the sum of its segments' sizes).
+    """
     segmentations = (
         [segmentation] if segmentation is not None else list(Segmentation.objects.filter(active_run__isnull=False))
     )
@@ -229,4 +235,22 @@ def memberships_assign_new(*, segmentation: Segmentation | None = None) -> int:
         frame = frame[frame["segment_id"] >= 0]
         # Small sets (new customers), ignoring conflicts: safe against a concurrent assignment.
         total += memberships_bulk_create(run_id=run_id, frame=frame, fitted=False)
+        segments_recount(run_id=run_id)
     return total
+
+
+def segments_recount(*, run_id: int) -> None:
+    """Set each segment's size and share of `run_id` from its memberships (one grouped query)."""
+    counts = dict(
+        Membership.objects.filter(run_id=run_id)
+        .order_by()
+        .values("segment_id")
+        .annotate(n=Count("*"))
+        .values_list("segment_id", "n")
+    )
+    total = sum(counts.values())
+    segments = list(Segment.objects.filter(run_id=run_id))
+    for s in segments:
+        s.size = int(counts.get(s.pk, 0))
+        s.share = s.size / total if total else 0.0
+    Segment.objects.bulk_update(segments, ["size", "share"])

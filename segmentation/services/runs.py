@@ -242,6 +242,7 @@ def _result_fields(result: SegmentationResult, *, notes: tuple[str, ...] = ()) -
         "model": _jsonable(result.model),
         "rows_used": int(result.rows_used or 0),
         "rows_dropped": int(result.rows_dropped or 0),
+        "excluded": {str(reason): int(n) for reason, n in (result.excluded or {}).items()},
     }
 
 

@@ -75,6 +75,37 @@ def test_feature_labels_in_real_units():
     assert charts.format_value("annual_income", 86.54) == "86.5 k$"
     assert charts.format_value("spending_score", 82.2) == "82 / 100"
     assert charts.format_value("age", None) == "–"
+    assert charts.format_value("age", 32.0) == "32 years"
+
+
+@pytest.mark.parametrize(
+    ("feature", "value", "unit", "text"),
+    [
+        ("income", 58_138.4, "$", "$58,138"),
+        ("income", -1_250.0, "$", "-$1,250"),
+        ("annual_income", 36_800.0, "$", "$36,800"),  # the run's own unit wins over the canonical k$
+        ("mnt_wines", 629.04, "", "629"),
+        ("visits", 1_234_567.0, "visits", "1,234,567 visits"),
+        ("share", 0.0371, "", "0.04"),
+        ("spending_score", 55.0, "points", "55 points"),
+        ("income", float("nan"), "$", "–"),
+    ],
+)
+def test_format_value_in_the_run_unit_with_separators_and_no_exponent(feature, value, unit, text):
+    assert charts.format_value(feature, value, unit) == text
+
+
+def test_charts_label_and_format_with_the_run_units():
+    units = {"annual_income": "$", "spending_score": "points"}
+    segments = [
+        {**s, "profile": {f: {**v, "mean": v["mean"] * 1000} for f, v in s["profile"].items()}} for s in SEGMENTS
+    ]
+    heat = charts.heatmap_figure(segments, FEATURES, units=units)
+    assert list(heat.data[0].x) == ["Annual income ($)", "Spending score (points)"]
+    assert heat.data[0].text[1][0] == "$86,500" and "e+" not in str(heat.data[0].text)
+    html = charts.render(heat, "heatmap")
+    assert "k$" not in html and "e+0" not in html
+    assert charts.radar_figure(segments, FEATURES, units=units).data[0].theta[0] == "Annual income ($)"
 
 
 def test_elbow_marks_knee_and_chosen_k():
@@ -141,7 +172,7 @@ def test_heatmap_z_scores_and_means():
     assert hm.type == "heatmap"
     assert [list(r) for r in hm.z] == [[-1.3, -1.1], [1.2, 1.3]]
     assert list(hm.x) == ["Annual income (k$)", "Spending score (1–100)"]
-    assert hm.text[1][0] == "86.5"
+    assert hm.text[1][0] == "86.5 k$"
     assert hm.zmid == 0
     assert hm.colorbar.title.text == "z-score"
 

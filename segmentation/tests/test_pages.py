@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from django.template.defaultfilters import floatformat
@@ -18,7 +19,9 @@ from core.models import Activity
 from customers.models import Customer
 from customers.tests.factories import CENTERS, customer_groups_create
 from segmentation.models import RunStatus, Segmentation, SegmentRun
+from segmentation.tests import personality
 from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
+from segmentation.tests.personality import MISSING_INCOME, PERSONALITY_ROWS
 
 FEATURES = ("age", "annual_income", "spending_score")
 
@@ -428,3 +431,80 @@ def test_run_page_of_a_run_without_segments_or_evidence(seeded, viewer_client):
     html = viewer_client.get(f"/runs/{queued.pk}/").content.decode()
     assert f'data-run-status-url="/runs/{queued.pk}/status.json"' in html
     assert "js-plotly-plot" not in html
+
+
+# --- issue 9: members only, coverage, units ---
+
+
+@pytest.fixture
+def personality_run(db, tmp_path, admin_user):
+    """Demo customers (Mall columns) + a Personality-like file; a run on the Personality columns, income in $."""
+    features = personality.demo_and_personality(tmp_path)
+    run = SegmentRunFactory(segmentation=SegmentationFactory(name="Personality"), features=features, k=4)
+    # The run's own units (frozen by the run service once the column registry has them): income in dollars.
+    SegmentRun.objects.filter(pk=run.pk).update(params={**run.params, "units": {features[0]: "$"}})
+    run.refresh_from_db()
+    return run, features
+
+
+def _visible(html: str) -> str:
+    """The page without its <script> blocks (plotly's own library code is not the page's text)."""
+    return re.sub(r"<script\b.*?</script>", "", html, flags=re.S)
+
+
+def test_pages_show_only_members_in_the_run_units(personality_run, viewer_client):
+    run, features = personality_run
+    members = PERSONALITY_ROWS - MISSING_INCOME
+    segment = run.segments.order_by("label").first()
+    pages = {
+        "dashboard": viewer_client.get("/").content.decode(),
+        "run": viewer_client.get(f"/runs/{run.pk}/").content.decode(),
+        "segment": viewer_client.get(f"/segments/{segment.pk}/").content.decode(),
+    }
+    for name, html in pages.items():
+        assert "k$" not in html, name  # dollars are never shown as thousands of dollars
+        assert not re.search(r"\de[+-]0\d", _visible(html)), name  # no scientific notation
+    run_html = pages["run"]
+    assert f"of the run&#x27;s {members:,} members" in run_html or f"of the run's {members:,} members" in run_html
+    assert f"sample of {members:,} of {members:,} customers" in run_html  # chart titles: members only
+    assert "Age (years)" not in run_html  # axes are the run's features; demo columns are not offered
+    assert "Income ($)" in run_html or "Annual income ($)" in run_html
+    for html in (pages["dashboard"], run_html):
+        assert "2,024 customers are not in this segmentation" in html
+        assert "missing all 4 features (2,000)" in html or "missing 3 of 4 features (2,000)" in html
+        assert f"from {members:,} customers" in html or f"{members:,}</div>" in html
+    seg_html = pages["segment"]
+    assert re.search(r"\$\d{1,3},\d{3}", seg_html)  # e.g. $58,138 in the profile and the members table
+    assert "DEMO-" not in seg_html
+
+
+def test_pages_count_customers_who_arrived_since_the_run(personality_run, viewer_client, admin_client):
+    run, _features = personality_run
+    customer_groups_create({0: 1}, prefix="LATE-")  # after the run; Mall columns only
+    html = viewer_client.get("/").content.decode()
+    assert "1 customer arrived since this run was computed" in html
+    assert "2,025 customers are not in this segmentation" in html
+    assert "resegment-hint" in admin_client.get("/").content.decode() and "resegment-hint" not in html
+    admin_run = admin_client.get(f"/runs/{run.pk}/").content.decode()
+    assert "Re-segment now" in admin_run and "run-coverage" in admin_run
+    assert "Re-segment now" not in viewer_client.get(f"/runs/{run.pk}/").content.decode()
+
+
+def test_singular_counts(db, viewer_client):
+    customer_groups_create({0: 3, 1: 1}, prefix="S")
+    run = SegmentRunFactory(segmentation=SegmentationFactory(name="tiny"), k=2)
+    sizes = sorted(run.segments.values_list("size", flat=True))
+    html = viewer_client.get("/").content.decode()
+    assert "1 customers" not in html
+    if sizes[0] == 1:
+        assert "1 customer ·" in html
+
+
+def test_members_csv_has_the_run_columns_and_members_only(personality_run, viewer_client):
+    run, features = personality_run
+    segment = run.segments.order_by("label").first()
+    body = b"".join(viewer_client.get(f"/segments/{segment.pk}/members.csv").streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert len(rows) == segment.size
+    assert "mnt_wines" in rows[0] and rows[0]["mnt_wines"] != ""
+    assert not any(r["external_id"].startswith("DEMO-") for r in rows)

@@ -322,11 +322,12 @@ def test_new_customers_are_assigned_by_nearest_centroid(seg, blobs):
             Customer(external_id="N3", annual_income=None, spending_score=50),
         ]
     )
-    assert memberships.memberships_assign_new() == 3  # the engine imputes N3's missing income
+    assert memberships.memberships_assign_new() == 2  # N3 lacks income: not a member under `drop`, never imputed
     new = {
         m.customer.external_id: m for m in Membership.objects.filter(run=run, fitted=False).select_related("customer")
     }
-    assert set(new) == {"N1", "N2", "N3"}
+    assert set(new) == {"N1", "N2"}
+    assert sum(Segment.objects.filter(run=run).values_list("size", flat=True)) == 302  # sizes count the members
     near_low = Membership.objects.filter(run=run, customer__external_id="C00000").get().segment_id
     near_high = Membership.objects.filter(run=run, customer__external_id="C00002").get().segment_id
     assert new["N1"].segment_id == near_low and new["N2"].segment_id == near_high
@@ -657,3 +658,20 @@ def test_admin_save_keeps_the_periodic_task_in_step(seg, admin_client):
     data["schedule"] = ""
     assert admin_client.post(f"/admin/segmentation/segmentation/{seg.pk}/change/", data).status_code == 302
     assert not PeriodicTask.objects.exists()
+
+
+def test_imputing_run_keeps_customers_with_most_features_and_counts_the_rest(seg, blobs):
+    Customer.objects.bulk_create(
+        [
+            Customer(external_id="TWO", age=30, annual_income=None, spending_score=50),  # 2 of 3: imputed
+            Customer(external_id="ONE", age=30, annual_income=None, spending_score=None),  # 1 of 3: not a member
+            Customer(external_id="NONE", attributes={"visits": 3}),  # none of them
+        ]
+    )
+    run = _run(seg, features=["age", "annual_income", "spending_score"], missing="median", k=3)
+
+    members = set(Membership.objects.filter(run=run).values_list("customer__external_id", flat=True))
+    assert run.status == RunStatus.SUCCEEDED and "TWO" in members and not members & {"ONE", "NONE"}
+    assert run.rows_used == 301 and run.rows_dropped == 2
+    assert run.excluded == {"missing 2 of 3 features": 1, "missing all 3 features": 1}
+    assert sum(run.segments.values_list("size", flat=True)) == len(members) == 301

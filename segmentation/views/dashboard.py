@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 
 from segmentation.ml import charts
 from segmentation.models import Segment, Segmentation
-from segmentation.selectors.runs import dashboard_entries
+from segmentation.selectors.runs import dashboard_entries, run_units
 from segmentation.services.config import segmentation_get_or_create_default
 from segmentation.views import VIEW_PERM
 
@@ -23,8 +23,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         segmentation_get_or_create_default()
     entries = dashboard_entries()
     for e in entries:
+        units = run_units(run=e.active) if e.active else {}
         for s in e.segments:
-            _decorate_segment(s)
+            _decorate_segment(s, units=units)
     return render(
         request,
         "segmentation/dashboard.html",
@@ -35,10 +36,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _decorate_segment(s: Segment) -> None:
-    """Card numbers: share in percent and the mean of each feature in real units."""
+def _decorate_segment(s: Segment, *, units: dict[str, str]) -> None:
+    """Card numbers: share in percent and the mean of each feature in the run's own units."""
     s.share_pct = (s.share or 0) * 100
     s.key_numbers = [
-        {"label": charts.feature_name(f), "value": charts.format_value(f, (stats or {}).get("mean"))}
+        {
+            "label": charts.feature_name(f),
+            "value": charts.format_value(f, (stats or {}).get("mean"), charts.feature_unit(f, units)),
+        }
         for f, stats in (s.profile or {}).items()
     ][:5]

@@ -17,14 +17,16 @@ from django.views.decorators.http import require_GET, require_POST
 from core.exceptions import SegmentaError
 from segmentation.forms import ChartAxesForm
 from segmentation.ml import charts
-from segmentation.ml.fields import NUMERIC_FEATURES
 from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.selectors.runs import (
+    run_axes_defaults,
+    run_coverage,
     run_evidence,
     run_feature_choices,
     run_features,
     run_get,
     run_status,
+    run_units,
     segmentation_runs,
 )
 from segmentation.selectors.samples import run_sample, sample_silhouette
@@ -47,20 +49,18 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "segments": segments,
         "problems": [],
         "evidence": run_evidence(run=run),
+        "can_run": request.user.has_perm(RUN_PERMISSION),
+        "is_active": run.pk == run.segmentation.active_run_id,
+        "coverage": run_coverage(run=run, segments=segments) if run.status == RunStatus.SUCCEEDED else None,
     }
+    for s in segments:
+        s.share_pct = (s.share or 0) * 100
     axes: dict[str, str] = {}
     if segments:
         features = run_features(run=run, segments=segments)
         choices = run_feature_choices(run=run, segments=segments)
-        f2 = features if len(features) >= 2 else choices
-        defaults = {
-            "x": f2[0],
-            "y": f2[1],
-            "x3": charts_default(choices, 0),
-            "y3": charts_default(choices, 1),
-            "z3": charts_default(choices, 2),
-        }
-        form = ChartAxesForm(request.GET or None, features=choices, defaults=defaults)
+        defaults = run_axes_defaults(features=features, choices=choices)
+        form = ChartAxesForm(request.GET or None, features=choices, defaults=defaults, units=run_units(run=run))
         axes, ctx["problems"] = form.axes()
         ctx["axes_form"] = form
     # A finished run never changes its evidence or memberships: its charts are cached per axes choice
@@ -70,7 +70,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         ident = "|".join(f"{s.pk}:{s.name}:{s.color}" for s in segments)
         key = (
             "segmenta:run-charts:"
-            + hashlib.sha256(f"{run.pk}|{run.finished_at}|{sorted(axes.items())}|{ident}".encode()).hexdigest()
+            + hashlib.sha256(
+                f"{run.pk}|{run.finished_at}|{sorted(axes.items())}|{ident}|{ctx['coverage']}".encode()
+            ).hexdigest()
         )
         cached = cache.get(key)
         if cached is not None:
@@ -107,6 +109,7 @@ def _run_charts(
     if not segments:
         return out
     features = run_features(run=run, segments=segments)
+    units = run_units(run=run)
     wanted = list(dict.fromkeys([*features, *(axes[k] for k in ("x", "y", "x3", "y3", "z3"))]))
     sample, total = run_sample(run=run, features=wanted)
     seg_dicts = segment_dicts(segments=segments)
@@ -115,21 +118,25 @@ def _run_charts(
         (
             "2D map",
             charts.render(
-                charts.scatter2d_figure(sample, x=axes["x"], y=axes["y"], segments=seg_dicts, total=total), "scatter2d"
+                charts.scatter2d_figure(sample, x=axes["x"], y=axes["y"], segments=seg_dicts, total=total, units=units),
+                "scatter2d",
             ),
         ),
         (
             "3D map",
             charts.render(
                 charts.scatter3d_figure(
-                    sample, x=axes["x3"], y=axes["y3"], z=axes["z3"], segments=seg_dicts, total=total
+                    sample, x=axes["x3"], y=axes["y3"], z=axes["z3"], segments=seg_dicts, total=total, units=units
                 ),
                 "scatter3d",
             ),
         ),
-        ("Profile heatmap", charts.render(charts.heatmap_figure(seg_dicts, features), "heatmap")),
-        ("Radar", charts.render(charts.radar_figure(seg_dicts, features), "radar")),
-        ("Distributions", charts.render(charts.box_figure(sample, features=features, segments=seg_dicts), "box")),
+        ("Profile heatmap", charts.render(charts.heatmap_figure(seg_dicts, features, units=units), "heatmap")),
+        ("Radar", charts.render(charts.radar_figure(seg_dicts, features, units=units), "radar")),
+        (
+            "Distributions",
+            charts.render(charts.box_figure(sample, features=features, segments=seg_dicts, units=units), "box"),
+        ),
     ]
     sil = sample_silhouette(sample=sample, features=features)
     if sil is not None:
@@ -145,11 +152,6 @@ def _run_charts(
             )
         )
     return out
-
-
-def charts_default(choices: list[str], i: int) -> str:
-    preferred = [f for f in NUMERIC_FEATURES if f in choices] + [f for f in choices if f not in NUMERIC_FEATURES]
-    return preferred[i % len(preferred)]
 
 
 @require_GET

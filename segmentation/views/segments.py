@@ -20,9 +20,9 @@ from segmentation.ml import charts
 from segmentation.ml.explain import segment_rules
 from segmentation.ml.fields import CANONICAL_FIELDS
 from segmentation.models import Segment
-from segmentation.selectors.runs import run_features
+from segmentation.selectors.runs import run_features, run_units
 from segmentation.selectors.samples import run_sample
-from segmentation.selectors.segments import segment_get, segment_member_rows, segment_members
+from segmentation.selectors.segments import member_value, segment_get, segment_member_rows, segment_members
 from segmentation.services.strategies import segment_strategy_update
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
@@ -49,6 +49,7 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     search = request.GET.get("q", "")[:64]
     page = Paginator(segment_members(segment=segment, search=search), 50).get_page(_page_int(request.GET.get("page")))
     features = run_features(run=run)
+    units = run_units(run=run)
     key = (
         "segmenta:segment-rules:"
         + hashlib.sha256(f"{segment.pk}|{run.finished_at}|{','.join(features)}".encode()).hexdigest()
@@ -60,14 +61,28 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
             sample, _total = run_sample(run=run, features=features)
             if len(sample):
                 rules = segment_rules(
-                    sample[features], (sample["segment_id"] == segment.pk).to_numpy(), describe=_rule_words
+                    sample[features],
+                    (sample["segment_id"] == segment.pk).to_numpy(),
+                    describe=lambda f: _rule_words(f, units),
                 )[:4]
         if run.is_finished:
             cache.set(key, rules, CHART_CACHE_SECONDS)
+
+    def shown(f: str, value: float | None) -> str:
+        return charts.format_value(f, value, charts.feature_unit(f, units))
+
     profile_rows = [
-        {"feature": f, "label": charts.feature_label(f), **(segment.profile or {}).get(f, {})}
-        for f in (segment.profile or {})
+        {
+            "feature": f,
+            "label": charts.feature_label(f, units),
+            **{k: shown(f, v) for k, v in stats.items() if k in ("mean", "median", "min", "max")},
+            "z": stats.get("z"),
+        }
+        for f, stats in ((f, (segment.profile or {}).get(f) or {}) for f in (segment.profile or {}))
     ]
+    member_columns = [(f, charts.feature_label(f, units)) for f in features]
+    for m in page:
+        m.values = [shown(f, member_value(customer=m.customer, feature=f)) for f in features]
     can_edit = request.user.has_perm("segmentation.edit_strategy")
     return render(
         request,
@@ -79,15 +94,16 @@ def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
             "search": search,
             "rules": rules,
             "profile_rows": profile_rows,
+            "member_columns": member_columns,
             "can_edit": can_edit,
             "form": StrategyForm(initial={"strategy": segment.strategy}) if can_edit else None,
         },
     )
 
 
-def _rule_words(feature: str) -> tuple[str, str]:
+def _rule_words(feature: str, units: dict[str, str] | None = None) -> tuple[str, str]:
     """Name and unit of a feature inside a rule: 'annual income', 'k$' (scales like 1–100 are left out)."""
-    unit = charts.feature_unit(feature)
+    unit = charts.feature_unit(feature, units)
     return charts.feature_name(feature).lower(), ("" if "–" in unit or "=" in unit else unit)
 
 
@@ -113,9 +129,9 @@ def segment_strategy(request: HttpRequest, segment_id: int) -> HttpResponse:
 @permission_required(VIEW_PERM, raise_exception=True)
 def segment_members_csv(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = _segment_or_404(segment_id)
-    header = [*CANONICAL_FIELDS, "distance", "fitted"]
-    response = StreamingHttpResponse(
-        stream_csv(header, segment_member_rows(segment=segment)), content_type="text/csv; charset=utf-8"
-    )
+    attributes = [f for f in run_features(run=segment.run) if f not in CANONICAL_FIELDS]  # the run's own columns
+    header = [*CANONICAL_FIELDS, "distance", "fitted", *attributes]
+    rows = segment_member_rows(segment=segment, attributes=attributes)
+    response = StreamingHttpResponse(stream_csv(header, rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-members.csv"'
     return response

@@ -47,7 +47,8 @@ CRITERIA: tuple[tuple[str, str, str], ...] = (
 
 # A small template of our own: Plotly copies and validates a figure's template on every figure, and the
 # built-in ones are large (most of a page's server time), so every figure starts from this one (`_new`).
-_AXIS = dict(gridcolor="#e5e9f0", zerolinecolor="#cbd2d9", linecolor="#cbd2d9")
+# ",~r": thousands separators, six significant digits, no SI suffix ("600k") and no exponent ("3.68e+04").
+_AXIS = dict(gridcolor="#e5e9f0", zerolinecolor="#cbd2d9", linecolor="#cbd2d9", tickformat=",~r", hoverformat=",~r")
 TEMPLATE = go.layout.Template(
     layout=dict(
         paper_bgcolor="white",
@@ -73,31 +74,62 @@ def _new(data: Any = None) -> go.Figure:
     return go.Figure(data=data, layout=go.Layout(template=TEMPLATE))
 
 
+Units = Mapping[str, str] | None  # a run's own units by feature (`SegmentRun.params["units"]`)
+
+CURRENCY_PREFIXES: tuple[str, ...] = ("$", "€", "£", "¥")  # written before the number: $36,800
+
+
 def feature_name(feature: str) -> str:
     """Human name of a feature: 'annual_income' -> 'Annual income'."""
     return FEATURE_META.get(feature, (feature.replace("_", " ").capitalize(), ""))[0]
 
 
-def feature_label(feature: str) -> str:
-    """Axis label in real units: 'annual_income' -> 'Annual income (k$)'."""
-    name, unit = FEATURE_META.get(feature, (feature.replace("_", " ").capitalize(), ""))
-    return f"{name} ({unit})" if unit else name
-
-
-def feature_unit(feature: str) -> str:
+def feature_unit(feature: str, units: Units = None) -> str:
+    """The feature's unit: the run's own (`units`), else the canonical one (FEATURE_META), else ""."""
+    if units and units.get(feature) is not None:
+        return str(units[feature])
     return FEATURE_META.get(feature, ("", ""))[1]
 
 
-def format_value(feature: str, value: float | None) -> str:
-    """A value in real units for cards and tables: 86.5 k$, 32 years, 82 (of 100)."""
-    if value is None:
+def feature_label(feature: str, units: Units = None) -> str:
+    """Axis label in the run's units: 'annual_income' -> 'Annual income (k$)'; with {'income': '$'}: 'Income ($)'."""
+    unit = feature_unit(feature, units)
+    name = feature_name(feature)
+    return f"{name} ({unit})" if unit else name
+
+
+def format_number(value: float) -> str:
+    """A number for people: thousands separators, never an exponent; 58,138 · 86.5 · 3.25 · 0.04."""
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        text = f"{value:,.0f}"
+    elif magnitude >= 10:
+        text = f"{value:,.1f}"
+    elif magnitude >= 0.01 or magnitude == 0:
+        text = f"{value:,.2f}"
+    else:
+        text = f"{value:,.4f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def format_value(feature: str, value: float | None, unit: str | None = None) -> str:
+    """A value in its unit for cards and tables: 86.5 k$, 32 years, 82 / 100, $36,800, 1,250 visits.
+
+    `unit` is the run's own unit of the feature; None falls back to the canonical one (FEATURE_META).
+    """
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "–"
-    unit = feature_unit(feature)
-    if feature == "spending_score":
+    canonical = FEATURE_META.get(feature, ("", ""))[1]
+    unit = canonical if unit is None else unit
+    if feature == "spending_score" and unit == canonical:
         return f"{value:.0f} / 100"
-    if feature == "gender":
+    if feature == "gender" and unit == canonical:
         return f"{value * 100:.0f}% female"
-    text = f"{value:,.1f}" if abs(value) < 1000 else f"{value:,.0f}"
+    if unit in CURRENCY_PREFIXES:
+        return f"{'-' if value < 0 else ''}{unit}{format_number(abs(value))}"
+    text = format_number(value)
     return f"{text} {unit}" if unit else text
 
 

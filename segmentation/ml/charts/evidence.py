@@ -23,7 +23,7 @@ def elbow_figure(per_k: Sequence[Mapping[str, Any]], *, knee: int | None, chosen
             y=inertia,
             mode="lines+markers",
             name="Inertia",
-            hovertemplate="k = %{x}<br>inertia = %{y:.4g}<extra></extra>",
+            hovertemplate="k = %{x}<br>inertia = %{y:,.4~r}<extra></extra>",
         )
     )
     by_k = dict(zip(ks, inertia, strict=True))
@@ -82,7 +82,7 @@ def criteria_figure(
                 y=values,
                 mode="lines+markers",
                 name=title.split(" (")[0],
-                hovertemplate="k = %{x}<br>%{y:.4g}<extra></extra>",
+                hovertemplate="k = %{x}<br>%{y:,.4~r}<extra></extra>",
             ),
             row=row + 1,
             col=col + 1,

@@ -8,11 +8,17 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from segmentation.ml.charts.base import _LAYOUT, _color, _new, _seg_name, feature_label, feature_name
+from segmentation.ml.charts.base import _LAYOUT, Units, _color, _new, _seg_name, feature_label, feature_name
 
 
 def scatter2d_figure(
-    sample: pd.DataFrame, *, x: str, y: str, segments: Sequence[Mapping[str, Any]], total: int
+    sample: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    segments: Sequence[Mapping[str, Any]],
+    total: int,
+    units: Units = None,
 ) -> go.Figure:
     """Customers (a sample; `sample` has columns x, y and 'label') coloured by segment, with centroids."""
     fig = _new()
@@ -45,8 +51,8 @@ def scatter2d_figure(
     fig.update_layout(
         **_LAYOUT,
         title=f"{feature_name(y)} by {feature_name(x)} — sample of {n:,} of {total:,} customers",
-        xaxis_title=feature_label(x),
-        yaxis_title=feature_label(y),
+        xaxis_title=feature_label(x, units),
+        yaxis_title=feature_label(y, units),
         height=480,
         legend_title="Segment",
     )
@@ -54,7 +60,14 @@ def scatter2d_figure(
 
 
 def scatter3d_figure(
-    sample: pd.DataFrame, *, x: str, y: str, z: str, segments: Sequence[Mapping[str, Any]], total: int
+    sample: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    z: str,
+    segments: Sequence[Mapping[str, Any]],
+    total: int,
+    units: Units = None,
 ) -> go.Figure:
     """Customers in three features (a sample), coloured by segment."""
     fig = _new()
@@ -76,6 +89,8 @@ def scatter3d_figure(
         title=f"3D view — sample of {n:,} of {total:,} customers",
         height=560,
         legend_title="Segment",
-        scene=dict(xaxis_title=feature_label(x), yaxis_title=feature_label(y), zaxis_title=feature_label(z)),
+        scene=dict(
+            xaxis_title=feature_label(x, units), yaxis_title=feature_label(y, units), zaxis_title=feature_label(z)
+        ),
     )
     return fig

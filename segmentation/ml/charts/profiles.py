@@ -10,18 +10,27 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from segmentation.ml.charts.base import _LAYOUT, _color, _new, _seg_name, feature_label
+from segmentation.ml.charts.base import (
+    _LAYOUT,
+    Units,
+    _color,
+    _new,
+    _seg_name,
+    feature_label,
+    feature_unit,
+    format_value,
+)
 
 
-def heatmap_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str]) -> go.Figure:
+def heatmap_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str], *, units: Units = None) -> go.Figure:
     """Segment × feature z-scores of the segment means against the whole base (from stored profiles)."""
     z = [[(seg.get("profile", {}).get(f) or {}).get("z") for f in features] for seg in segments]
     means = [[(seg.get("profile", {}).get(f) or {}).get("mean") for f in features] for seg in segments]
-    text = [[("–" if m is None else f"{m:.3g}") for m in row] for row in means]
+    text = [[format_value(f, m, feature_unit(f, units)) for f, m in zip(features, row, strict=True)] for row in means]
     fig = _new(
         go.Heatmap(
             z=z,
-            x=[feature_label(f) for f in features],
+            x=[feature_label(f, units) for f in features],
             y=[_seg_name(s) for s in segments],
             text=text,
             texttemplate="%{text}",
@@ -42,7 +51,7 @@ def heatmap_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str
     return fig
 
 
-def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str]) -> go.Figure:
+def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str], *, units: Units = None) -> go.Figure:
     """Each segment's mean per feature, scaled 0–1 over the base's range of that feature (stored profiles)."""
     lo: dict[str, float] = {}
     hi: dict[str, float] = {}
@@ -53,7 +62,7 @@ def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str])
         maxs = [v for v in maxs if v is not None]
         lo[f] = min(mins) if mins else 0.0
         hi[f] = max(maxs) if maxs else 1.0
-    theta = [feature_label(f) for f in features]
+    theta = [feature_label(f, units) for f in features]
     fig = _new()
     for i, seg in enumerate(segments):
         r = []
@@ -81,14 +90,16 @@ def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str])
     return fig
 
 
-def box_figure(sample: pd.DataFrame, *, features: Sequence[str], segments: Sequence[Mapping[str, Any]]) -> go.Figure:
+def box_figure(
+    sample: pd.DataFrame, *, features: Sequence[str], segments: Sequence[Mapping[str, Any]], units: Units = None
+) -> go.Figure:
     """Distribution of each feature per segment as box plots (quartiles computed from the sample, 1.5 IQR whiskers)."""
     cols = min(len(features), 3) or 1
     rows = -(-len(features) // cols) or 1
     fig = make_subplots(
         rows=rows,
         cols=cols,
-        subplot_titles=[feature_label(f) for f in features],
+        subplot_titles=[feature_label(f, units) for f in features],
         horizontal_spacing=0.08,
         vertical_spacing=0.2,
         figure=_new(),
@@ -121,7 +132,7 @@ def box_figure(sample: pd.DataFrame, *, features: Sequence[str], segments: Seque
                 row=r + 1,
                 col=c + 1,
             )
-        fig.update_yaxes(title_text=feature_label(f), row=r + 1, col=c + 1)
+        fig.update_yaxes(title_text=feature_label(f, units), row=r + 1, col=c + 1)
         fig.update_xaxes(showticklabels=False, row=r + 1, col=c + 1)
     fig.update_layout(
         **_LAYOUT,

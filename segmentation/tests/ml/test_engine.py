@@ -170,11 +170,32 @@ def test_missing_values_are_imputed(policy, value):
     df = tiny()
     df.loc[101, "annual_income"] = np.nan
 
-    result = segment(df, SegmentationConfig(features=FEATURES, k=3, missing=policy))
+    result = segment(df, SegmentationConfig(features=("age", *FEATURES), k=3, missing=policy))
 
-    assert result.ok and result.rows_dropped == 0 and result.rows_used == 12
+    assert result.ok and result.rows_dropped == 0 and result.rows_used == 12  # 2 of 3 features: imputed
     assert result.missing["annual_income"] == 1
     assert result.model["impute"]["annual_income"] == value
+
+
+@pytest.mark.parametrize("policy", ["drop", "median", "most_frequent"])
+def test_customers_without_most_of_the_features_are_not_members(policy):
+    df = tiny()
+    df["orders"] = [1, 2, 1, 2, 30, 28, 31, 29, 10, 12, 11, 9]
+    df.loc[101, "annual_income"] = np.nan  # 2 of 3: imputed unless the policy is drop
+    df.loc[[102, 103], ["annual_income", "orders"]] = np.nan  # 1 of 3: never a member
+    df.loc[104, ["annual_income", "orders", "spending_score"]] = np.nan  # none
+
+    result = segment(df, SegmentationConfig(features=(*FEATURES, "orders"), k=3, missing=policy))
+
+    expected = {"missing 2 of 3 features": 2, "missing all 3 features": 1}
+    if policy == "drop":
+        expected["missing annual_income"] = 1
+    assert result.ok and result.excluded == expected
+    assert result.rows_dropped == sum(expected.values()) and 102 not in set(result.index)
+    labels, distances = assign(df, result.model)
+    members = labels >= 0
+    assert list(df.index[~members]) == sorted([102, 103, 104] + ([101] if policy == "drop" else []))
+    assert np.isnan(distances[~members]).all()
 
 
 def test_gender_is_encoded_and_other_or_unknown_are_missing():

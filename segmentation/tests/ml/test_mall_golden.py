@@ -108,8 +108,8 @@ def test_assign_places_new_customers_by_nearest_centroid(mall):
 
     assert names[labels[0]] == "High income · High spending"
     assert names[labels[1]] == "High income · Low spending"
-    assert names[labels[2]] == "Average income · Average spending"  # missing income: the median (61.5)
-    assert (distances >= 0).all()
+    assert labels[2] == -1 and np.isnan(distances[2])  # missing income: not a member (drop), never imputed
+    assert (distances[:2] >= 0).all()
 
 
 def test_profiles_with_gender_and_age_groups(mall):
