@@ -3,10 +3,6 @@
 The tables are synthetic (`tests/synth.py`), shaped like the Customer Personality and Wholesale data;
 everything runs through the product's real doors: the import service and command, `seed_demo`, the run
 service (`SegmentRunFactory`: run_request + run_execute in this process) and the campaign selectors.
-
-Parts of issue 9 land from other branches (exact membership, dollars kept as dollars, row numbering,
-flags from roles). Tests waiting for one are marked xfail(strict=True) naming that part, so this file
-stays green until the part arrives, then says so: remove the marker when it XPASSes.
 """
 
 from __future__ import annotations
@@ -40,15 +36,6 @@ from tests.synth import (
 )
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
-
-MEMBERSHIP = "issue 9: exact membership (H-members) lands from another branch"
-DOLLARS = "issue 9: income in dollars kept as its own attribute with its unit (H-imports) lands from another branch"
-NUMBER_ROWS = "issue 9: the --number-rows import option (H-imports) lands from another branch"
-DOLLARS_MEMBERSHIP = (
-    "issue 9: income kept in dollars (H-imports) and exact membership (H-members) land from other branches"
-)
-DOLLARS_FLAGS = "issue 9: income kept in dollars (H-imports) and flags from roles (H-engine) land from other branches"
-ROWS_FLAGS = "issue 9: --number-rows and roles (H-imports), flags from roles (H-engine) land from other branches"
 
 PERSONALITY_ROWS = 2240
 PERSONALITY_FEATURES = [
@@ -92,7 +79,6 @@ def _highest(run: SegmentRun, keys: list[str]) -> Segment:
 # --- Demo (2,000) + Personality-like: membership is exact, audiences are the segments' members ----------
 
 
-@pytest.mark.xfail(reason=DOLLARS_MEMBERSHIP, strict=True)
 @pytest.mark.parametrize("missing", ["drop", "median"])
 def test_demo_and_personality_run_has_only_the_rows_with_its_columns(personality_tsv, admin_user, missing):
     demo_customers_seed(n=2000, seed=7, reset=False)
@@ -114,7 +100,6 @@ def test_demo_and_personality_run_has_only_the_rows_with_its_columns(personality
     assert not audience.filter(customer__external_id__startswith="DEMO-").exists()
 
 
-@pytest.mark.xfail(reason=DOLLARS_MEMBERSHIP, strict=True)
 def test_new_demo_customers_are_not_assigned_to_a_run_whose_columns_they_lack(personality_tsv, admin_user):
     run = _personality_run(personality_tsv, admin_user)
     before = _members(run).count()
@@ -124,7 +109,6 @@ def test_new_demo_customers_are_not_assigned_to_a_run_whose_columns_they_lack(pe
     assert not _members(run).filter(customer__external_id__startswith="DEMO-").exists()
 
 
-@pytest.mark.xfail(reason=MEMBERSHIP, strict=True)
 def test_demo_customers_are_not_members_of_an_imputing_run_on_attribute_columns(personality_tsv, admin_user):
     """Today's shape of the bug, on today's columns: Income lands in annual_income, demo customers have it."""
     demo_customers_seed(n=2000, seed=7, reset=False)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('segmentation', '0002_playbook_defaults'),
+        ('segmentation', '0003_segment_name_source'),
     ]
 
     operations = [
