@@ -15,14 +15,14 @@ from customers import charts
 from customers.imports.service import customer_import
 from customers.models import CanonicalFieldRole, Customer, CustomerAttribute, ImportJob
 from customers.selectors.columns import column_list, column_roles, column_units
-from customers.tests import tables
+from tests import synth
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def personality(tmp_path):
-    return customer_import(file=tables.personality_tsv(tmp_path / "marketing_campaign.csv"), source="command")
+    return customer_import(file=synth.personality_tsv(tmp_path / "marketing_campaign.csv"), source="command")
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -101,7 +101,7 @@ def test_import_page_and_command_say_what_was_decided(personality, admin_client,
     assert 'id="import-notes"' in html
     assert "Column &#x27;Income&#x27; was not imported as annual income (k$)" in html
     out = StringIO()
-    call_command("import_customers", str(tables.wholesale_csv(tmp_path / "wholesale.csv")), "--number-rows", stdout=out)
+    call_command("import_customers", str(synth.wholesale_csv(tmp_path / "wholesale.csv")), "--number-rows", stdout=out)
     text = out.getvalue()
     assert "wholesale.csv: 440 rows, 440 added" in text
     assert "Note: The file has no id column: each row's id is 'wholesale-'" in text
@@ -110,7 +110,7 @@ def test_import_page_and_command_say_what_was_decided(personality, admin_client,
 
 @pytest.mark.parametrize("door", ["upload", "admin"])
 def test_number_the_rows_from_the_form(door, admin_client, tmp_path):
-    data = tables.wholesale_csv(tmp_path / "w.csv").read_bytes()
+    data = synth.wholesale_csv(tmp_path / "w.csv").read_bytes()
     url = reverse("customers:import") if door == "upload" else reverse("admin:customers_importjob_import")
     page = admin_client.get(url).content.decode()
     assert 'name="number_rows"' in page and "Number the rows" in page and "by position" in page
