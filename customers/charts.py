@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from customers.formatting import number_format
+from segmentation.ml.formatting import format_number
 
 GENDER_DIV_ID = "chart-gender"
 SCATTER_DIV_ID = "chart-scatter-matrix"
@@ -200,4 +200,4 @@ def figure_html(fig: go.Figure, *, div_id: str) -> str:
 
 
 def _num(x: float) -> str:
-    return number_format(x)
+    return format_number(x)

@@ -21,7 +21,7 @@ class Customer(models.Model):
     annual_income = models.FloatField(null=True, blank=True, db_index=True, help_text="Annual income in k$")
     spending_score = models.FloatField(null=True, blank=True, db_index=True, help_text="Spending score, 1-100")
     attributes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)  # "arrived since the run" counts
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

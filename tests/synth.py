@@ -13,7 +13,10 @@ columns), so tests can exercise "any table" without shipping the data.
   spend amounts in monetary units, log-normal and heavily skewed; retail buys far more Grocery,
   Milk and Detergents_Paper (strongly correlated), Horeca more Fresh and Frozen.
 
-`write_tsv` / `write_csv` write a table the way those files are written (missing values as empty cells).
+`write_tsv` / `write_csv` write a table the way those files are written (missing values as empty cells);
+`personality_tsv` / `wholesale_csv` generate and write in one call (the personality file's first row is then
+the published file's first customer, ID 5524 with an income of 58,138). The only generator of these tables:
+every app's tests import it from here.
 """
 
 from __future__ import annotations
@@ -47,11 +50,14 @@ PERSONALITY_COLUMNS = [
     "Response",
 ]
 PERSONALITY_SPEND = [c for c in PERSONALITY_COLUMNS if c.startswith("Mnt")]
+PERSONALITY_ROWS = 2240
 PERSONALITY_MISSING_INCOME = 24
 PERSONALITY_EXTREME_INCOME = 666_666
+PERSONALITY_FIRST_ID, PERSONALITY_FIRST_INCOME = 5524, 58_138  # the published file's first customer
 
 WHOLESALE_SPEND = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
 WHOLESALE_COLUMNS = ["Channel", "Region", *WHOLESALE_SPEND]
+WHOLESALE_ROWS = 440
 
 # Share of the total spend per product and the largest amount seen in the published data.
 _SHARES = {
@@ -98,10 +104,12 @@ def _shuffled_labels(rng: np.random.Generator, labels: list, shares: list[float]
     return rng.permutation(values)
 
 
-def personality_like(n: int = 2240, seed: int = 2240) -> pd.DataFrame:
+def personality_like(n: int = PERSONALITY_ROWS, seed: int = 2240, *, published_first_row: bool = False) -> pd.DataFrame:
     """A Customer-Personality-like table of `n` customers (columns PERSONALITY_COLUMNS, in that order).
 
     `Income` is a nullable integer in dollars: 24 missing (fewer when n is small) and one 666,666.
+    With `published_first_row` the first row is the published file's first customer (ID 5524, Income
+    58,138); the missing and the extreme incomes are then drawn among the other rows.
     """
     if n < 2:
         raise ValueError(f"n: expected at least 2 customers; got {n}")
@@ -159,13 +167,18 @@ def personality_like(n: int = 2240, seed: int = 2240) -> pd.DataFrame:
             "Response": response,
         }
     )
-    extreme, *missing = rng.choice(n, size=min(n, PERSONALITY_MISSING_INCOME + 1), replace=False)
+    first = 1 if published_first_row else 0  # row 0 keeps its income then
+    chosen = first + rng.choice(n - first, size=min(n - first, PERSONALITY_MISSING_INCOME + 1), replace=False)
+    extreme, *missing = chosen
     frame.loc[extreme, "Income"] = PERSONALITY_EXTREME_INCOME
     frame.loc[missing, "Income"] = pd.NA
+    if published_first_row:
+        frame.loc[frame["ID"] == PERSONALITY_FIRST_ID, "ID"] = frame.loc[0, "ID"]  # ids stay unique
+        frame.loc[0, ["ID", "Income"]] = [PERSONALITY_FIRST_ID, PERSONALITY_FIRST_INCOME]
     return frame[PERSONALITY_COLUMNS]
 
 
-def wholesale_like(n: int = 440, seed: int = 440) -> pd.DataFrame:
+def wholesale_like(n: int = WHOLESALE_ROWS, seed: int = 440) -> pd.DataFrame:
     """A Wholesale-customers-like table of `n` clients (columns WHOLESALE_COLUMNS; no id column)."""
     if n < 2:
         raise ValueError(f"n: expected at least 2 customers; got {n}")
@@ -195,3 +208,13 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     path = Path(path)
     frame.to_csv(path, index=False, na_rep="", lineterminator="\n")
     return path
+
+
+def personality_tsv(path: str | Path, *, n: int = PERSONALITY_ROWS, seed: int = 2240) -> Path:
+    """A Personality-like file (tab-separated) whose first row is the published first customer (5524, 58,138)."""
+    return write_tsv(personality_like(n, seed, published_first_row=True), path)
+
+
+def wholesale_csv(path: str | Path, *, n: int = WHOLESALE_ROWS, seed: int = 440) -> Path:
+    """A Wholesale-like file (comma-separated, no id column)."""
+    return write_csv(wholesale_like(n, seed), path)

@@ -26,6 +26,7 @@ from segmentation.services.memberships import memberships_assign_new
 from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
 from tests.synth import (
     PERSONALITY_MISSING_INCOME,
+    PERSONALITY_ROWS,
     PERSONALITY_SPEND,
     WHOLESALE_COLUMNS,
     WHOLESALE_SPEND,
@@ -37,7 +38,7 @@ from tests.synth import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-PERSONALITY_ROWS = 2240
+
 PERSONALITY_FEATURES = [
     "income",
     *(header_snake_case(c) for c in PERSONALITY_SPEND),

@@ -8,6 +8,9 @@ import pytest
 from tests.synth import (
     PERSONALITY_COLUMNS,
     PERSONALITY_EXTREME_INCOME,
+    PERSONALITY_FIRST_ID,
+    PERSONALITY_FIRST_INCOME,
+    PERSONALITY_MISSING_INCOME,
     PERSONALITY_SPEND,
     WHOLESALE_COLUMNS,
     WHOLESALE_SPEND,
@@ -54,6 +57,15 @@ def test_wholesale_like_shape_and_channels():
     assert medians.loc[2, "Grocery"] > 3 * medians.loc[1, "Grocery"]
     assert medians.loc[2, "Detergents_Paper"] > 5 * medians.loc[1, "Detergents_Paper"]
     assert medians.loc[1, "Fresh"] > medians.loc[2, "Fresh"]
+
+
+def test_published_first_row_keeps_the_counts():
+    plain, frame = personality_like(), personality_like(published_first_row=True)
+    assert frame.loc[0, ["ID", "Income"]].tolist() == [PERSONALITY_FIRST_ID, PERSONALITY_FIRST_INCOME]
+    assert frame["ID"].is_unique and frame["Income"].isna().sum() == PERSONALITY_MISSING_INCOME
+    assert (frame["Income"] == PERSONALITY_EXTREME_INCOME).sum() == 1
+    others = [c for c in PERSONALITY_COLUMNS if c not in ("ID", "Income")]
+    assert frame[others].equals(plain[others])
 
 
 @pytest.mark.parametrize("make", [personality_like, wholesale_like])

@@ -24,16 +24,16 @@ from customers.models import Customer
 from customers.tests.factories import customer_groups_create
 from segmentation.models import Membership, Segment
 from segmentation.services import memberships
-from segmentation.tests import personality
+from segmentation.tests import factories
 from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
-from segmentation.tests.personality import MISSING_INCOME, PERSONALITY_ROWS
+from tests.synth import PERSONALITY_MISSING_INCOME, PERSONALITY_ROWS
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def demo_and_personality(tmp_path):
-    return personality.demo_and_personality(tmp_path)
+    return factories.demo_and_personality(tmp_path)
 
 
 def test_members_are_exactly_the_complete_personality_customers(demo_and_personality, marketer_user):
@@ -42,12 +42,12 @@ def test_members_are_exactly_the_complete_personality_customers(demo_and_persona
 
     members = Membership.objects.filter(run=run)
     assert Customer.objects.count() == 2000 + PERSONALITY_ROWS
-    assert run.rows_used == PERSONALITY_ROWS - MISSING_INCOME == members.count()
+    assert run.rows_used == PERSONALITY_ROWS - PERSONALITY_MISSING_INCOME == members.count()
     assert not members.filter(customer__external_id__startswith="DEMO-").exists()
-    assert run.rows_dropped == 2000 + MISSING_INCOME
-    assert run.excluded == {"missing all 4 features": 2000, f"missing {features[0]}": MISSING_INCOME} or (
+    assert run.rows_dropped == 2000 + PERSONALITY_MISSING_INCOME
+    assert run.excluded == {"missing all 4 features": 2000, f"missing {features[0]}": PERSONALITY_MISSING_INCOME} or (
         features[0] == "annual_income"  # before issue 9's import: demo customers have the income column
-        and run.excluded == {"missing 3 of 4 features": 2000, "missing annual_income": MISSING_INCOME}
+        and run.excluded == {"missing 3 of 4 features": 2000, "missing annual_income": PERSONALITY_MISSING_INCOME}
     )
     sizes = list(Segment.objects.filter(run=run).values_list("size", flat=True))
     assert sum(sizes) == members.count()

@@ -12,47 +12,21 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from customers import charts
-from customers.formatting import number_format, value_format
 from customers.imports.service import customer_import
 from customers.models import CanonicalFieldRole, Customer, CustomerAttribute, ImportJob
 from customers.selectors.columns import column_list, column_roles, column_units
-from customers.tests import tables
+from tests import synth
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def personality(tmp_path):
-    return customer_import(file=tables.personality_tsv(tmp_path / "marketing_campaign.csv"), source="command")
+    return customer_import(file=synth.personality_tsv(tmp_path / "marketing_campaign.csv"), source="command")
 
 
 # ----------------------------------------------------------------------------- formatting
-
-
-@pytest.mark.parametrize(
-    "value,unit,text",
-    [
-        (58138, "$", "58,138 $"),
-        (58138.0, "$", "58,138 $"),
-        (36800.4, "", "36,800"),
-        (666666, "$", "666,666 $"),
-        (15, "k$", "15 k$"),
-        (25.73, "k$", "25.73 k$"),
-        (137.25, "k$", "137.2 k$"),
-        (0.0372, "", "0.0372"),
-        (-1234.0, "€", "-1,234 €"),
-        (None, "$", "—"),
-        (float("nan"), "$", "—"),
-        (42, "years", "42 years"),
-    ],
-)
-def test_value_format(value, unit, text):
-    assert value_format(value, unit) == text
-
-
-def test_number_format_never_uses_exponents():
-    for value in (3.68e4, 1e9, 1.5e-7, 123456789.123):
-        assert "e" not in number_format(value)
+# The number rule itself: segmentation/tests/ml/test_formatting.py (segmentation.ml.formatting).
 
 
 def test_histogram_labels_have_thousands_separators():
@@ -93,7 +67,7 @@ def test_an_admin_overrides_a_canonical_role():
 
 def test_customer_detail_shows_income_in_dollars(personality, viewer_client):
     html = viewer_client.get(reverse("customers:detail", args=["5524"])).content.decode()
-    assert "58,138 $" in html
+    assert "$58,138" in html
     assert "58138 k$" not in html and "k$" not in html.split('id="attributes"')[1]
     annual = re.search(r"<dt>Annual income</dt><dd>(.*?)</dd>", html).group(1)
     assert "missing" in annual
@@ -127,7 +101,7 @@ def test_import_page_and_command_say_what_was_decided(personality, admin_client,
     assert 'id="import-notes"' in html
     assert "Column &#x27;Income&#x27; was not imported as annual income (k$)" in html
     out = StringIO()
-    call_command("import_customers", str(tables.wholesale_csv(tmp_path / "wholesale.csv")), "--number-rows", stdout=out)
+    call_command("import_customers", str(synth.wholesale_csv(tmp_path / "wholesale.csv")), "--number-rows", stdout=out)
     text = out.getvalue()
     assert "wholesale.csv: 440 rows, 440 added" in text
     assert "Note: The file has no id column: each row's id is 'wholesale-'" in text
@@ -136,7 +110,7 @@ def test_import_page_and_command_say_what_was_decided(personality, admin_client,
 
 @pytest.mark.parametrize("door", ["upload", "admin"])
 def test_number_the_rows_from_the_form(door, admin_client, tmp_path):
-    data = tables.wholesale_csv(tmp_path / "w.csv").read_bytes()
+    data = synth.wholesale_csv(tmp_path / "w.csv").read_bytes()
     url = reverse("customers:import") if door == "upload" else reverse("admin:customers_importjob_import")
     page = admin_client.get(url).content.decode()
     assert 'name="number_rows"' in page and "Number the rows" in page and "by position" in page

@@ -5,6 +5,7 @@ Pure (pandas / scikit-learn only, never Django). A decision tree (depth ≤ 3, f
 becomes a rule (the conditions on its path, merged per feature), with
 - precision: the share of customers matching the rule who are in the segment;
 - coverage: the share of the segment's customers matching the rule.
+Thresholds read like every other number: "income > $58,138", "age between 20 and 40 years".
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier
 
+from segmentation.ml.formatting import format_number, format_with_unit, unit_before
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -25,8 +28,9 @@ class Rule:
     support: int  # customers of the sample matching the rule
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.3g}"
+def _threshold(value: float) -> float:
+    """A rule's threshold as people read it: a whole number from 10 up (printed by `ml.formatting`)."""
+    return float(round(value)) if abs(value) >= 10 else value
 
 
 def segment_rules(
@@ -65,13 +69,14 @@ def segment_rules(
             parts = []
             for fi, (lo, hi) in sorted(bounds.items()):
                 name, unit = describe(features[fi]) if describe else (features[fi].replace("_", " "), "")
-                unit_s = f" {unit}" if unit else ""
                 if lo is not None and hi is not None:
-                    parts.append(f"{name} between {_fmt(lo)} and {_fmt(hi)}{unit_s}")
+                    low = _threshold(lo)
+                    low_text = format_with_unit(low, unit) if unit_before(unit) else format_number(low)
+                    parts.append(f"{name} between {low_text} and {format_with_unit(_threshold(hi), unit)}")
                 elif lo is not None:
-                    parts.append(f"{name} > {_fmt(lo)}{unit_s}")
+                    parts.append(f"{name} > {format_with_unit(_threshold(lo), unit)}")
                 elif hi is not None:
-                    parts.append(f"{name} ≤ {_fmt(hi)}{unit_s}")
+                    parts.append(f"{name} ≤ {format_with_unit(_threshold(hi), unit)}")
             text = " and ".join(parts) or "every customer"
             rules.append(Rule(text=text, precision=share_pos, coverage=pos / total_pos, support=int(n)))
             return

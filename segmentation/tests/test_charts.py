@@ -74,7 +74,7 @@ def test_feature_labels_in_real_units():
     assert charts.feature_label("visits_per_month") == "Visits per month"
     assert charts.format_value("annual_income", 86.54) == "86.5 k$"
     assert charts.format_value("spending_score", 82.2) == "82 / 100"
-    assert charts.format_value("age", None) == "–"
+    assert charts.format_value("age", None) == "—"
     assert charts.format_value("age", 32.0) == "32 years"
 
 
@@ -86,9 +86,9 @@ def test_feature_labels_in_real_units():
         ("annual_income", 36_800.0, "$", "$36,800"),  # the run's own unit wins over the canonical k$
         ("mnt_wines", 629.04, "", "629"),
         ("visits", 1_234_567.0, "visits", "1,234,567 visits"),
-        ("share", 0.0371, "", "0.04"),
+        ("share", 0.0371, "", "0.0371"),
         ("spending_score", 55.0, "points", "55 points"),
-        ("income", float("nan"), "$", "–"),
+        ("income", float("nan"), "$", "—"),
     ],
 )
 def test_format_value_in_the_run_unit_with_separators_and_no_exponent(feature, value, unit, text):

@@ -19,9 +19,8 @@ from core.models import Activity
 from customers.models import Customer
 from customers.tests.factories import CENTERS, customer_groups_create
 from segmentation.models import RunStatus, Segmentation, SegmentRun
-from segmentation.tests import personality
-from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory
-from segmentation.tests.personality import MISSING_INCOME, PERSONALITY_ROWS
+from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory, demo_and_personality
+from tests.synth import PERSONALITY_MISSING_INCOME, PERSONALITY_ROWS
 
 FEATURES = ("age", "annual_income", "spending_score")
 
@@ -439,7 +438,7 @@ def test_run_page_of_a_run_without_segments_or_evidence(seeded, viewer_client):
 @pytest.fixture
 def personality_run(db, tmp_path, admin_user):
     """Demo customers (Mall columns) + a Personality-like file; a run on the Personality columns, income in $."""
-    features = personality.demo_and_personality(tmp_path)
+    features = demo_and_personality(tmp_path)
     run = SegmentRunFactory(segmentation=SegmentationFactory(name="Personality"), features=features, k=4)
     # The run's own units (frozen by the run service once the column registry has them): income in dollars.
     SegmentRun.objects.filter(pk=run.pk).update(params={**run.params, "units": {features[0]: "$"}})
@@ -454,7 +453,7 @@ def _visible(html: str) -> str:
 
 def test_pages_show_only_members_in_the_run_units(personality_run, viewer_client):
     run, features = personality_run
-    members = PERSONALITY_ROWS - MISSING_INCOME
+    members = PERSONALITY_ROWS - PERSONALITY_MISSING_INCOME
     segment = run.segments.order_by("label").first()
     pages = {
         "dashboard": viewer_client.get("/").content.decode(),

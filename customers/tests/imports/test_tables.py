@@ -9,7 +9,7 @@ from core.exceptions import DataError
 from customers.imports.columns import columns_plan, income_kept, row_id_prefix
 from customers.imports.service import customer_import
 from customers.models import Customer, CustomerAttribute
-from customers.tests import tables
+from tests import synth
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_plan_refuses_numbering_a_file_with_ids():
 
 
 def test_wholesale_without_an_id_is_refused_with_the_numbering_offer(tmp_path):
-    path = tables.wholesale_csv(tmp_path / WHOLESALE_NAME)
+    path = synth.wholesale_csv(tmp_path / WHOLESALE_NAME)
     with pytest.raises(DataError) as refused:
         run(path)
     message = str(refused.value)
@@ -67,7 +67,7 @@ def test_wholesale_without_an_id_is_refused_with_the_numbering_offer(tmp_path):
 
 
 def test_wholesale_imports_unchanged_with_numbered_rows(tmp_path):
-    path = tables.wholesale_csv(tmp_path / WHOLESALE_NAME)
+    path = synth.wholesale_csv(tmp_path / WHOLESALE_NAME)
     result = run(path, number_rows=True)
     assert (result.rows_total, result.added, result.updated, result.rejected) == (440, 440, 0, 0)
     assert result.job.numbered_rows
@@ -75,7 +75,7 @@ def test_wholesale_imports_unchanged_with_numbered_rows(tmp_path):
     assert ids == {f"wholesale-customers-data-{row}" for row in range(2, 442)}
     first = Customer.objects.get(external_id="wholesale-customers-data-2")
     lines = path.read_text().splitlines()
-    keys = [h.lower() for h in tables.WHOLESALE_HEADER]
+    keys = [h.lower() for h in synth.WHOLESALE_COLUMNS]
     assert [str(first.attributes[k]) for k in keys] == lines[1].split(",")  # values as in the file
     assert roles() == {
         "channel": "demographic",
@@ -93,7 +93,7 @@ def test_wholesale_imports_unchanged_with_numbered_rows(tmp_path):
 
     again = run(path, number_rows=True)
     assert (again.added, again.updated) == (0, 440)  # the same file upserts the same rows by position
-    other = run(tables.wholesale_csv(tmp_path / "wholesale-2025.csv", seed=5), number_rows=True)
+    other = run(synth.wholesale_csv(tmp_path / "wholesale-2025.csv", seed=5), number_rows=True)
     assert (other.added, other.updated) == (440, 0)  # another file never collides
     assert Customer.objects.count() == 880
 
@@ -126,7 +126,7 @@ def test_income_kept_moves_the_column_to_an_attribute_in_dollars():
 
 
 def test_personality_keeps_income_in_dollars_and_guesses_roles(tmp_path):
-    path = tables.personality_tsv(tmp_path / "marketing_campaign.csv")
+    path = synth.personality_tsv(tmp_path / "marketing_campaign.csv")
     result = run(path)
     assert (result.rows_total, result.added, result.rejected) == (2240, 2240, 0)
     assert result.file_format == "tsv"
@@ -136,7 +136,7 @@ def test_personality_keeps_income_in_dollars_and_guesses_roles(tmp_path):
     income = CustomerAttribute.objects.get(key="income")
     assert (income.label, income.kind, income.unit, income.role) == ("Income", "number", "$", "capacity")
     assert Customer.objects.filter(attributes__income=666666).count() == 1
-    assert Customer.objects.exclude(attributes__has_key="income").count() == tables.PERSONALITY_MISSING_INCOME
+    assert Customer.objects.exclude(attributes__has_key="income").count() == synth.PERSONALITY_MISSING_INCOME
     got = roles()
     for key in ("mnt_wines", "mnt_fruits", "mnt_meat_products", "mnt_fish_products", "mnt_sweet_products"):
         assert got[key] == "monetary", key
@@ -156,7 +156,7 @@ def test_personality_keeps_income_in_dollars_and_guesses_roles(tmp_path):
 
 
 def test_an_admin_choice_of_role_and_unit_survives_a_reimport(tmp_path):
-    path = tables.personality_tsv(tmp_path / "marketing_campaign.csv")
+    path = synth.personality_tsv(tmp_path / "marketing_campaign.csv")
     run(path)
     CustomerAttribute.objects.filter(key="mnt_wines").update(role="other", unit="€")
     result = run(path)
@@ -175,7 +175,7 @@ def test_income_in_thousands_is_annual_income_as_before(tmp_path):
 
 
 def test_a_dry_run_says_what_it_would_decide(tmp_path):
-    result = run(tables.personality_tsv(tmp_path / "p.tsv"), dry_run=True)
+    result = run(synth.personality_tsv(tmp_path / "p.tsv"), dry_run=True)
     assert any("'Income' was not imported as annual income" in note for note in result.job.notes)
     assert not CustomerAttribute.objects.exists()
 

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from segmentation.ml.fields import FEATURE_META
+from segmentation.ml.formatting import MISSING, format_with_unit
 
 DIV_IDS: dict[str, str] = {
     "elbow": "chart-elbow",
@@ -76,8 +77,6 @@ def _new(data: Any = None) -> go.Figure:
 
 Units = Mapping[str, str] | None  # a run's own units by feature (`SegmentRun.params["units"]`)
 
-CURRENCY_PREFIXES: tuple[str, ...] = ("$", "€", "£", "¥")  # written before the number: $36,800
-
 
 def feature_name(feature: str) -> str:
     """Human name of a feature: 'annual_income' -> 'Annual income'."""
@@ -98,39 +97,21 @@ def feature_label(feature: str, units: Units = None) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def format_number(value: float) -> str:
-    """A number for people: thousands separators, never an exponent; 58,138 · 86.5 · 3.25 · 0.04."""
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        text = f"{value:,.0f}"
-    elif magnitude >= 10:
-        text = f"{value:,.1f}"
-    elif magnitude >= 0.01 or magnitude == 0:
-        text = f"{value:,.2f}"
-    else:
-        text = f"{value:,.4f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
 def format_value(feature: str, value: float | None, unit: str | None = None) -> str:
     """A value in its unit for cards and tables: 86.5 k$, 32 years, 82 / 100, $36,800, 1,250 visits.
 
     `unit` is the run's own unit of the feature; None falls back to the canonical one (FEATURE_META).
+    Numbers and units follow the one rule of `segmentation.ml.formatting`.
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
+        return MISSING
     canonical = FEATURE_META.get(feature, ("", ""))[1]
     unit = canonical if unit is None else unit
     if feature == "spending_score" and unit == canonical:
         return f"{value:.0f} / 100"
     if feature == "gender" and unit == canonical:
         return f"{value * 100:.0f}% female"
-    if unit in CURRENCY_PREFIXES:
-        return f"{'-' if value < 0 else ''}{unit}{format_number(abs(value))}"
-    text = format_number(value)
-    return f"{text} {unit}" if unit else text
+    return format_with_unit(value, unit)
 
 
 def _color(segment: Mapping[str, Any], i: int) -> str:

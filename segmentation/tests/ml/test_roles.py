@@ -11,8 +11,9 @@ from segmentation.ml.config import config_errors
 from segmentation.ml.fields import FEATURE_ROLES, ROLES, roles_for, units_for
 from segmentation.ml.flags import role_scores
 from segmentation.ml.strategies import STRATEGY_RULES, role_words, strategy_rationale
+from tests.synth import WHOLESALE_SPEND, wholesale_like
 
-SPEND = ("Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen")
+SPEND = tuple(WHOLESALE_SPEND)
 VALID = {"features": ["annual_income"], "scaler": "minmax", "k": None, "k_min": 2, "k_max": 10, "missing": "drop"}
 VALID |= {"random_state": 42}
 
@@ -54,17 +55,6 @@ def test_role_scores_sum_a_shared_unit_and_add_z_scores_otherwise():
     assert mixed["monetary"] == pytest.approx(z.sum(axis=1))
 
 
-def wholesale_like(n: int = 440, seed: int = 3) -> pd.DataFrame:
-    """Six skewed annual spend columns (lognormal, like the UCI Wholesale file), no income, no id."""
-    rng = np.random.default_rng(seed)
-    scales = [9000, 5000, 7000, 2500, 2500, 1300]
-    data = {c: np.round(rng.lognormal(np.log(s), 0.9, n)) for c, s in zip(SPEND, scales, strict=True)}
-    big = rng.choice(n, 40, replace=False)  # hotels and retailers buying a lot of everything
-    for c in SPEND:
-        data[c][big] *= 5
-    return pd.DataFrame(data, index=pd.RangeIndex(1, n + 1, name="id"))
-
-
 @pytest.mark.parametrize("units", [{}, dict.fromkeys(SPEND, "m.u.")])
 def test_wholesale_like_highest_spend_segment_is_high_value(units):
     df = wholesale_like()
@@ -82,8 +72,10 @@ def test_wholesale_like_highest_spend_segment_is_high_value(units):
         assert "income" not in s.strategy.lower()
 
 
-def personality_like(seed: int = 5) -> pd.DataFrame:
-    """Income in dollars (capacity), Mnt* spend (monetary), Num*Purchases (frequency), Recency (recency)."""
+def planted_personality(seed: int = 5) -> pd.DataFrame:
+    """Four planted groups, one per flag, in Personality-like columns: income in dollars (capacity), Mnt* spend
+    (monetary), Num*Purchases (frequency), Recency (recency). Not a shape imitation (that is tests/synth.py):
+    each group is made to earn one flag."""
     rng = np.random.default_rng(seed)
     groups = [  # size, income $, wines, meat, fish, web, store, recency
         (150, 78_000, 630, 450, 90, 6, 9, 25),  # rich and spending: high value
@@ -124,7 +116,7 @@ PERSONALITY_ROLES = {
 
 
 def test_personality_like_flags_high_value_upsell_budget_and_at_risk_from_roles():
-    df = personality_like()
+    df = planted_personality()
     units = {"income": "$", "MntWines": "$", "MntMeatProducts": "$", "MntFishProducts": "$"}
     config = SegmentationConfig(
         features=tuple(df.columns), scaler="standard", k=4, roles=PERSONALITY_ROLES, units=units
