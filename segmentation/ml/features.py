@@ -34,7 +34,8 @@ on any feature (below Q1 - 3 IQR or above Q3 + 3 IQR; a feature whose IQR is 0 h
 apart: it takes no part in the scaling, the choice of k or the fit, is not a member of a segment
 and is listed with its values (`outliers_`). When the rule would set apart more than
 `OUTLIER_MAX_SHARE` of the members, the tail is part of the data, not a few extreme customers, and
-nobody is set apart (said in `outlier_note_`).
+nobody is set apart (said in `outlier_note_`). The transforms are then chosen again on the members
+left, so one extreme customer does not decide a column's transform.
 
 Scaling is `(x - center_) / scale_`: minmax (center = min, scale = max - min), standard (mean,
 standard deviation), robust (median, interquartile range; 1 when the range is 0), none (0 and 1)
@@ -207,9 +208,12 @@ class FeaturePreparer:
         inside = self._outlier_rule(values) if self.outliers == "set_apart" else np.ones(len(values), dtype=bool)
         self.outliers_ = encoded[~inside]
         if not inside.all():
-            encoded, values = encoded[inside], values[inside]
+            encoded = encoded[inside]
             kept = kept.copy()
             kept[np.flatnonzero(kept)[~inside]] = False
+            # the transforms again without the outliers: one extreme customer does not decide them
+            self.transforms_ = self._choose_transforms(encoded)
+            values = _apply_log(encoded.to_numpy(dtype=float), self._log_columns())
         self.kept_ = kept
         self.encoded_ = encoded
         self.center_, self.scale_ = _scaler_params(values, self.scaler, self._unit_groups())

@@ -27,10 +27,6 @@ def skewed_table(seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
     return pd.DataFrame(np.round(x), columns=list(MONEY), index=index), pd.Series(truth, index=index)
 
 
-def mall_frame(mall_df: pd.DataFrame) -> pd.DataFrame:
-    return mall_df
-
-
 # --- transforms -------------------------------------------------------------------------------------
 
 
@@ -47,9 +43,11 @@ def test_transforms_are_recorded_and_undone_for_profiles():
     df, _ = skewed_table()
     result = segment(df, SegmentationConfig(features=MONEY, k=3))
     assert result.ok, result.reason
-    assert {f: t["transform"] for f, t in result.transforms.items()} == dict.fromkeys(MONEY, "log1p")
+    chosen = {f: t["transform"] for f, t in result.transforms.items()}
+    # the rule is decided on the members without the outliers: milk's groups alone are skewed 1.44
+    assert chosen == {"fresh": "log1p", "milk": "none", "grocery": "log1p", "frozen": "log1p"}
     assert all(t["reason"].startswith("auto: skewness") for t in result.transforms.values())
-    assert result.model["transforms"] == dict.fromkeys(MONEY, "log1p")
+    assert result.model["transforms"] == chosen
     # profiles in imported units: each segment's mean is the plain mean of its members' values
     used = df.loc[result.index]
     for profile in result.segments:
@@ -122,3 +120,75 @@ def test_min_share_sets_aside_k_with_a_crumb_and_says_so():
     result = segment(df, SegmentationConfig(features=MONEY, outliers="keep", k_max=6))
     assert "Not candidates, with a segment below the minimum share of 2%: k = " in result.reason
     assert min(s.share for s in result.segments) >= 0.02
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_skewed_table_gives_the_same_k_for_any_seed(seed):
+    df, _ = skewed_table()
+    result = segment(df, SegmentationConfig(features=MONEY, random_state=seed))
+    assert result.chosen_k == len(PLANTED_SIZES), result.reason
+
+
+# --- scalers ------------------------------------------------------------------------------------------
+
+
+def test_scaler_none_keeps_the_values_and_shared_shares_one_range_per_unit():
+    df, _ = skewed_table()
+    df["age"] = np.random.default_rng(0).integers(18, 80, len(df))
+    features = ("fresh", "milk", "age")
+    units = {"fresh": "$", "milk": "$"}
+    none = segment(df, SegmentationConfig(features=features, k=3, scaler="none", transform="none", outliers="keep"))
+    assert none.model["center"] == [0.0, 0.0, 0.0] and none.model["scale"] == [1.0, 1.0, 1.0]
+
+    shared = segment(
+        df, SegmentationConfig(features=features, k=3, scaler="shared", units=units, transform="none", outliers="keep")
+    )
+    fresh, milk, age = shared.model["scale"]
+    assert fresh == milk == max(df["fresh"].max() - df["fresh"].min(), df["milk"].max() - df["milk"].min())
+    assert age == df["age"].max() - df["age"].min()  # years: a unit of its own
+    assert shared.model["center"] == [df["fresh"].min(), df["milk"].min(), df["age"].min()]
+
+
+def test_unscaled_fit_keeps_a_narrow_axis_narrow():
+    """y spans 1/11 of x: min-max stretches y's noise to x's size; `none` keeps the groups along x."""
+    rng = np.random.default_rng(3)
+    centers_x = np.arange(6) * 20.0
+    x = np.concatenate([rng.normal(c, 1.0, 150) for c in centers_x])
+    y = rng.uniform(0, 110 / 11, len(x))
+    df = pd.DataFrame({"x": x, "y": y})
+    truth = np.repeat(np.arange(6), 150)
+    fits = {s: segment(df, SegmentationConfig(features=("x", "y"), k=6, scaler=s)) for s in ("minmax", "none")}
+    ari = {s: adjusted_rand_score(truth[r.index], r.labels) for s, r in fits.items()}
+    assert ari["none"] > 0.99 > ari["minmax"]
+
+
+# --- outliers -------------------------------------------------------------------------------------------
+
+
+def test_an_extreme_income_is_set_apart_listed_and_no_longer_squeezes_the_scale(mall):
+    df = mall.copy()
+    df.loc[df.index[0], "annual_income"] = 666_666
+    result = segment(df, SegmentationConfig())
+    assert result.ok, result.reason
+    assert result.outliers["count"] == 1
+    (row,) = result.outliers["rows"]
+    assert row["id"] == df.index[0] and row["values"]["annual_income"] == 666_666
+    assert df.index[0] not in set(result.index)
+    assert result.excluded["outliers (set apart)"] == 1
+    assert result.rows_used == len(df) - 1 and result.rows_dropped == 1
+    assert sum(s.size for s in result.segments) == len(df) - 1
+    assert result.model["scale"][0] == df["annual_income"].iloc[1:].max() - df["annual_income"].iloc[1:].min()
+    assert "Q3 + 3·IQR" in result.outliers["rule"]
+
+    kept = segment(df, SegmentationConfig(outliers="keep"))
+    assert kept.outliers["count"] == 0 and kept.rows_used == len(df)
+
+
+def test_mall_has_no_outliers_and_no_transform(mall):
+    result = segment(mall, SegmentationConfig())
+    assert result.outliers["count"] == 0
+    assert {f: t["transform"] for f, t in result.transforms.items()} == {
+        "annual_income": "none",
+        "spending_score": "none",
+    }
+    assert [s.size for s in result.segments] == [81, 39, 35, 23, 22]
