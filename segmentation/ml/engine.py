@@ -82,7 +82,8 @@ def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndar
     """Labels and distances of new customers: the nearest centroid of a fitted run's `result.model`.
 
     Uses the run's preprocessing and membership rule (`features.members_mask`): a customer without the
-    run's features (under its missing-value policy) gets label -1 and distance NaN, never a segment.
+    run's features (under its missing-value policy), or beyond the run's outlier fences, gets label -1
+    and distance NaN, never a segment.
     """
     x = prepare_new(df, model)
     centroids = np.asarray(model["centroids"], dtype=float)
@@ -271,6 +272,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
     if outliers["count"]:
         excluded["outliers (set apart)"] = int(outliers["count"])
     model["outliers"] = outliers
+    model["transform_reasons"] = {f: t["reason"] for f, t in transforms.items()}
     timings = report.done()
     return SegmentationResult(
         ok=True,

@@ -32,7 +32,8 @@ always computed on the untransformed values (imported units); only the fit sees 
 Outliers (`outliers="set_apart"`): on the transformed values, a member beyond Tukey's far-out fences
 on any feature (below Q1 - 3 IQR or above Q3 + 3 IQR; a feature whose IQR is 0 has no fences) is set
 apart: it takes no part in the scaling, the choice of k or the fit, is not a member of a segment
-and is listed with its values (`outliers_`). When the rule would set apart more than
+and is listed with its values (`outliers_`); new customers beyond the same fences (`fences_`, in the
+model) are set apart too. When the rule would set apart more than
 `OUTLIER_MAX_SHARE` of the members, the tail is part of the data, not a few extreme customers, and
 nobody is set apart (said in `outlier_note_`). The transforms are then chosen again on the members
 left, so one extreme customer does not decide a column's transform.
@@ -205,6 +206,7 @@ class FeaturePreparer:
         self.transforms_ = self._choose_transforms(encoded)
         logged = self._log_columns()
         values = _apply_log(encoded.to_numpy(dtype=float), logged)
+        self.fences_ = None
         inside = self._outlier_rule(values) if self.outliers == "set_apart" else np.ones(len(values), dtype=bool)
         self.outliers_ = encoded[~inside]
         if not inside.all():
@@ -252,6 +254,7 @@ class FeaturePreparer:
     def _outlier_rule(self, values: np.ndarray) -> np.ndarray:
         """True for members inside every fence (module doc); all True when the rule would take too many."""
         self.outlier_note_ = ""
+        self.fences_ = None
         if len(values) == 0:
             return np.ones(0, dtype=bool)
         q1, q3 = np.percentile(values, [25, 75], axis=0)
@@ -259,7 +262,13 @@ class FeaturePreparer:
         fenced = iqr > 0
         low, high = q1 - OUTLIER_FENCE * iqr, q3 + OUTLIER_FENCE * iqr
         beyond = ((values < low) | (values > high))[:, fenced].any(axis=1)
+        self.fences_ = {
+            "log": [bool(v) for v in self._log_columns()],
+            "low": [float(v) if f else None for v, f in zip(low, fenced, strict=True)],
+            "high": [float(v) if f else None for v, f in zip(high, fenced, strict=True)],
+        }
         if beyond.sum() > OUTLIER_MAX_SHARE * len(values):
+            self.fences_ = None
             self.outlier_note_ = (
                 f"{int(beyond.sum())} customers lie beyond the outlier fences, more than "
                 f"{OUTLIER_MAX_SHARE:.0%} of members: a long tail, not a few extreme customers; none set apart"
@@ -298,6 +307,7 @@ class FeaturePreparer:
             "encodings": {"gender": dict(GENDER_CODES)} if "gender" in self.features else {},
             "impute": dict(self.impute_),
             "transforms": {f: self.transforms_[f]["transform"] for f in self.features},
+            "outlier_fences": self.fences_,
             "center": [float(c) for c in self.center_],
             "scale": [float(s) for s in self.scale_],
         }
@@ -330,7 +340,8 @@ def exclusion_reasons(encoded: pd.DataFrame, kept: np.ndarray) -> dict[str, int]
 
 
 def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
-    """The scaled matrix of new customers under a fitted model dict; a non-member's row is all NaN."""
+    """The scaled matrix of new customers under a fitted model dict; the row of a non-member or of a
+    customer beyond the run's outlier fences is all NaN."""
     features = tuple(model["features"])
     missing = [f for f in features if f not in df.columns]
     if missing:
@@ -352,6 +363,12 @@ def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
     logged = np.array([transforms.get(f) == "log1p" for f in features], dtype=bool)
     x = (_apply_log(encoded.to_numpy(dtype=float), logged) - np.asarray(model["center"])) / np.asarray(model["scale"])
     x[~kept] = np.nan
+    fences = model.get("outlier_fences")
+    if fences:  # the run's outlier rule: a new customer beyond a fence is set apart too
+        values = _apply_log(encoded.to_numpy(dtype=float), np.asarray(fences["log"], dtype=bool))
+        low = np.array([-np.inf if v is None else v for v in fences["low"]])
+        high = np.array([np.inf if v is None else v for v in fences["high"]])
+        x[((values < low) | (values > high)).any(axis=1)] = np.nan
     return x
 
 

@@ -192,3 +192,15 @@ def test_mall_has_no_outliers_and_no_transform(mall):
         "spending_score": "none",
     }
     assert [s.size for s in result.segments] == [81, 39, 35, 23, 22]
+
+
+def test_new_customers_beyond_the_fences_get_no_segment(mall):
+    df = mall.copy()
+    df.loc[df.index[0], "annual_income"] = 666_666
+    result = segment(df, SegmentationConfig())
+    labels, distances = assign(df.iloc[:3], result.model)
+    assert labels[0] == -1 and np.isnan(distances[0])
+    assert (labels[1:] >= 0).all()
+    kept = segment(df, SegmentationConfig(outliers="keep"))
+    assert kept.model["outlier_fences"] is None
+    assert (assign(df.iloc[:3], kept.model)[0] >= 0).all()
