@@ -82,8 +82,9 @@ def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndar
     """Labels and distances of new customers: the nearest centroid of a fitted run's `result.model`.
 
     Uses the run's preprocessing and membership rule (`features.members_mask`): a customer without the
-    run's features (under its missing-value policy), or beyond the run's outlier fences, gets label -1
-    and distance NaN, never a segment.
+    run's features (under its missing-value policy) gets label -1 and distance NaN, never a segment.
+    Customers beyond the run's outlier fences are placed like anyone else: the outliers that a run set
+    apart from its fit are placed this way too (`features` module doc).
     """
     x = prepare_new(df, model)
     centroids = np.asarray(model["centroids"], dtype=float)
@@ -160,7 +161,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
     ).fit(df)
     encoded = prep.encoded_
     n = len(encoded)
-    dropped = len(df) - n
+    dropped = len(df) - n - len(prep.outliers_)  # outliers are set apart from the fit, not dropped
     x = prep.transform_encoded(encoded)
     eval_idx = sample_indices(n, config.subsample_rows, config.random_state)
     exact = len(eval_idx) == n
@@ -269,8 +270,6 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
     transforms = {f: dict(t) for f, t in prep.transforms_.items()}
     outliers = prep.outliers_summary()
     excluded = dict(prep.excluded_)
-    if outliers["count"]:
-        excluded["outliers (set apart)"] = int(outliers["count"])
     model["outliers"] = outliers
     model["transform_reasons"] = {f: t["reason"] for f, t in transforms.items()}
     timings = report.done()

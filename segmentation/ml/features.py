@@ -31,12 +31,15 @@ always computed on the untransformed values (imported units); only the fit sees 
 
 Outliers (`outliers="set_apart"`): on the transformed values, a member beyond Tukey's far-out fences
 on any feature (below Q1 - 3 IQR or above Q3 + 3 IQR; a feature whose IQR is 0 has no fences) is set
-apart: it takes no part in the scaling, the choice of k or the fit, is not a member of a segment
-and is listed with its values (`outliers_`); new customers beyond the same fences (`fences_`, in the
-model) are set apart too. When the rule would set apart more than
-`OUTLIER_MAX_SHARE` of the members, the tail is part of the data, not a few extreme customers, and
-nobody is set apart (said in `outlier_note_`). The transforms are then chosen again on the members
-left, so one extreme customer does not decide a column's transform.
+apart: it takes no part in the scaling, the choice of k, the fit or the profiles, and is listed
+with its values (`outliers_`). It stays a customer: like a customer who arrives after the run, it is
+then placed in its nearest segment (`engine.assign`), so an extreme spender is still in the
+audiences; it is never a segment of its own. The fences are kept in the model (`fences_`). When
+the rule would set apart more than `OUTLIER_MAX_SHARE` of the members, the tail is part of the
+data, not a few extreme customers, and nobody is set apart (said in `outlier_note_`). Two passes:
+when the first pass finds outliers, the transforms are chosen again on the members without them
+(one extreme income must not make income log1p: in log space every low income would look
+extreme), and the outliers are the members beyond the fences under those transforms.
 
 Scaling is `(x - center_) / scale_`: minmax (center = min, scale = max - min), standard (mean,
 standard deviation), robust (median, interquartile range; 1 when the range is 0), none (0 and 1)
@@ -204,18 +207,22 @@ class FeaturePreparer:
                         f"feature '{f}' is constant (every customer has {_show(col[0])}); it cannot separate segments"
                     )
         self.transforms_ = self._choose_transforms(encoded)
-        logged = self._log_columns()
-        values = _apply_log(encoded.to_numpy(dtype=float), logged)
         self.fences_ = None
-        inside = self._outlier_rule(values) if self.outliers == "set_apart" else np.ones(len(values), dtype=bool)
+        self.outlier_note_ = ""
+        inside = np.ones(len(encoded), dtype=bool)
+        if self.outliers == "set_apart":
+            first = self._outlier_rule(_apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
+            if not first.all():
+                # the transforms again without the first pass's outliers (one extreme customer does not
+                # decide them), then the fences under those transforms
+                self.transforms_ = self._choose_transforms(encoded[first])
+                inside = self._outlier_rule(_apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
         self.outliers_ = encoded[~inside]
         if not inside.all():
             encoded = encoded[inside]
             kept = kept.copy()
             kept[np.flatnonzero(kept)[~inside]] = False
-            # the transforms again without the outliers: one extreme customer does not decide them
-            self.transforms_ = self._choose_transforms(encoded)
-            values = _apply_log(encoded.to_numpy(dtype=float), self._log_columns())
+        values = _apply_log(encoded.to_numpy(dtype=float), self._log_columns())
         self.kept_ = kept
         self.encoded_ = encoded
         self.center_, self.scale_ = _scaler_params(values, self.scaler, self._unit_groups())
@@ -340,8 +347,7 @@ def exclusion_reasons(encoded: pd.DataFrame, kept: np.ndarray) -> dict[str, int]
 
 
 def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
-    """The scaled matrix of new customers under a fitted model dict; the row of a non-member or of a
-    customer beyond the run's outlier fences is all NaN."""
+    """The scaled matrix of new customers under a fitted model dict; a non-member's row is all NaN."""
     features = tuple(model["features"])
     missing = [f for f in features if f not in df.columns]
     if missing:
@@ -363,12 +369,6 @@ def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
     logged = np.array([transforms.get(f) == "log1p" for f in features], dtype=bool)
     x = (_apply_log(encoded.to_numpy(dtype=float), logged) - np.asarray(model["center"])) / np.asarray(model["scale"])
     x[~kept] = np.nan
-    fences = model.get("outlier_fences")
-    if fences:  # the run's outlier rule: a new customer beyond a fence is set apart too
-        values = _apply_log(encoded.to_numpy(dtype=float), np.asarray(fences["log"], dtype=bool))
-        low = np.array([-np.inf if v is None else v for v in fences["low"]])
-        high = np.array([np.inf if v is None else v for v in fences["high"]])
-        x[((values < low) | (values > high)).any(axis=1)] = np.nan
     return x
 
 

@@ -180,10 +180,15 @@ def run_transforms(*, run: SegmentRun) -> dict[str, dict[str, str]]:
 
 def run_outliers(*, run: SegmentRun) -> dict[str, Any]:
     """The customers the run set apart as outliers: count, rule, note, the run's features and rows
-    [{external_id, values in the features' order}]."""
+    [{external_id, values in the features' order, the segment it was placed in after the fit}]."""
     found = dict((run.model or {}).get("outliers") or {})
     rows = found.get("rows") or []
     ids = dict(Customer.objects.filter(pk__in=[r["id"] for r in rows]).values_list("pk", "external_id"))
+    placed = dict(
+        Membership.objects.filter(run=run, customer_id__in=[r["id"] for r in rows]).values_list(
+            "customer_id", "segment__name"
+        )
+    )
     features = [str(f) for f in (run.params or {}).get("features") or []]
     return {
         "count": int(found.get("count", 0)),
@@ -191,7 +196,11 @@ def run_outliers(*, run: SegmentRun) -> dict[str, Any]:
         "note": str(found.get("note", "")),
         "features": features,
         "rows": [
-            {"external_id": ids.get(r["id"], str(r["id"])), "values": [r["values"].get(f) for f in features]}
+            {
+                "external_id": ids.get(r["id"], str(r["id"])),
+                "values": [r["values"].get(f) for f in features],
+                "segment": placed.get(r["id"], ""),
+            }
             for r in rows
         ],
     }

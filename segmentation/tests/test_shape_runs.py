@@ -39,9 +39,12 @@ def test_json_has_transforms_and_outliers_and_the_extreme_customer_is_in_no_segm
     assert summary["transforms"]["annual_income"]["transform"] == "none"
     assert summary["transforms"]["annual_income"]["reason"].startswith("auto: skewness")
     assert set(summary["transforms"]) == {"annual_income", "spending_score"}
-    assert sum(s["size"] for s in summary["segments"]) == 89
-    assert not Membership.objects.filter(run_id=summary["run"], customer=extreme).exists()
-    assert SegmentRun.objects.get(pk=summary["run"]).excluded == {"outliers (set apart)": 1}
+    run = SegmentRun.objects.get(pk=summary["run"])
+    assert (run.rows_used, run.rows_dropped, run.excluded) == (89, 0, {})  # fitted on 89, nobody dropped
+    # after the fit it is placed in its nearest segment like a late arrival: still in the audiences
+    placed = Membership.objects.get(run=run, customer=extreme)
+    assert placed.fitted is False and placed.segment.profile["annual_income"]["max"] < 666_666
+    assert sum(s["size"] for s in summary["segments"]) == 90 == Membership.objects.filter(run=run).count()
     for field in ("run", "status", "k", "reason", "evidence", "preferred", "quality", "segments", "params"):
         assert field in summary
 
@@ -71,6 +74,7 @@ def test_run_page_shows_transforms_and_lists_outliers_with_their_values(admin_cl
     assert "Outliers (1)" in html
     assert reverse("customers:detail", args=["C00000"]) in html
     assert "666,666" in html or "666666" in html
+    assert "Placed in" in html
 
 
 def test_run_page_without_outliers_has_no_outlier_section(admin_client):
