@@ -286,7 +286,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         index=encoded.index.to_numpy(),
         segments=profiles,
         quality=quality,
-        rows_used=n,
+        rows_used=n + len(prep.outliers_),  # the members: the fitted rows and the outliers placed after the fit
         rows_dropped=dropped,
         missing=dict(prep.missing_counts_),
         excluded=excluded,

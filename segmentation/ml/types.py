@@ -191,7 +191,7 @@ class SegmentationResult:
     index: np.ndarray | None = None  # the input DataFrame's index values of the rows used
     segments: list[SegmentProfile] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)
-    rows_used: int = 0
+    rows_used: int = 0  # members: the rows fitted (`index`) and the outliers set apart, placed after the fit
     rows_dropped: int = 0
     missing: dict[str, int] = field(default_factory=dict)  # per feature: missing count
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> customers not members (features.py)

@@ -177,7 +177,8 @@ def test_an_extreme_income_is_set_apart_listed_and_no_longer_squeezes_the_scale(
     assert row["id"] == df.index[0] and row["values"]["annual_income"] == 666_666
     assert df.index[0] not in set(result.index)
     assert result.excluded == {}
-    assert result.rows_used == len(df) - 1 and result.rows_dropped == 0
+    assert len(result.index) == len(df) - 1  # fitted without it
+    assert result.rows_used == len(df) and result.rows_dropped == 0  # still a member, placed after the fit
     assert sum(s.size for s in result.segments) == len(df) - 1
     assert result.model["scale"][0] == df["annual_income"].iloc[1:].max() - df["annual_income"].iloc[1:].min()
     assert "Q3 + 3·IQR" in result.outliers["rule"]
