@@ -115,6 +115,14 @@ def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> 
         errors["k_min"] = f"allowed is {K_MIN} to {K_MAX}; got {k_min}"
     elif "k_min" not in errors and "k_max" not in errors and not k_min <= k_max <= K_MAX:
         errors["k_max"] = f"allowed is k_min ({k_min}) to {K_MAX}; got {k_max}"
+    transforms, features = values.get("transforms"), values.get("features")
+    if "transforms" not in errors and isinstance(transforms, Mapping) and isinstance(features, list | tuple):
+        stray = [str(f) for f in transforms if f not in features]
+        if stray:
+            errors["transforms"] = (
+                f"a transform is for one of the features ({', '.join(map(str, features))}); "
+                f"got {', '.join(repr(f) for f in stray)}"
+            )
     for field, check in (
         ("roles", _roles_error),
         ("units", _units_error),

@@ -91,6 +91,12 @@ def test_config_names_allowed_transforms_and_min_share():
     assert SegmentationConfig.from_dict(values).transforms == {"a": "exp"}
 
 
+def test_a_transform_for_a_feature_the_run_does_not_use_is_an_error():
+    values = SegmentationConfig(features=("a", "b"), transforms={"c": "log"}).to_dict()
+    errors = config_errors(values, available=["a", "b", "c"])
+    assert errors == {"transforms": "a transform is for one of the features (a, b); got 'c'"}
+
+
 # --- the skewed table: planted k, no crumbs, any row order -------------------------------------------
 
 
