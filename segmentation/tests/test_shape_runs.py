@@ -90,3 +90,12 @@ def test_admin_offers_the_shape_options(admin_client):
     for name in ("transform", "transforms", "min_share", "outliers"):
         assert f'name="{name}"' in html
     assert 'value="shared"' in html and 'value="none"' in html
+
+
+def test_human_output_names_the_log_features_and_the_outliers():
+    _with_extreme_income()
+    out = io.StringIO()
+    call_command("segment", "--k", "3", "--transform", "log", "--inline", stdout=out)
+    text = out.getvalue()
+    assert "log1p before scaling: annual_income, spending_score" in text
+    assert "outliers set apart from the fit, then placed in their nearest segment: 1" in text

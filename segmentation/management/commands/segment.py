@@ -141,7 +141,9 @@ class Command(BaseCommand):
         if logged:
             self.stdout.write(f"  log1p before scaling: {', '.join(logged)}")
         if summary["outliers"]:
-            self.stdout.write(f"  outliers set apart (not in a segment): {summary['outliers']}")
+            self.stdout.write(
+                f"  outliers set apart from the fit, then placed in their nearest segment: {summary['outliers']}"
+            )
         for seg in summary["segments"]:
             flags = f" [{', '.join(seg['flags'])}]" if seg["flags"] else ""
             self.stdout.write(f"  {seg['label']}: {seg['name']} — {seg['size']} customers{flags}")
