@@ -79,7 +79,20 @@ class SegmentRunInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Segmentation)
 class SegmentationAdmin(admin.ModelAdmin):
-    list_display = ("name", "features", "scaler", "k", "k_min", "k_max", "schedule", "active_run", "version")
+    list_display = (
+        "name",
+        "features",
+        "transform",
+        "scaler",
+        "k",
+        "k_min",
+        "k_max",
+        "min_share",
+        "outliers",
+        "schedule",
+        "active_run",
+        "version",
+    )
     search_fields = ("name",)
     readonly_fields = ("active_run", "version", "created_at", "updated_at")
     inlines = [SegmentRunInline]

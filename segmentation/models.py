@@ -12,6 +12,19 @@ class Scaler(models.TextChoices):
     MINMAX = "minmax", "Min-max (0 to 1)"
     STANDARD = "standard", "Standard (z-score)"
     ROBUST = "robust", "Robust (median / IQR)"
+    SHARED = "shared", "Shared (one min-max range per unit)"
+    NONE = "none", "None (values as they are)"
+
+
+class Transform(models.TextChoices):
+    AUTO = "auto", "Auto (log1p for heavily skewed non-negative features)"
+    NONE = "none", "None"
+    LOG = "log", "log1p on every feature"
+
+
+class OutlierPolicy(models.TextChoices):
+    SET_APART = "set_apart", "Set apart (beyond Q1 − 3·IQR / Q3 + 3·IQR)"
+    KEEP = "keep", "Keep in the segments"
 
 
 class MissingPolicy(models.TextChoices):
@@ -42,6 +55,19 @@ class Segmentation(models.Model):
     age_bins = models.JSONField(default=default_age_bins, blank=True)
     missing_policy = models.CharField(max_length=16, choices=MissingPolicy.choices, default=MissingPolicy.DROP)
     random_state = models.IntegerField(default=42)
+    transform = models.CharField(
+        max_length=8,
+        choices=Transform.choices,
+        default=Transform.AUTO,
+        help_text="Before scaling; auto applies log1p where a feature is heavily skewed (skewness ≥ 2, non-negative)",
+    )
+    transforms = models.JSONField(
+        default=dict, blank=True, help_text='Per feature, overriding the transform: {"income": "log", "age": "none"}'
+    )
+    min_share = models.FloatField(
+        default=0.02, help_text="Auto k: a k with a segment below this share of members is no candidate (0.02 = 2 %)"
+    )
+    outliers = models.CharField(max_length=16, choices=OutlierPolicy.choices, default=OutlierPolicy.SET_APART)
     schedule = models.CharField(
         max_length=64,
         blank=True,
@@ -69,7 +95,7 @@ class Segmentation(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def config_values(self) -> dict[str, str | int | bool | list[str] | list[int] | None]:
+    def config_values(self) -> dict[str, str | int | float | bool | list[str] | list[int] | dict[str, str] | None]:
         """The engine configuration fields (`segmentation.ml` names) of this segmentation, as stored."""
         return {
             "features": list(self.features or []),
@@ -81,6 +107,10 @@ class Segmentation(models.Model):
             "age_bins": list(self.age_bins or []) or None,
             "missing": self.missing_policy,
             "random_state": self.random_state,
+            "transform": self.transform,
+            "transforms": dict(self.transforms or {}),
+            "min_share": self.min_share,
+            "outliers": self.outliers,
         }
 
     def clean(self) -> None:

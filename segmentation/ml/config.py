@@ -4,10 +4,11 @@
     # {"k": "allowed is auto or a number from 2 to 50; got 1"}
 
 `values` holds the configuration's fields (`SegmentationConfig` names: features, scaler, k, k_min,
-k_max, age_bins, missing, random_state, roles, units), as stored or as typed by a user. `roles` and
-`units` are optional mappings feature -> role (one of `fields.ROLES`) / unit (text). Each error is keyed by its
-field and names the allowed values and the value received. `config_validate` raises `ConfigInvalid`
-with those errors.
+k_max, age_bins, missing, random_state, roles, units, transform, transforms, min_share, outliers), as
+stored or as typed by a user. `roles`, `units` and `transforms` are optional mappings feature -> role
+(one of `fields.ROLES`) / unit (text) / transform (auto, none, log). Each error is keyed by its field
+and names the allowed values and the value received. `config_validate` raises `ConfigInvalid` with
+those errors.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from segmentation.ml.fields import ROLES
 
 K_MIN = 2  # the fewest segments a run may ask for (one segment says nothing)
 K_MAX = 50  # the most segments a run may ask for
-SCALERS: tuple[str, ...] = ("minmax", "standard", "robust")
+SCALERS: tuple[str, ...] = ("minmax", "standard", "robust", "shared", "none")
+TRANSFORMS: tuple[str, ...] = ("auto", "none", "log")
+OUTLIER_POLICIES: tuple[str, ...] = ("set_apart", "keep")
+MIN_SHARE_MAX = 0.2  # a minimum segment share above 1/5 would forbid k = 5 outright
 MISSING_POLICIES: tuple[str, ...] = ("drop", "median", "most_frequent")
 WHOLE_NUMBER_FIELDS: tuple[str, ...] = ("k", "k_min", "k_max", "random_state")
 
@@ -66,6 +70,25 @@ def _units_error(units: object) -> str | None:
     return "a unit is text (empty for none); got " + ", ".join(f"{u!r} for {f!r}" for f, u in bad.items())
 
 
+def _transforms_error(transforms: object) -> str | None:
+    if transforms is None:
+        return None
+    if not isinstance(transforms, Mapping):
+        return f"expected a mapping of feature to transform; got {transforms!r}"
+    bad = {str(f): t for f, t in transforms.items() if t not in TRANSFORMS}
+    if not bad:
+        return None
+    return f"allowed are {', '.join(TRANSFORMS)}; got " + ", ".join(f"{t!r} for {f!r}" for f, t in bad.items())
+
+
+def _min_share_error(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MIN_SHARE_MAX:
+        return f"allowed is a fraction from 0 to {MIN_SHARE_MAX:g} (0.02 = 2 % of members); got {value!r}"
+    return None
+
+
 def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> dict[str, str]:
     """Every problem of the configuration `values` given the `available` features, keyed by field (empty: valid)."""
     errors: dict[str, str] = {}
@@ -75,6 +98,9 @@ def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> 
     scaler = values.get("scaler")
     if scaler not in SCALERS:
         errors["scaler"] = f"allowed are {', '.join(SCALERS)}; got {scaler!r}"
+    for name, allowed in (("transform", TRANSFORMS), ("outliers", OUTLIER_POLICIES)):
+        if name in values and values[name] not in allowed:
+            errors[name] = f"allowed are {', '.join(allowed)}; got {values[name]!r}"
     missing = values.get("missing")
     if missing not in MISSING_POLICIES:
         errors["missing"] = f"allowed are {', '.join(MISSING_POLICIES)}; got {missing!r}"
@@ -89,7 +115,20 @@ def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> 
         errors["k_min"] = f"allowed is {K_MIN} to {K_MAX}; got {k_min}"
     elif "k_min" not in errors and "k_max" not in errors and not k_min <= k_max <= K_MAX:
         errors["k_max"] = f"allowed is k_min ({k_min}) to {K_MAX}; got {k_max}"
-    for field, check in (("roles", _roles_error), ("units", _units_error)):
+    transforms, features = values.get("transforms"), values.get("features")
+    if "transforms" not in errors and isinstance(transforms, Mapping) and isinstance(features, list | tuple):
+        stray = [str(f) for f in transforms if f not in features]
+        if stray:
+            errors["transforms"] = (
+                f"a transform is for one of the features ({', '.join(map(str, features))}); "
+                f"got {', '.join(repr(f) for f in stray)}"
+            )
+    for field, check in (
+        ("roles", _roles_error),
+        ("units", _units_error),
+        ("transforms", _transforms_error),
+        ("min_share", _min_share_error),
+    ):
         problem = check(values.get(field))
         if problem:
             errors[field] = problem

@@ -37,6 +37,7 @@ from sklearn.cluster import KMeans
 from segmentation.ml.config import config_errors
 from segmentation.ml.errors import EngineInputError
 from segmentation.ml.features import FeaturePreparer, prepare_new
+from segmentation.ml.fields import units_for
 from segmentation.ml.kselect import KSelector, choose_k, sample_indices
 from segmentation.ml.profiles import build_profiles
 from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
@@ -82,6 +83,8 @@ def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndar
 
     Uses the run's preprocessing and membership rule (`features.members_mask`): a customer without the
     run's features (under its missing-value policy) gets label -1 and distance NaN, never a segment.
+    Customers beyond the run's outlier fences are placed like anyone else: the outliers that a run set
+    apart from its fit are placed this way too (`features` module doc).
     """
     x = prepare_new(df, model)
     centroids = np.asarray(model["centroids"], dtype=float)
@@ -151,10 +154,14 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         missing=config.missing,
         age_groups=config.age_groups,
         age_bins=tuple(config.age_bins),
+        transform=config.transform,
+        transforms=config.transforms,
+        units=units_for(config.features, config.units),
+        outliers=config.outliers,
     ).fit(df)
     encoded = prep.encoded_
     n = len(encoded)
-    dropped = len(df) - n
+    dropped = len(df) - n - len(prep.outliers_)  # outliers are set apart from the fit, not dropped
     x = prep.transform_encoded(encoded)
     eval_idx = sample_indices(n, config.subsample_rows, config.random_state)
     exact = len(eval_idx) == n
@@ -208,8 +215,11 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         knee = selector.knee_
 
     if config.k is None:
-        choice = choose_k(evidence, knee)
+        candidates, crumbs = _share_candidates(evidence, selector, config.min_share)
+        choice = choose_k(candidates, knee)
         k, preferred, disagreement, reason = choice.k, choice.preferred, choice.disagreement, choice.reason
+        if crumbs:
+            reason += " " + _crumbs_note(crumbs, config.min_share, all_set_aside=len(candidates) == len(evidence))
     else:
         preferred, disagreement = {}, False
         reason = f"k = {k}: fixed by the configuration"
@@ -257,6 +267,11 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         "labels": list(range(int(k))),
         "names": [p.name for p in profiles],
     }
+    transforms = {f: dict(t) for f, t in prep.transforms_.items()}
+    outliers = prep.outliers_summary()
+    excluded = dict(prep.excluded_)
+    model["outliers"] = outliers
+    model["transform_reasons"] = {f: t["reason"] for f, t in transforms.items()}
     timings = report.done()
     return SegmentationResult(
         ok=True,
@@ -271,13 +286,39 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         index=encoded.index.to_numpy(),
         segments=profiles,
         quality=quality,
-        rows_used=n,
+        rows_used=n + len(prep.outliers_),  # the members: the fitted rows and the outliers placed after the fit
         rows_dropped=dropped,
         missing=dict(prep.missing_counts_),
-        excluded=dict(prep.excluded_),
+        excluded=excluded,
         model=model,
         timings=timings,
+        transforms=transforms,
+        outliers=outliers,
     )
+
+
+def _share_candidates(
+    evidence: list[KEvidence], selector: KSelector | None, min_share: float
+) -> tuple[list[KEvidence], dict[int, float]]:
+    """The evidence of the k whose fit has no segment below its floor, and the smallest share of each k
+    set aside. The floor is `min_share` of the rows, or half an equal share (1 / 2k) when that is
+    smaller, so a large k stays possible. When every k has such a crumb, every k stays a candidate."""
+    if selector is None or min_share <= 0:
+        return evidence, {}
+    smallest: dict[int, float] = {}
+    for e in evidence:
+        labels = selector.models_[e.k].labels_
+        smallest[e.k] = float(np.bincount(labels, minlength=e.k).min() / len(labels))
+    crumbs = {k: share for k, share in smallest.items() if share < min(min_share, 1 / (2 * k))}
+    candidates = [e for e in evidence if e.k not in crumbs]
+    return (candidates or evidence), crumbs
+
+
+def _crumbs_note(crumbs: dict[int, float], min_share: float, *, all_set_aside: bool) -> str:
+    listed = ", ".join(f"k = {k} (smallest {share:.1%})" for k, share in sorted(crumbs.items()))
+    if all_set_aside:
+        return f"Every k has a segment below the minimum share of {min_share:.0%}: {listed}; none was set aside."
+    return f"Not candidates, with a segment below the minimum share of {min_share:.0%}: {listed}."
 
 
 def _fit_final(

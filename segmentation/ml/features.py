@@ -22,12 +22,34 @@ learned on those members. Everyone else is not a member: counted by reason (`exc
 "missing income", "missing 3 of 4 features", "missing all 4 features") and never placed by
 imputation. `assign()` of new customers applies the same rule (a non-member gets label -1).
 
+Transforms (before scaling, per feature; `transforms_` records each one with its reason): `log`
+applies log1p (the feature must have no negative value), `none` keeps the value, `auto` applies
+log1p when the *skew rule* says so: a non-negative feature with at least `SKEW_MIN_DISTINCT`
+distinct values whose skewness is at least `SKEW_MIN` (2: heavily right-skewed, a long tail of big
+spenders) and whose log1p is less skewed. Gender and age groups are never transformed. Profiles are
+always computed on the untransformed values (imported units); only the fit sees log1p.
+
+Outliers (`outliers="set_apart"`): on the transformed values, a member beyond Tukey's far-out fences
+on any feature (below Q1 - 3 IQR or above Q3 + 3 IQR; a feature whose IQR is 0 has no fences) is set
+apart: it takes no part in the scaling, the choice of k, the fit or the profiles, and is listed
+with its values (`outliers_`). It stays a customer: like a customer who arrives after the run, it is
+then placed in its nearest segment (`engine.assign`), so an extreme spender is still in the
+audiences; it is never a segment of its own. The fences are kept in the model (`fences_`). When
+the rule would set apart more than `OUTLIER_MAX_SHARE` of the members, the tail is part of the
+data, not a few extreme customers, and nobody is set apart (said in `outlier_note_`). Two passes:
+when the first pass finds outliers, the transforms are chosen again on the members without them
+(one extreme income must not make income log1p: in log space every low income would look
+extreme), and the outliers are the members beyond the fences under those transforms.
+
 Scaling is `(x - center_) / scale_`: minmax (center = min, scale = max - min), standard (mean,
-standard deviation) or robust (median, interquartile range; 1 when the range is 0).
+standard deviation), robust (median, interquartile range; 1 when the range is 0), none (0 and 1)
+or shared: minmax whose range is shared by the features of the same unit (the widest range among
+them; features without a unit share one), so columns in one currency keep their relative spread.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -38,6 +60,41 @@ from segmentation.ml.errors import EngineInputError
 from segmentation.ml.types import DEFAULT_AGE_BINS
 
 GENDER_CODES: dict[str, float] = {"female": 1.0, "male": 0.0}
+SKEW_MIN = 2.0
+SKEW_MIN_DISTINCT = 10
+OUTLIER_FENCE = 3.0  # Tukey's far-out fences: Q1 - 3 IQR, Q3 + 3 IQR
+OUTLIER_MAX_SHARE = 0.05
+OUTLIERS_LISTED = 200  # the outliers listed with their values (all are counted)
+
+
+def skewness(values: np.ndarray) -> float:
+    """Fisher–Pearson sample skewness (0 for a constant column)."""
+    values = np.asarray(values, dtype=float)
+    sd = values.std()
+    if len(values) < 3 or sd == 0:
+        return 0.0
+    return float(np.mean(((values - values.mean()) / sd) ** 3))
+
+
+def skew_rule(values: np.ndarray) -> tuple[bool, str]:
+    """Whether `auto` applies log1p to a column, and why (module doc)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return False, "no values"
+    if values.min() < 0:
+        return False, "has negative values"
+    if pd.Series(values[: SKEW_MIN_DISTINCT * 1000]).nunique() < SKEW_MIN_DISTINCT and (
+        pd.Series(values).nunique() < SKEW_MIN_DISTINCT
+    ):
+        return False, f"fewer than {SKEW_MIN_DISTINCT} distinct values"
+    skew = skewness(values)
+    if skew < SKEW_MIN:
+        return False, f"skewness {skew:.2f} below {SKEW_MIN:g}"
+    logged = skewness(np.log1p(values))
+    if abs(logged) >= abs(skew):
+        return False, f"skewness {skew:.2f}, but log1p does not reduce it ({logged:.2f})"
+    return True, f"skewness {skew:.2f} ≥ {SKEW_MIN:g}, non-negative: log1p (skewness after {logged:.2f})"
 
 
 def age_group_labels(bins: tuple[int, ...] | list[int]) -> list[str]:
@@ -86,12 +143,20 @@ class FeaturePreparer:
         missing: str = "drop",
         age_groups: bool = False,
         age_bins: tuple[int, ...] = DEFAULT_AGE_BINS,
+        transform: str = "none",
+        transforms: Mapping[str, str] | None = None,
+        units: Mapping[str, str] | None = None,
+        outliers: str = "keep",
     ) -> None:
         self.features = features
         self.scaler = scaler
         self.missing = missing
         self.age_groups = age_groups
         self.age_bins = age_bins
+        self.transform = transform
+        self.transforms = transforms
+        self.units = units
+        self.outliers = outliers
 
     # -- fitting ------------------------------------------------------------------------------
     def encode(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -135,8 +200,6 @@ class FeaturePreparer:
             self.impute_ = {f: _float(medians[f]) for f in self.features}
         if self.missing != "drop" and encoded.isna().any().any():
             encoded = encoded.fillna(self.impute_)
-        self.kept_ = kept
-        self.encoded_ = encoded
         if len(encoded):
             lows, highs = encoded.min(), encoded.max()
             for f in self.features:
@@ -145,11 +208,103 @@ class FeaturePreparer:
                     raise EngineInputError(
                         f"feature '{f}' is constant (every customer has {_show(col[0])}); it cannot separate segments"
                     )
-        self.center_, self.scale_ = _scaler_params(encoded.to_numpy(dtype=float), self.scaler)
+        self.transforms_ = self._choose_transforms(encoded)
+        self.fences_ = None
+        self.outlier_note_ = ""
+        inside = np.ones(len(encoded), dtype=bool)
+        if self.outliers == "set_apart":
+            first = self._outlier_rule(_apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
+            if not first.all():
+                # the transforms again without the first pass's outliers (one extreme customer does not
+                # decide them), then the fences under those transforms
+                self.transforms_ = self._choose_transforms(encoded[first])
+                inside = self._outlier_rule(_apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
+        self.outliers_ = encoded[~inside]
+        if not inside.all():
+            encoded = encoded[inside]
+            kept = kept.copy()
+            kept[np.flatnonzero(kept)[~inside]] = False
+        values = _apply_log(encoded.to_numpy(dtype=float), self._log_columns())
+        self.kept_ = kept
+        self.encoded_ = encoded
+        self.center_, self.scale_ = _scaler_params(values, self.scaler, self._unit_groups())
         return self
 
+    def _choose_transforms(self, encoded: pd.DataFrame) -> dict[str, dict[str, str]]:
+        chosen: dict[str, dict[str, str]] = {}
+        for f in self.features:
+            how = (self.transforms or {}).get(f, self.transform)
+            col = encoded[f].to_numpy(dtype=float)
+            fixed = f == "gender" or (f == "age" and self.age_groups)
+            if how == "log" and not fixed:
+                if len(col) and np.nanmin(col) < 0:
+                    raise EngineInputError(
+                        f"feature '{f}': log needs non-negative values; row {encoded.index[np.nanargmin(col)]} "
+                        f"has {_show(np.nanmin(col))}"
+                    )
+                chosen[f] = {"transform": "log1p", "reason": "log chosen in the configuration"}
+            elif how == "auto" and not fixed:
+                fires, why = skew_rule(col)
+                chosen[f] = {"transform": "log1p" if fires else "none", "reason": f"auto: {why}"}
+            else:
+                why = "chosen in the configuration" if how == "none" else "an encoded category"
+                chosen[f] = {"transform": "none", "reason": why}
+        return chosen
+
+    def _log_columns(self) -> np.ndarray:
+        return np.array([self.transforms_[f]["transform"] == "log1p" for f in self.features], dtype=bool)
+
+    def _unit_groups(self) -> list[int]:
+        """Per feature, the index of its unit group (for the shared scaler)."""
+        units = [str((self.units or {}).get(f, "")) for f in self.features]
+        first = {u: units.index(u) for u in units}
+        return [first[u] for u in units]
+
+    def _outlier_rule(self, values: np.ndarray) -> np.ndarray:
+        """True for members inside every fence (module doc); all True when the rule would take too many."""
+        self.outlier_note_ = ""
+        self.fences_ = None
+        if len(values) == 0:
+            return np.ones(0, dtype=bool)
+        q1, q3 = np.percentile(values, [25, 75], axis=0)
+        iqr = q3 - q1
+        fenced = iqr > 0
+        low, high = q1 - OUTLIER_FENCE * iqr, q3 + OUTLIER_FENCE * iqr
+        beyond = ((values < low) | (values > high))[:, fenced].any(axis=1)
+        self.fences_ = {
+            "log": [bool(v) for v in self._log_columns()],
+            "low": [float(v) if f else None for v, f in zip(low, fenced, strict=True)],
+            "high": [float(v) if f else None for v, f in zip(high, fenced, strict=True)],
+        }
+        if beyond.sum() > OUTLIER_MAX_SHARE * len(values):
+            self.fences_ = None
+            self.outlier_note_ = (
+                f"{int(beyond.sum())} customers lie beyond the outlier fences, more than "
+                f"{OUTLIER_MAX_SHARE:.0%} of members: a long tail, not a few extreme customers; none set apart"
+            )
+            return np.ones(len(values), dtype=bool)
+        return ~beyond
+
+    def outliers_summary(self) -> dict[str, Any]:
+        """The outliers set apart, JSON: count, the rule, and the first `OUTLIERS_LISTED` with their values."""
+        out = self.outliers_
+        rows = [
+            {"id": _jsonable_id(idx), "values": {f: _float(v) for f, v in zip(self.features, row, strict=True)}}
+            for idx, row in zip(out.index[:OUTLIERS_LISTED], out.to_numpy(dtype=float)[:OUTLIERS_LISTED], strict=True)
+        ]
+        return {
+            "count": len(out),
+            "rule": (
+                f"beyond Q1 − {OUTLIER_FENCE:g}·IQR or Q3 + {OUTLIER_FENCE:g}·IQR of any feature (after its transform)"
+                if self.outliers == "set_apart"
+                else "kept (outlier rule off)"
+            ),
+            "note": getattr(self, "outlier_note_", ""),
+            "rows": rows,
+        }
+
     def transform_encoded(self, encoded: pd.DataFrame) -> np.ndarray:
-        return (encoded.to_numpy(dtype=float) - self.center_) / self.scale_
+        return (_apply_log(encoded.to_numpy(dtype=float), self._log_columns()) - self.center_) / self.scale_
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -160,6 +315,8 @@ class FeaturePreparer:
             "age_bins": [int(b) for b in self.age_bins],
             "encodings": {"gender": dict(GENDER_CODES)} if "gender" in self.features else {},
             "impute": dict(self.impute_),
+            "transforms": {f: self.transforms_[f]["transform"] for f in self.features},
+            "outlier_fences": self.fences_,
             "center": [float(c) for c in self.center_],
             "scale": [float(s) for s in self.scale_],
         }
@@ -210,17 +367,38 @@ def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
     kept = members_mask(encoded, missing=str(model.get("missing", "drop")))
     if model.get("missing", "drop") != "drop":
         encoded = encoded.fillna({f: v for f, v in model["impute"].items() if v is not None})
-    x = (encoded.to_numpy(dtype=float) - np.asarray(model["center"])) / np.asarray(model["scale"])
+    transforms = model.get("transforms") or {}
+    logged = np.array([transforms.get(f) == "log1p" for f in features], dtype=bool)
+    x = (_apply_log(encoded.to_numpy(dtype=float), logged) - np.asarray(model["center"])) / np.asarray(model["scale"])
     x[~kept] = np.nan
     return x
 
 
-def _scaler_params(x: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:
+def _apply_log(x: np.ndarray, logged: np.ndarray) -> np.ndarray:
+    """log1p on the columns `logged` (a negative value of a new customer is clipped to 0)."""
+    if not logged.any():
+        return x
+    x = x.copy()
+    x[:, logged] = np.log1p(np.clip(x[:, logged], 0, None))
+    return x
+
+
+def _jsonable_id(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _scaler_params(x: np.ndarray, scaler: str, groups: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     if x.shape[0] == 0:
         return np.zeros(x.shape[1]), np.ones(x.shape[1])
-    if scaler == "minmax":
+    if scaler == "none":
+        return np.zeros(x.shape[1]), np.ones(x.shape[1])
+    if scaler in ("minmax", "shared"):
         center = x.min(axis=0)
         scale = x.max(axis=0) - center
+        if scaler == "shared":
+            groups = groups if groups is not None else [0] * x.shape[1]
+            widest = {g: max(s for s, h in zip(scale, groups, strict=True) if h == g) for g in set(groups)}
+            scale = np.array([widest[g] for g in groups], dtype=float)
     elif scaler == "standard":
         center = x.mean(axis=0)
         scale = x.std(axis=0)

@@ -14,7 +14,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-ScalerName = Literal["minmax", "standard", "robust"]
+ScalerName = Literal["minmax", "standard", "robust", "shared", "none"]
+TransformName = Literal["auto", "none", "log"]
+OutlierPolicy = Literal["set_apart", "keep"]
 MissingPolicy = Literal["drop", "median", "most_frequent"]
 
 DEFAULT_AGE_BINS: tuple[int, ...] = (18, 25, 35, 45, 55, 65)
@@ -38,6 +40,12 @@ class SegmentationConfig:
     # feature -> role (`fields.ROLES`) and unit; a feature left out has its canonical role / unit, else other / ""
     roles: Mapping[str, str] = field(default_factory=dict)
     units: Mapping[str, str] = field(default_factory=dict)
+    # before scaling: log1p where the skew rule says so (auto), never (none) or on every feature (log);
+    # `transforms` overrides it per feature (feature -> auto / none / log)
+    transform: TransformName = "auto"
+    transforms: Mapping[str, str] = field(default_factory=dict)
+    min_share: float = 0.02  # auto-k: a k whose fit has a segment below this share of members is no candidate
+    outliers: OutlierPolicy = "set_apart"  # the outlier rule (features.py) sets extreme customers apart
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -45,6 +53,7 @@ class SegmentationConfig:
         d["age_bins"] = list(self.age_bins)
         d["roles"] = dict(self.roles)
         d["units"] = dict(self.units)
+        d["transforms"] = dict(self.transforms)
         return d
 
     @classmethod
@@ -54,7 +63,7 @@ class SegmentationConfig:
             data["features"] = tuple(data["features"])
         if "age_bins" in data:
             data["age_bins"] = tuple(data["age_bins"])
-        for mapping in ("roles", "units"):
+        for mapping in ("roles", "units", "transforms"):
             if data.get(mapping) is None:
                 data.pop(mapping, None)
             else:
@@ -182,9 +191,12 @@ class SegmentationResult:
     index: np.ndarray | None = None  # the input DataFrame's index values of the rows used
     segments: list[SegmentProfile] = field(default_factory=list)
     quality: dict[str, float] = field(default_factory=dict)
-    rows_used: int = 0
+    rows_used: int = 0  # members: the rows fitted (`index`) and the outliers set apart, placed after the fit
     rows_dropped: int = 0
     missing: dict[str, int] = field(default_factory=dict)  # per feature: missing count
     excluded: dict[str, int] = field(default_factory=dict)  # reason -> customers not members (features.py)
     model: dict[str, Any] = field(default_factory=dict)  # JSON: preprocessing + centroids, for assign()
     timings: dict[str, float] = field(default_factory=dict)
+    # feature -> {"transform": "log1p" | "none", "reason": why}; the outliers set apart (features.py's rule)
+    transforms: dict[str, dict[str, str]] = field(default_factory=dict)
+    outliers: dict[str, Any] = field(default_factory=dict)

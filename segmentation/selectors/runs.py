@@ -162,7 +162,47 @@ def run_summary(*, run: SegmentRun) -> dict[str, Any]:
         "preferred": evidence["preferred"],
         "disagreement": evidence["disagreement"],
         "quality": run.quality,
+        "transforms": run_transforms(run=run),
+        "outliers": int((run.model or {}).get("outliers", {}).get("count", 0)),
         "segments": segments,
+    }
+
+
+def run_transforms(*, run: SegmentRun) -> dict[str, dict[str, str]]:
+    """Per feature of the run (in its order), its transform before scaling (log1p or none) and why; empty for
+    older runs."""
+    model = run.model or {}
+    chosen = model.get("transforms") or {}
+    reasons = model.get("transform_reasons") or {}
+    features = [str(f) for f in (run.params or {}).get("features") or [] if f in chosen]
+    return {f: {"transform": str(chosen[f]), "reason": str(reasons.get(f, ""))} for f in features}
+
+
+def run_outliers(*, run: SegmentRun) -> dict[str, Any]:
+    """The customers the run set apart as outliers: count, rule, note, the run's features and rows
+    [{external_id, values in the features' order, the segment it was placed in after the fit}]."""
+    found = dict((run.model or {}).get("outliers") or {})
+    rows = found.get("rows") or []
+    ids = dict(Customer.objects.filter(pk__in=[r["id"] for r in rows]).values_list("pk", "external_id"))
+    placed = dict(
+        Membership.objects.filter(run=run, customer_id__in=[r["id"] for r in rows]).values_list(
+            "customer_id", "segment__name"
+        )
+    )
+    features = [str(f) for f in (run.params or {}).get("features") or []]
+    return {
+        "count": int(found.get("count", 0)),
+        "rule": str(found.get("rule", "")),
+        "note": str(found.get("note", "")),
+        "features": features,
+        "rows": [
+            {
+                "external_id": ids.get(r["id"], str(r["id"])),
+                "values": [r["values"].get(f) for f in features],
+                "segment": placed.get(r["id"], ""),
+            }
+            for r in rows
+        ],
     }
 
 

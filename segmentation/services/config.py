@@ -12,9 +12,23 @@ from segmentation.models import Segmentation
 
 DEFAULT_SEGMENTATION_NAME = "Default"
 
-OVERRIDABLE = ("features", "scaler", "k", "k_min", "k_max", "age_groups", "age_bins", "missing", "random_state")
+OVERRIDABLE = (
+    "features",
+    "scaler",
+    "k",
+    "k_min",
+    "k_max",
+    "age_groups",
+    "age_bins",
+    "missing",
+    "random_state",
+    "transform",
+    "transforms",
+    "min_share",
+    "outliers",
+)
 
-ConfigValue = str | int | bool | list[str] | list[int] | None
+ConfigValue = str | int | float | bool | list[str] | list[int] | dict[str, str] | None
 
 
 def segmentation_get_or_create_default() -> Segmentation:

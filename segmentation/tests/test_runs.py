@@ -81,7 +81,7 @@ def test_request_enqueues_only_on_commit(seg, django_capture_on_commit_callbacks
         ({"features": []}, r"features: at least one feature"),
         ({"k": 1}, r"k: allowed is auto or a number from 2 to 50; got 1"),
         ({"k_min": 5, "k_max": 3}, r"k_max: allowed is k_min \(5\) to 50; got 3"),
-        ({"scaler": "log"}, r"scaler: allowed are minmax, standard, robust; got 'log'"),
+        ({"scaler": "log"}, r"scaler: allowed are minmax, standard, robust, shared, none; got 'log'"),
         ({"colour": "red"}, r"override 'colour': allowed are"),
     ],
 )

@@ -25,7 +25,9 @@ from segmentation.selectors.runs import (
     run_feature_choices,
     run_features,
     run_get,
+    run_outliers,
     run_status,
+    run_transforms,
     run_units,
     segmentation_runs,
 )
@@ -52,6 +54,8 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "can_run": request.user.has_perm(RUN_PERMISSION),
         "is_active": run.pk == run.segmentation.active_run_id,
         "coverage": run_coverage(run=run, segments=segments) if run.status == RunStatus.SUCCEEDED else None,
+        "transforms": run_transforms(run=run),
+        "outliers": run_outliers(run=run),
     }
     for s in segments:
         s.share_pct = (s.share or 0) * 100

@@ -12,6 +12,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.exceptions import SegmentaError
+from segmentation.ml.config import SCALERS, TRANSFORMS
 from segmentation.models import RunStatus
 from segmentation.selectors import runs as selectors
 from segmentation.services import claims, runs
@@ -36,7 +37,19 @@ class Command(BaseCommand):
         parser.add_argument("--k", help="auto, or a fixed number of segments")
         parser.add_argument("--k-min", type=int, dest="k_min")
         parser.add_argument("--k-max", type=int, dest="k_max")
-        parser.add_argument("--scaler", choices=["minmax", "standard", "robust"])
+        parser.add_argument("--scaler", choices=list(SCALERS), help="default minmax")
+        parser.add_argument(
+            "--transform",
+            choices=list(TRANSFORMS),
+            help="log1p before scaling: auto (where a feature is heavily skewed; default), none, log (every feature)",
+        )
+        parser.add_argument(
+            "--min-share",
+            type=float,
+            dest="min_share",
+            metavar="FRACTION",
+            help="auto k: a k with a segment below this share of members is no candidate (default 0.02)",
+        )
         parser.add_argument("--seed", type=int, help="random_state")
         parser.add_argument("--inline", action="store_true", help="Run in this process instead of the worker")
         parser.add_argument("--json", action="store_true", help="Print one JSON object with the outcome")
@@ -54,7 +67,14 @@ class Command(BaseCommand):
             overrides["features"] = [f.strip() for f in options["features"].split(",") if f.strip()]
         if options["k"] is not None:
             overrides["k"] = _k_value(options["k"])
-        for opt, key in (("k_min", "k_min"), ("k_max", "k_max"), ("scaler", "scaler"), ("seed", "random_state")):
+        for opt, key in (
+            ("k_min", "k_min"),
+            ("k_max", "k_max"),
+            ("scaler", "scaler"),
+            ("seed", "random_state"),
+            ("transform", "transform"),
+            ("min_share", "min_share"),
+        ):
             if options[opt] is not None:
                 overrides[key] = options[opt]
         try:
@@ -117,6 +137,13 @@ class Command(BaseCommand):
         self.stdout.write(f"Run #{summary['run']}: {summary['status']}, k = {summary['k']}")
         self.stdout.write(f"  {summary['reason']}")
         self.stdout.write(f"  rows used {summary['rows_used']}, dropped {summary['rows_dropped']}")
+        logged = [f for f, t in summary["transforms"].items() if t["transform"] == "log1p"]
+        if logged:
+            self.stdout.write(f"  log1p before scaling: {', '.join(logged)}")
+        if summary["outliers"]:
+            self.stdout.write(
+                f"  outliers set apart from the fit, then placed in their nearest segment: {summary['outliers']}"
+            )
         for seg in summary["segments"]:
             flags = f" [{', '.join(seg['flags'])}]" if seg["flags"] else ""
             self.stdout.write(f"  {seg['label']}: {seg['name']} — {seg['size']} customers{flags}")

@@ -40,7 +40,7 @@ def test_errors_are_keyed_by_field_and_name_allowed_and_received_values():
     assert errors == {
         "features": "'shoe_size' is not a customer field; allowed are gender, age, annual_income, spending_score; "
         "got age, shoe_size",
-        "scaler": "allowed are minmax, standard, robust; got 'log'",
+        "scaler": "allowed are minmax, standard, robust, shared, none; got 'log'",
         "missing": "allowed are drop, median, most_frequent; got 'guess'",
         "k": "allowed is auto or a number from 2 to 50; got 1",
         "k_max": "allowed is k_min (5) to 50; got 3",

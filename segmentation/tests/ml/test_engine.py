@@ -118,7 +118,7 @@ def test_k_of_one_is_refused_like_everywhere_else():
         (
             tiny(),
             SegmentationConfig(features=FEATURES, scaler="zscore"),
-            r"scaler: allowed are minmax, standard, robust; got 'zscore'",
+            r"scaler: allowed are minmax, standard, robust, shared, none; got 'zscore'",
         ),
         (tiny(), SegmentationConfig(features=()), r"features: at least one feature is needed; got none"),
         (

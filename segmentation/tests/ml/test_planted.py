@@ -50,7 +50,10 @@ def planted(n_samples, k: int, dims: int, std: float, seed: int) -> tuple[pd.Dat
 def test_chosen_k_is_the_planted_number(n_samples, k, dims, std, seed, k_max):
     df, truth = planted(n_samples, k, dims, std, seed)
 
-    result = segment(df, SegmentationConfig(features=tuple(df.columns), k_max=k_max))
+    # the smallest planted group may be below the default minimum share (2 %): 60 of 3,510 is 1.7 %
+    smallest = min(n_samples) / sum(n_samples) if isinstance(n_samples, list) else 1 / k
+    min_share = min(0.02, smallest * 0.8)
+    result = segment(df, SegmentationConfig(features=tuple(df.columns), k_max=k_max, min_share=min_share))
 
     assert result.ok, result.reason
     assert result.chosen_k == k, result.reason
