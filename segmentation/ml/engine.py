@@ -18,6 +18,8 @@ Steps of `segment()` (each reported through `progress(stage, percent)`):
    choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
    which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; the lowest inertia wins.
    Labels are then ordered by a stable rule: size descending, ties by the centroid's coordinates.
+   Then the structure check (`kselect.structure_gain`): `clear` or `weak` against structureless
+   data of the same shape; a weak structure is said in the reason and `result.structure`.
 4. *profiling* (90–100 %): statistics, names, flags and strategies (`profiles`).
 
 Bad input never raises: the result has `ok=False` and a `reason` naming the feature, the value or
@@ -37,7 +39,7 @@ from sklearn.cluster import KMeans
 from segmentation.ml.config import config_errors
 from segmentation.ml.errors import EngineInputError
 from segmentation.ml.features import FeaturePreparer, prepare_new
-from segmentation.ml.kselect import KSelector, choose_k, sample_indices
+from segmentation.ml.kselect import KSelector, choose_k, sample_indices, structure_gain, structure_note, structure_of
 from segmentation.ml.profiles import build_profiles
 from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
 
@@ -239,11 +241,16 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         raw_labels, raw_centroids, inertia = _fit_final(x, k, config, seed=selector.models_[k] if selector else None)
     labels, centroids = _stable_order(raw_labels, raw_centroids)
     distances = np.sqrt(((x - centroids[labels]) ** 2).sum(axis=1))
+    gain = structure_gain(x, centroids, random_state=config.random_state)
+    if note := structure_note(gain, k):
+        reason += f" {note}."
 
     report.stage("profiling", 90)
     profiles = build_profiles(encoded, labels, k, roles=config.roles, units=config.units)
     chosen = next((e for e in evidence if e.k == k), None)
     quality: dict[str, float] = {"inertia": inertia}
+    if gain is not None:
+        quality["structure_gain"] = gain
     if chosen is not None:
         for name in ("silhouette", "calinski_harabasz", "davies_bouldin", "stability"):
             value = getattr(chosen, name)
@@ -266,6 +273,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         evidence=evidence,
         preferred=preferred,
         disagreement=disagreement,
+        structure=structure_of(gain),
         labels=labels,
         distances=distances,
         index=encoded.index.to_numpy(),

@@ -88,10 +88,12 @@ class Evidence:
 
         {"per_k": [{"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "stability"}, ...],
          "preferred": {criterion: k}, "disagreement": bool, "missing": {feature: count},
-         "timings": {stage: seconds}, "notes": ["restarted: the worker ... was lost during attempt 1"]}
+         "timings": {stage: seconds}, "structure": "clear" | "weak",
+         "notes": ["restarted: the worker ... was lost during attempt 1"]}
 
     `per_k` is sorted by k, a criterion without a value is null; `preferred["elbow"]` is the knee of
-    the inertia curve (absent when the curve has none); `notes` are set only after a restart.
+    the inertia curve (absent when the curve has none); `notes` are set only after a restart;
+    `structure` is absent in runs made before it was measured (read back as "").
     """
 
     per_k: tuple[KEvidence, ...] = ()
@@ -100,6 +102,7 @@ class Evidence:
     missing: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    structure: str = ""
 
     @property
     def knee(self) -> int | None:
@@ -115,6 +118,7 @@ class Evidence:
             missing={str(f): int(n) for f, n in result.missing.items()},
             timings={str(s): float(t) for s, t in result.timings.items()},
             notes=tuple(notes),
+            structure=str(result.structure),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -126,6 +130,8 @@ class Evidence:
             "missing": dict(self.missing),
             "timings": {s: _finite(t) for s, t in self.timings.items()},
         }
+        if self.structure:
+            data["structure"] = self.structure
         if self.notes:
             data["notes"] = list(self.notes)
         return data
@@ -150,6 +156,7 @@ class Evidence:
             missing={str(f): int(n) for f, n in (data.get("missing") or {}).items()},
             timings={str(s): float(t) for s, t in (data.get("timings") or {}).items() if t is not None},
             notes=tuple(str(n) for n in data.get("notes") or ()),
+            structure=str(data.get("structure") or ""),
         )
 
 
@@ -177,6 +184,7 @@ class SegmentationResult:
     evidence: list[KEvidence] = field(default_factory=list)
     preferred: dict[str, int] = field(default_factory=dict)  # criterion -> k it prefers
     disagreement: bool = False
+    structure: str = "clear"  # "clear" or "weak": segments the data has, or only a way to cut it (kselect)
     labels: np.ndarray | None = None  # per row used, aligned with `index`
     distances: np.ndarray | None = None
     index: np.ndarray | None = None  # the input DataFrame's index values of the rows used
