@@ -12,8 +12,8 @@ Steps of `segment()` (each reported through `progress(stage, percent)`):
    `result.excluded`, see `features.members_mask`), and the matrix scaled (`features.FeaturePreparer`).
 2. *choosing k* (10–70 %): every criterion for every k in [k_min, k_max] and the documented vote
    (`kselect`). Exact on up to `config.subsample_rows` rows; above that the criteria are measured on
-   a fixed-seed subsample of that size. A fixed `config.k` overrides the vote (its evidence is still
-   measured for the run's quality).
+   a fixed-seed subsample of that size. A fixed `config.k` skips the vote: only that k is fitted
+   and only its own evidence measured (for the run's quality), and the reason says so.
 3. *fitting* (70–90 %): KMeans (k-means++). On exact data this is the `n_init`-start fit made while
    choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
    which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; the lowest inertia wins.
@@ -217,7 +217,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         reason = f"k = {k}: fixed by the configuration"
         if evidence:
             ev = evidence[0]
-            reason += "; " + ", ".join(
+            reason += f"; only k = {k} was fitted and measured (no other k, no vote): " + ", ".join(
                 f"{label} {value:.2f}"
                 for label, value in (
                     ("silhouette", ev.silhouette),

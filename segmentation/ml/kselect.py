@@ -2,7 +2,8 @@
 
 For every k in [k_min, k_max] `KSelector.fit` measures, on the *evaluation set*:
 
-- inertia (within-segment sum of squares) of KMeans with `n_init` k-means++ starts, and the knee of
+- inertia (within-segment sum of squares) of KMeans with `starts_for(k, n_init)` k-means++ starts
+  (`n_init`, at least k as k grows), and the knee of
   the inertia curve (Kneedle, convex / decreasing; None when the curve has no knee);
 - silhouette on a fixed-seed sample of at most `silhouette_sample` points (higher is better);
 - Calinski–Harabasz (higher is better) and Davies–Bouldin (lower is better) on the evaluation set;
@@ -61,7 +62,8 @@ from segmentation.ml.types import KEvidence
 STABILITY_MIN = 0.75
 STRUCTURE_GAIN_MIN = 0.10
 STRUCTURE_REFERENCES = 5
-STRUCTURE_SAMPLE = 5_000
+STRUCTURE_SAMPLE = 3_000
+STRUCTURE_FIT_INITS = 2
 STABILITY_FIT_INITS = 3
 # Up to this many rows the many small fits run single-threaded: OpenMP threads cost more than they
 # bring on small matrices, and far more on a busy machine (spinning threads compete for the cores).
@@ -85,6 +87,16 @@ class Choice:
     preferred: dict[str, int]
     disagreement: bool
     reason: str
+
+
+def starts_for(k: int, n_init: int) -> int:
+    """k-means++ starts for a fit with k segments: `n_init`, and at least k as k grows.
+
+    With many segments a start more often merges two true groups and splits another; measured on 50
+    planted Gaussian clusters, n_init = 10 missed one in 6 of 10 seeds and auto-k chose 49, while
+    50 starts found all 50 (issue 10). Up to k = `n_init` (the default range 2–10) nothing changes.
+    """
+    return max(int(n_init), int(k))
 
 
 def sample_indices(n: int, size: int, random_state: int) -> np.ndarray:
@@ -128,7 +140,9 @@ class KSelector:
         partial: dict[int, dict] = {}
         sil_labelings: dict[int, np.ndarray] = {}
         for i, k in enumerate(ks):
-            km = KMeans(n_clusters=k, init="k-means++", n_init=self.n_init, random_state=self.random_state).fit(x)
+            km = KMeans(
+                n_clusters=k, init="k-means++", n_init=starts_for(k, self.n_init), random_state=self.random_state
+            ).fit(x)
             self.models_[k] = km
             labels = km.labels_
             ch = db = None
@@ -201,11 +215,12 @@ def structure_gain(x: np.ndarray, centroids: np.ndarray, *, random_state: int) -
     z = centred @ vt.T
     lo, hi = z.min(axis=0), z.max(axis=0)
     gains = []
-    for b in range(STRUCTURE_REFERENCES):
-        ref = rng.uniform(lo, hi, size=z.shape)
-        ref_total = float(((ref - ref.mean(axis=0)) ** 2).sum())
-        km = KMeans(n_clusters=k, init="k-means++", n_init=STABILITY_FIT_INITS, random_state=random_state + b)
-        gains.append(np.log(ref_total / max(float(km.fit(ref).inertia_), 1e-300)))
+    with threadpool_limits(limits=1):  # small fits: threads cost more than they bring
+        for b in range(STRUCTURE_REFERENCES):
+            ref = rng.uniform(lo, hi, size=z.shape)
+            ref_total = float(((ref - ref.mean(axis=0)) ** 2).sum())
+            km = KMeans(n_clusters=k, init="k-means++", n_init=STRUCTURE_FIT_INITS, random_state=random_state + b)
+            gains.append(np.log(ref_total / max(float(km.fit(ref).inertia_), 1e-300)))
     return float(np.log(total / within) - np.mean(gains))
 
 
