@@ -7,9 +7,14 @@ For every k in [k_min, k_max] `KSelector.fit` measures, on the *evaluation set*:
   the inertia curve (Kneedle, convex / decreasing; None when the curve has no knee);
 - silhouette on a fixed-seed sample of at most `silhouette_sample` points (higher is better);
 - Calinski–Harabasz (higher is better) and Davies–Bouldin (lower is better) on the evaluation set;
-- stability: the mean adjusted Rand index between the partitions of `stability_resamples` KMeans fits
-  on bootstrap resamples of the silhouette sample, each predicting that same sample (1 = the same
-  segments every time).
+- stability: the mean adjusted Rand index between the partitions of `stability_resamples` (10) KMeans
+  fits on bootstrap resamples of the silhouette sample, each predicting that same sample (1 = the same
+  segments every time). Measured over random states 0–5 on the wholesale table (440 rows, 6 money
+  columns, raw and log1p), its spread per k (standard deviation) was 0.02–0.07 with 5 resamples,
+  0.01–0.05 with 10 and 0.01–0.03 with 20 (at 2.6x the time of 10); 10 halves the noise around the
+  0.75 cut for about 2x the stability time. With it, seeds 0–9 and 10 row orders (rows renumbered
+  as a new import would) give the same k in 10/10 on the wholesale table raw and log1p and on
+  `tests/synth.wholesale_like`.
 
 The evaluation set is every row when the data has at most `subsample_rows` rows (exact), otherwise a
 fixed-seed random subsample of that size: the criteria are statistics of the shape of the data and a
@@ -117,7 +122,7 @@ class KSelector:
         k_max: int = 10,
         n_init: int = 10,
         silhouette_sample: int = 10_000,
-        stability_resamples: int = 5,
+        stability_resamples: int = 10,
         random_state: int = 42,
     ) -> None:
         self.k_min = k_min
@@ -371,12 +376,18 @@ def choose_k(evidence: list[KEvidence], knee: int | None) -> Choice:
         reason += f". The criteria disagree ({others}); k = {chosen} won the vote"
     if stable and unguarded:
         by_k = {e.k: e for e in evidence}
-        reason += ". Set aside as unstable: " + ", ".join(
-            f"{CRITERIA_LABELS[name]}'s k = {k} (stability {by_k[k].stability:.2f})" for name, k in unguarded.items()
+        reason += f". Set aside as unstable (stability below {STABILITY_MIN:.2f}): " + ", ".join(
+            f"{CRITERIA_LABELS[name]}'s k = {k} ({CRITERIA_LABELS[name]} {getattr(by_k[k], name):.2f} there against "
+            f"{_fmt(getattr(by_k[chosen], name))} at k = {chosen}; stability {by_k[k].stability:.2f})"
+            for name, k in unguarded.items()
         )
     if has_stability and not stable:
         reason += f". No k reached stability {STABILITY_MIN:.2f}: the segments are not well separated"
     return Choice(k=chosen, preferred=preferred, disagreement=disagreement, reason=reason + ".")
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
 
 
 def _join(items: list[str]) -> str:

@@ -33,7 +33,7 @@ class SegmentationConfig:
     random_state: int = 42
     n_init: int = 10
     silhouette_sample: int = 10_000
-    stability_resamples: int = 5
+    stability_resamples: int = 10
     subsample_rows: int = 30_000  # choose k on a fixed-seed sample of this many rows when the data is larger
     # feature -> role (`fields.ROLES`) and unit; a feature left out has its canonical role / unit, else other / ""
     roles: Mapping[str, str] = field(default_factory=dict)
