@@ -16,7 +16,9 @@ Steps of `segment()` (each reported through `progress(stage, percent)`):
    and only its own evidence measured (for the run's quality), and the reason says so.
 3. *fitting* (70–90 %): KMeans (k-means++). On exact data this is the `n_init`-start fit made while
    choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
-   which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; the lowest inertia wins.
+   which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows and, when k exceeds
+   `n_init`, with `FINAL_WARM_STARTS` more single-start subsample fits carried to all rows; the lowest
+   inertia wins.
    Labels are then ordered by a stable rule: size descending, ties by the centroid's coordinates.
    Then the structure check (`kselect.structure_gain`): `clear` or `weak` against structureless
    data of the same shape; a weak structure is said in the reason and `result.structure`.
@@ -46,6 +48,7 @@ from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationRes
 Progress = Callable[[str, int], None]
 
 FINAL_EXTRA_INITS = 2
+FINAL_WARM_STARTS = 4
 MODEL_VERSION = 1
 
 
@@ -238,7 +241,9 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         km = selector.models_[k]
         raw_labels, raw_centroids, inertia = km.labels_, km.cluster_centers_, float(km.inertia_)
     else:
-        raw_labels, raw_centroids, inertia = _fit_final(x, k, config, seed=selector.models_[k] if selector else None)
+        raw_labels, raw_centroids, inertia = _fit_final(
+            x, k, config, seed=selector.models_[k] if selector else None, x_eval=x_eval
+        )
     labels, centroids = _stable_order(raw_labels, raw_centroids)
     distances = np.sqrt(((x - centroids[labels]) ** 2).sum(axis=1))
     gain = structure_gain(x, centroids, random_state=config.random_state)
@@ -289,12 +294,20 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
 
 
 def _fit_final(
-    x: np.ndarray, k: int, config: SegmentationConfig, *, seed: KMeans | None
+    x: np.ndarray, k: int, config: SegmentationConfig, *, seed: KMeans | None, x_eval: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """KMeans on all rows: warm-started from the subsample's best fit, against fresh k-means++ starts."""
+    """KMeans on all rows: warm-started from the subsample's best fit, against fresh k-means++ starts.
+
+    With many segments (k > `n_init`) the subsample's best local optimum is often not the best on
+    all rows, so `FINAL_WARM_STARTS` further single-start fits of the subsample warm-start all rows too.
+    """
     fits: list[KMeans] = []
     if seed is not None:
         fits.append(KMeans(n_clusters=k, init=seed.cluster_centers_, n_init=1).fit(x))
+        if x_eval is not None and k > config.n_init:
+            for i in range(FINAL_WARM_STARTS):
+                sub = KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + 1000 + i)
+                fits.append(KMeans(n_clusters=k, init=sub.fit(x_eval).cluster_centers_, n_init=1).fit(x))
         extra = [
             KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + i + 1)
             for i in range(FINAL_EXTRA_INITS)
