@@ -1,7 +1,7 @@
 """The one validator of a segmentation configuration, used by the run service, the model, the admin and the engine.
 
     errors = config_errors(values, available=["age", "annual_income"])
-    # {"k": "allowed is auto or a number from 2 to 50; got 1"}
+    # {"k": "allowed is auto or a number from 2 to 100; got 1"}
 
 `values` holds the configuration's fields (`SegmentationConfig` names: features, scaler, k, k_min,
 k_max, age_bins, missing, random_state, roles, units, transform, transforms, min_share, outliers), as
@@ -19,7 +19,7 @@ from segmentation.ml.errors import ConfigInvalid
 from segmentation.ml.fields import ROLES
 
 K_MIN = 2  # the fewest segments a run may ask for (one segment says nothing)
-K_MAX = 50  # the most segments a run may ask for
+K_MAX = 100  # the most segments a run may ask for (more KMeans starts as k grows: kselect.starts_for)
 SCALERS: tuple[str, ...] = ("minmax", "standard", "robust", "shared", "none")
 TRANSFORMS: tuple[str, ...] = ("auto", "none", "log")
 OUTLIER_POLICIES: tuple[str, ...] = ("set_apart", "keep")

@@ -12,12 +12,16 @@ Steps of `segment()` (each reported through `progress(stage, percent)`):
    `result.excluded`, see `features.members_mask`), and the matrix scaled (`features.FeaturePreparer`).
 2. *choosing k* (10–70 %): every criterion for every k in [k_min, k_max] and the documented vote
    (`kselect`). Exact on up to `config.subsample_rows` rows; above that the criteria are measured on
-   a fixed-seed subsample of that size. A fixed `config.k` overrides the vote (its evidence is still
-   measured for the run's quality).
+   a fixed-seed subsample of that size. A fixed `config.k` skips the vote: only that k is fitted
+   and only its own evidence measured (for the run's quality), and the reason says so.
 3. *fitting* (70–90 %): KMeans (k-means++). On exact data this is the `n_init`-start fit made while
    choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
-   which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; the lowest inertia wins.
+   which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows and, when k exceeds
+   `n_init`, with `FINAL_WARM_STARTS` more single-start subsample fits carried to all rows; the lowest
+   inertia wins.
    Labels are then ordered by a stable rule: size descending, ties by the centroid's coordinates.
+   Then the structure check (`kselect.structure_gain`): `clear` or `weak` against structureless
+   data of the same shape; a weak structure is said in the reason and `result.structure`.
 4. *profiling* (90–100 %): statistics, names, flags and strategies (`profiles`).
 
 Bad input never raises: the result has `ok=False` and a `reason` naming the feature, the value or
@@ -38,13 +42,14 @@ from segmentation.ml.config import config_errors
 from segmentation.ml.errors import EngineInputError
 from segmentation.ml.features import FeaturePreparer, prepare_new
 from segmentation.ml.fields import units_for
-from segmentation.ml.kselect import KSelector, choose_k, sample_indices
+from segmentation.ml.kselect import KSelector, choose_k, sample_indices, structure_gain, structure_note, structure_of
 from segmentation.ml.profiles import build_profiles
 from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
 
 Progress = Callable[[str, int], None]
 
 FINAL_EXTRA_INITS = 2
+FINAL_WARM_STARTS = 4
 MODEL_VERSION = 1
 
 
@@ -225,7 +230,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         reason = f"k = {k}: fixed by the configuration"
         if evidence:
             ev = evidence[0]
-            reason += "; " + ", ".join(
+            reason += f"; only k = {k} was fitted and measured (no other k, no vote): " + ", ".join(
                 f"{label} {value:.2f}"
                 for label, value in (
                     ("silhouette", ev.silhouette),
@@ -246,14 +251,21 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         km = selector.models_[k]
         raw_labels, raw_centroids, inertia = km.labels_, km.cluster_centers_, float(km.inertia_)
     else:
-        raw_labels, raw_centroids, inertia = _fit_final(x, k, config, seed=selector.models_[k] if selector else None)
+        raw_labels, raw_centroids, inertia = _fit_final(
+            x, k, config, seed=selector.models_[k] if selector else None, x_eval=x_eval
+        )
     labels, centroids = _stable_order(raw_labels, raw_centroids)
     distances = np.sqrt(((x - centroids[labels]) ** 2).sum(axis=1))
+    gain = structure_gain(x, centroids, random_state=config.random_state)
+    if note := structure_note(gain, k):
+        reason += f" {note}."
 
     report.stage("profiling", 90)
     profiles = build_profiles(encoded, labels, k, roles=config.roles, units=config.units)
     chosen = next((e for e in evidence if e.k == k), None)
     quality: dict[str, float] = {"inertia": inertia}
+    if gain is not None:
+        quality["structure_gain"] = gain
     if chosen is not None:
         for name in ("silhouette", "calinski_harabasz", "davies_bouldin", "stability"):
             value = getattr(chosen, name)
@@ -281,6 +293,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         evidence=evidence,
         preferred=preferred,
         disagreement=disagreement,
+        structure=structure_of(gain),
         labels=labels,
         distances=distances,
         index=encoded.index.to_numpy(),
@@ -322,12 +335,20 @@ def _crumbs_note(crumbs: dict[int, float], min_share: float, *, all_set_aside: b
 
 
 def _fit_final(
-    x: np.ndarray, k: int, config: SegmentationConfig, *, seed: KMeans | None
+    x: np.ndarray, k: int, config: SegmentationConfig, *, seed: KMeans | None, x_eval: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """KMeans on all rows: warm-started from the subsample's best fit, against fresh k-means++ starts."""
+    """KMeans on all rows: warm-started from the subsample's best fit, against fresh k-means++ starts.
+
+    With many segments (k > `n_init`) the subsample's best local optimum is often not the best on
+    all rows, so `FINAL_WARM_STARTS` further single-start fits of the subsample warm-start all rows too.
+    """
     fits: list[KMeans] = []
     if seed is not None:
         fits.append(KMeans(n_clusters=k, init=seed.cluster_centers_, n_init=1).fit(x))
+        if x_eval is not None and k > config.n_init:
+            for i in range(FINAL_WARM_STARTS):
+                sub = KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + 1000 + i)
+                fits.append(KMeans(n_clusters=k, init=sub.fit(x_eval).cluster_centers_, n_init=1).fit(x))
         extra = [
             KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + i + 1)
             for i in range(FINAL_EXTRA_INITS)

@@ -35,7 +35,7 @@ class SegmentationConfig:
     random_state: int = 42
     n_init: int = 10
     silhouette_sample: int = 10_000
-    stability_resamples: int = 5
+    stability_resamples: int = 10
     subsample_rows: int = 30_000  # choose k on a fixed-seed sample of this many rows when the data is larger
     # feature -> role (`fields.ROLES`) and unit; a feature left out has its canonical role / unit, else other / ""
     roles: Mapping[str, str] = field(default_factory=dict)
@@ -97,10 +97,12 @@ class Evidence:
 
         {"per_k": [{"k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "stability"}, ...],
          "preferred": {criterion: k}, "disagreement": bool, "missing": {feature: count},
-         "timings": {stage: seconds}, "notes": ["restarted: the worker ... was lost during attempt 1"]}
+         "timings": {stage: seconds}, "structure": "clear" | "weak",
+         "notes": ["restarted: the worker ... was lost during attempt 1"]}
 
     `per_k` is sorted by k, a criterion without a value is null; `preferred["elbow"]` is the knee of
-    the inertia curve (absent when the curve has none); `notes` are set only after a restart.
+    the inertia curve (absent when the curve has none); `notes` are set only after a restart;
+    `structure` is absent in runs made before it was measured (read back as "").
     """
 
     per_k: tuple[KEvidence, ...] = ()
@@ -109,6 +111,7 @@ class Evidence:
     missing: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    structure: str = ""
 
     @property
     def knee(self) -> int | None:
@@ -124,6 +127,7 @@ class Evidence:
             missing={str(f): int(n) for f, n in result.missing.items()},
             timings={str(s): float(t) for s, t in result.timings.items()},
             notes=tuple(notes),
+            structure=str(result.structure),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -135,6 +139,8 @@ class Evidence:
             "missing": dict(self.missing),
             "timings": {s: _finite(t) for s, t in self.timings.items()},
         }
+        if self.structure:
+            data["structure"] = self.structure
         if self.notes:
             data["notes"] = list(self.notes)
         return data
@@ -159,6 +165,7 @@ class Evidence:
             missing={str(f): int(n) for f, n in (data.get("missing") or {}).items()},
             timings={str(s): float(t) for s, t in (data.get("timings") or {}).items() if t is not None},
             notes=tuple(str(n) for n in data.get("notes") or ()),
+            structure=str(data.get("structure") or ""),
         )
 
 
@@ -186,6 +193,7 @@ class SegmentationResult:
     evidence: list[KEvidence] = field(default_factory=list)
     preferred: dict[str, int] = field(default_factory=dict)  # criterion -> k it prefers
     disagreement: bool = False
+    structure: str = "clear"  # "clear" or "weak": segments the data has, or only a way to cut it (kselect)
     labels: np.ndarray | None = None  # per row used, aligned with `index`
     distances: np.ndarray | None = None
     index: np.ndarray | None = None  # the input DataFrame's index values of the rows used

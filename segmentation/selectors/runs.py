@@ -57,6 +57,7 @@ def run_evidence(*, run: SegmentRun) -> dict[str, Any]:
         "preferred": ev.preferred,
         "knee": ev.knee,
         "disagreement": ev.disagreement,
+        "structure": ev.structure,
     }
 
 
@@ -161,6 +162,7 @@ def run_summary(*, run: SegmentRun) -> dict[str, Any]:
         "evidence": evidence["per_k"],
         "preferred": evidence["preferred"],
         "disagreement": evidence["disagreement"],
+        "structure": evidence["structure"] or None,
         "quality": run.quality,
         "transforms": run_transforms(run=run),
         "outliers": int((run.model or {}).get("outliers", {}).get("count", 0)),

@@ -116,7 +116,7 @@ def test_named_segmentation_and_human_output():
     [
         (["--features", "annual_income,shoe_size"], r"features: 'shoe_size' is not a customer field"),
         (["--k", "many"], r"--k: expected auto or a whole number; got 'many'"),
-        (["--k-min", "6", "--k-max", "3"], r"k_max: allowed is k_min \(6\) to 50; got 3"),
+        (["--k-min", "6", "--k-max", "3"], r"k_max: allowed is k_min \(6\) to 100; got 3"),
     ],
 )
 def test_bad_options_are_clear_errors(args, message):

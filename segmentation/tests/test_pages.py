@@ -152,6 +152,10 @@ def test_run_page_has_every_chart_with_fixed_ids(seeded, viewer_client):
     assert "sample of 90 of 90 customers" in html
     assert escape(run.k_reason) in html  # why k was chosen, as the run service wrote it
     assert run.evidence["disagreement"] is True and "criteria disagree" in html
+    assert ("No clear structure" in html) is (run.evidence.get("structure") == "weak")
+    run.evidence = {**run.evidence, "structure": "weak"}
+    run.save(update_fields=["evidence"])
+    assert "No clear structure" in viewer_client.get(f"/runs/{run.pk}/").content.decode()
 
 
 def test_run_page_axes_chosen_by_get_params(seeded, viewer_client):
@@ -406,7 +410,15 @@ def test_evidence_reader_reads_the_one_stored_shape(seeded):
         "stability": None,
     }
     run.evidence = {}
-    assert run_evidence(run=run) == {"per_k": [], "preferred": {}, "knee": None, "disagreement": False}
+    assert run_evidence(run=run) == {
+        "per_k": [],
+        "preferred": {},
+        "knee": None,
+        "disagreement": False,
+        "structure": "",
+    }
+    run.evidence = Evidence(structure="weak").as_dict()
+    assert run_evidence(run=run)["structure"] == "weak"
 
 
 def test_run_page_with_an_attribute_feature_and_no_params(seeded, viewer_client):

@@ -79,8 +79,8 @@ def test_request_enqueues_only_on_commit(seg, django_capture_on_commit_callbacks
     [
         ({"features": ["income"]}, r"features: 'income' is not a customer field; allowed are gender, age"),
         ({"features": []}, r"features: at least one feature"),
-        ({"k": 1}, r"k: allowed is auto or a number from 2 to 50; got 1"),
-        ({"k_min": 5, "k_max": 3}, r"k_max: allowed is k_min \(5\) to 50; got 3"),
+        ({"k": 1}, r"k: allowed is auto or a number from 2 to 100; got 1"),
+        ({"k_min": 5, "k_max": 3}, r"k_max: allowed is k_min \(5\) to 100; got 3"),
         ({"scaler": "log"}, r"scaler: allowed are minmax, standard, robust, shared, none; got 'log'"),
         ({"colour": "red"}, r"override 'colour': allowed are"),
     ],
@@ -405,28 +405,29 @@ def test_model_clean_names_the_bad_field(seg):
 def test_model_clean_keys_engine_errors_by_model_field(seg):
     from django.core.exceptions import ValidationError
 
-    seg.missing_policy, seg.k = "guess", 51
+    seg.missing_policy, seg.k = "guess", 101
     with pytest.raises(ValidationError, match="allowed are drop, median, most_frequent; got 'guess'") as info:
         seg.full_clean()
     errors = info.value.message_dict
     assert set(errors) == {"missing_policy", "k"}
     assert "allowed are drop, median, most_frequent; got 'guess'" in errors["missing_policy"]
-    assert errors["k"] == ["allowed is auto or a number from 2 to 50; got 51"]
+    assert errors["k"] == ["allowed is auto or a number from 2 to 100; got 101"]
 
 
 def test_service_config_error_is_the_engine_error_keyed_by_field(seg):
     from segmentation.ml.errors import ConfigInvalid
 
-    with pytest.raises(ConfigInvalid, match=r"k_min: allowed is 2 to 50; got 1") as info:
+    with pytest.raises(ConfigInvalid, match=r"k_min: allowed is 2 to 100; got 1") as info:
         _request(seg, k_min=1)
-    assert isinstance(info.value, ConfigError) and info.value.errors == {"k_min": "allowed is 2 to 50; got 1"}
+    assert isinstance(info.value, ConfigError) and info.value.errors == {"k_min": "allowed is 2 to 100; got 1"}
 
 
 def test_database_refuses_k_outside_the_allowed_range(seg):
     with pytest.raises(IntegrityError), transaction.atomic():
         Segmentation.objects.filter(pk=seg.pk).update(k=1)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Segmentation.objects.filter(pk=seg.pk).update(k_max=51)
+        Segmentation.objects.filter(pk=seg.pk).update(k_max=101)
+    Segmentation.objects.filter(pk=seg.pk).update(k=100, k_max=100)  # up to 100 (migration 0006)
 
 
 def test_reap_runs_command(seg, blobs):

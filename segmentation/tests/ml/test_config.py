@@ -42,8 +42,8 @@ def test_errors_are_keyed_by_field_and_name_allowed_and_received_values():
         "got age, shoe_size",
         "scaler": "allowed are minmax, standard, robust, shared, none; got 'log'",
         "missing": "allowed are drop, median, most_frequent; got 'guess'",
-        "k": "allowed is auto or a number from 2 to 50; got 1",
-        "k_max": "allowed is k_min (5) to 50; got 3",
+        "k": "allowed is auto or a number from 2 to 100; got 1",
+        "k_max": "allowed is k_min (5) to 100; got 3",
         "age_bins": "expected increasing whole numbers; got [30, 20]",
     }
 
@@ -53,10 +53,10 @@ def test_errors_are_keyed_by_field_and_name_allowed_and_received_values():
     [
         ({"features": []}, "features", r"^at least one feature is needed; got none$"),
         ({"features": ["age", "age"]}, "features", r"^each feature once; allowed are .*; got age, age$"),
-        ({"k": 51}, "k", r"^allowed is auto or a number from 2 to 50; got 51$"),
+        ({"k": 101}, "k", r"^allowed is auto or a number from 2 to 100; got 101$"),
         ({"k": "3"}, "k", r"^expected a whole number; got '3'$"),
-        ({"k_min": 1}, "k_min", r"^allowed is 2 to 50; got 1$"),
-        ({"k_max": 60}, "k_max", r"^allowed is k_min \(2\) to 50; got 60$"),
+        ({"k_min": 1}, "k_min", r"^allowed is 2 to 100; got 1$"),
+        ({"k_max": 160}, "k_max", r"^allowed is k_min \(2\) to 100; got 160$"),
         ({"random_state": True}, "random_state", r"^expected a whole number; got True$"),
     ],
 )

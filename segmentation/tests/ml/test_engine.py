@@ -71,16 +71,18 @@ def test_fixed_k_overrides_the_choice():
     result = segment(tiny(), SegmentationConfig(features=FEATURES, k=2))
 
     assert result.ok and result.chosen_k == 2
-    assert result.reason.startswith("k = 2: fixed by the configuration")
+    assert result.reason.startswith("k = 2: fixed by the configuration; only k = 2 was fitted and measured")
     assert len(result.segments) == 2
+    assert [e.k for e in result.evidence] == [2]  # its own evidence only, no other k is fitted
+    assert result.preferred == {} and result.disagreement is False
 
 
 def test_k_of_one_is_refused_like_everywhere_else():
-    """One validator for every caller: k is auto or 2 to 50 in the engine as in the service and the database."""
+    """One validator for every caller: k is auto or 2 to 100 in the engine as in the service and the database."""
     result = segment(tiny(), SegmentationConfig(features=FEATURES, k=1))
 
     assert result.ok is False and result.labels is None
-    assert result.reason == "k: allowed is auto or a number from 2 to 50; got 1"
+    assert result.reason == "k: allowed is auto or a number from 2 to 100; got 1"
 
 
 @pytest.mark.parametrize(
@@ -111,9 +113,9 @@ def test_k_of_one_is_refused_like_everywhere_else():
         (
             tiny(),
             SegmentationConfig(features=FEATURES, k_min=6, k_max=3),
-            r"k_max: allowed is k_min \(6\) to 50; got 3",
+            r"k_max: allowed is k_min \(6\) to 100; got 3",
         ),
-        (tiny(), SegmentationConfig(features=FEATURES, k=0), r"k: allowed is auto or a number from 2 to 50; got 0"),
+        (tiny(), SegmentationConfig(features=FEATURES, k=0), r"k: allowed is auto or a number from 2 to 100; got 0"),
         (tiny(), SegmentationConfig(features=FEATURES, k=13), r"k = 13 needs at least 13"),
         (
             tiny(),
@@ -149,7 +151,7 @@ def test_validate_config_lists_every_problem():
     assert len(problems) == 3
     assert any("features: 'nope' is not a customer field; each feature once" in p for p in problems)
     assert any("missing: allowed are drop, median, most_frequent; got 'guess'" in p for p in problems)
-    assert any("k_max: allowed is k_min (5) to 50; got 2" in p for p in problems)
+    assert any("k_max: allowed is k_min (5) to 100; got 2" in p for p in problems)
     assert validate_config(SegmentationConfig(features=FEATURES), tiny().columns) == []
 
 

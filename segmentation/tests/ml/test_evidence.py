@@ -19,7 +19,7 @@ def test_evidence_of_a_real_result_round_trips_through_json():
     evidence = Evidence.from_result(result, notes=("restarted: the worker w:1 was lost during attempt 1",))
     stored = json.loads(json.dumps(evidence.as_dict(), allow_nan=False))
 
-    assert set(stored) == {"per_k", "preferred", "disagreement", "missing", "timings", "notes"}
+    assert set(stored) == {"per_k", "preferred", "disagreement", "missing", "timings", "notes", "structure"}
     assert [r["k"] for r in stored["per_k"]] == [2, 3, 4]
     assert Evidence.from_dict(stored) == evidence
     assert evidence.knee == result.preferred.get("elbow")

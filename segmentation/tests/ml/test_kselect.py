@@ -64,7 +64,10 @@ def test_unstable_k_are_set_aside():
     choice = choose_k(evidence, knee=None)
 
     assert choice.k == 3
-    assert "Set aside as unstable: silhouette's k = 4 (stability 0.50)" in choice.reason
+    assert (
+        "Set aside as unstable (stability below 0.75): silhouette's k = 4 (silhouette 0.70 there against 0.50 "
+        "at k = 3; stability 0.50)" in choice.reason
+    )
     assert "the inertia curve has no clear elbow" in choice.reason
 
 
