@@ -16,9 +16,10 @@ Steps of `segment()` (each reported through `progress(stage, percent)`):
    and only its own evidence measured (for the run's quality), and the reason says so.
 3. *fitting* (70–90 %): KMeans (k-means++). On exact data this is the `n_init`-start fit made while
    choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
-   which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows and, when k exceeds
-   `n_init`, with `FINAL_WARM_STARTS` more single-start subsample fits carried to all rows; the lowest
-   inertia wins.
+   which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; when k exceeds
+   `n_init` it competes instead with the `FINAL_BEST_STARTS` best of `starts_for(k, n_init)` single
+   k-means++ fits on a `FINAL_START_ROWS` sample, each carried to all rows (`_large_k_starts`; a fixed
+   k then takes only `n_init` starts on the evaluation set). The lowest inertia wins.
    Labels are then ordered by a stable rule: size descending, ties by the centroid's coordinates.
    Then the structure check (`kselect.structure_gain`): `clear` or `weak` against structureless
    data of the same shape; a weak structure is said in the reason and `result.structure`.
@@ -37,19 +38,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
+from threadpoolctl import threadpool_limits
 
 from segmentation.ml.config import config_errors
 from segmentation.ml.errors import EngineInputError
 from segmentation.ml.features import FeaturePreparer, prepare_new
 from segmentation.ml.fields import units_for
-from segmentation.ml.kselect import KSelector, choose_k, sample_indices, structure_gain, structure_note, structure_of
+from segmentation.ml.kselect import (
+    KSelector,
+    choose_k,
+    sample_indices,
+    starts_for,
+    structure_gain,
+    structure_note,
+    structure_of,
+)
 from segmentation.ml.profiles import build_profiles
 from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
 
 Progress = Callable[[str, int], None]
 
 FINAL_EXTRA_INITS = 2
-FINAL_WARM_STARTS = 4
+FINAL_START_ROWS = 10_000
+FINAL_BEST_STARTS = 3
 MODEL_VERSION = 1
 
 
@@ -215,6 +226,8 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
             silhouette_sample=config.silhouette_sample,
             stability_resamples=config.stability_resamples,
             random_state=config.random_state,
+            # a fixed large k above the sampling threshold: the final fit searches the starts (`_fit_final`)
+            starts=config.n_init if config.k is not None and not exact else None,
         ).fit(x_eval, progress=lambda _k, frac: report.say("choosing k", 10 + int(60 * frac)))
         evidence = selector.evidence_
         knee = selector.knee_
@@ -339,16 +352,18 @@ def _fit_final(
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """KMeans on all rows: warm-started from the subsample's best fit, against fresh k-means++ starts.
 
-    With many segments (k > `n_init`) the subsample's best local optimum is often not the best on
-    all rows, so `FINAL_WARM_STARTS` further single-start fits of the subsample warm-start all rows too.
+    With many segments (k > `n_init`) the search for a good start is made on a smaller sample
+    (`_large_k_starts`): k-means++ costs a pass over every row per centre, so many starts on all rows
+    (or on the whole evaluation set) cost more than scikit-learn's `KMeans(n_init=10)` (issue 10).
     """
+    if seed is not None and x_eval is not None and k > config.n_init:
+        inits = [seed.cluster_centers_, *_large_k_starts(x_eval, k, config)]
+        fits = [KMeans(n_clusters=k, init=c, n_init=1).fit(x) for c in inits]
+        best = min(fits, key=lambda km: km.inertia_)  # ties: the subsample's best (first)
+        return best.labels_, best.cluster_centers_, float(best.inertia_)
     fits: list[KMeans] = []
     if seed is not None:
         fits.append(KMeans(n_clusters=k, init=seed.cluster_centers_, n_init=1).fit(x))
-        if x_eval is not None and k > config.n_init:
-            for i in range(FINAL_WARM_STARTS):
-                sub = KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + 1000 + i)
-                fits.append(KMeans(n_clusters=k, init=sub.fit(x_eval).cluster_centers_, n_init=1).fit(x))
         extra = [
             KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + i + 1)
             for i in range(FINAL_EXTRA_INITS)
@@ -358,6 +373,20 @@ def _fit_final(
     fits.extend(km.fit(x) for km in extra)
     best = min(fits, key=lambda km: km.inertia_)  # ties: the warm start (first)
     return best.labels_, best.cluster_centers_, float(best.inertia_)
+
+
+def _large_k_starts(x_eval: np.ndarray, k: int, config: SegmentationConfig) -> list[np.ndarray]:
+    """The centroids of the `FINAL_BEST_STARTS` best of `starts_for(k, n_init)` single k-means++ fits on
+    a fixed-seed sample of `FINAL_START_ROWS` rows of the evaluation set (at least 50 rows per segment)."""
+    rows = min(len(x_eval), max(FINAL_START_ROWS, 50 * k))
+    xs = x_eval[sample_indices(len(x_eval), rows, config.random_state + 1)]
+    with threadpool_limits(limits=1):
+        fits = [
+            KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + 1000 + i).fit(xs)
+            for i in range(starts_for(k, config.n_init))
+        ]
+    fits.sort(key=lambda km: km.inertia_)
+    return [km.cluster_centers_ for km in fits[:FINAL_BEST_STARTS]]
 
 
 def _stable_order(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -124,6 +124,7 @@ class KSelector:
         silhouette_sample: int = 10_000,
         stability_resamples: int = 10,
         random_state: int = 42,
+        starts: int | None = None,
     ) -> None:
         self.k_min = k_min
         self.k_max = k_max
@@ -131,6 +132,7 @@ class KSelector:
         self.silhouette_sample = silhouette_sample
         self.stability_resamples = stability_resamples
         self.random_state = random_state
+        self.starts = starts  # k-means++ starts per k; None: `starts_for(k, n_init)`
 
     def fit(self, x: np.ndarray, *, progress=None) -> KSelector:
         threads = 1 if len(x) <= SINGLE_THREAD_ROWS else None
@@ -146,7 +148,10 @@ class KSelector:
         sil_labelings: dict[int, np.ndarray] = {}
         for i, k in enumerate(ks):
             km = KMeans(
-                n_clusters=k, init="k-means++", n_init=starts_for(k, self.n_init), random_state=self.random_state
+                n_clusters=k,
+                init="k-means++",
+                n_init=self.starts or starts_for(k, self.n_init),
+                random_state=self.random_state,
             ).fit(x)
             self.models_[k] = km
             labels = km.labels_

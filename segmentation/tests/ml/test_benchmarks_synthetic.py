@@ -12,9 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
 from sklearn.metrics.pairwise import euclidean_distances
 
 from segmentation.ml import SegmentationConfig, segment
+from segmentation.ml.features import prepare_new
 
 
 def clusters(
@@ -96,4 +98,16 @@ def test_100_clusters_over_100k_points_above_the_sampling_threshold():
     result = run(df, k=100)
 
     assert "fixed-seed sample" in result.reason
+    assert all_centres_found(result, centres)
+
+
+def test_a_large_k_above_the_sampling_threshold_fits_as_well_as_n_init_10_on_all_rows():
+    df, centres = clusters(30, 2, n=40_000, seed=3, spread=0.01)
+
+    result = run(df, k=30, transform="none", outliers="keep")
+
+    x = prepare_new(df, result.model)
+    baseline = KMeans(n_clusters=30, n_init=10, random_state=0).fit(x)
+    assert "fixed-seed sample" in result.reason
+    assert result.quality["inertia"] <= 1.005 * baseline.inertia_
     assert all_centres_found(result, centres)
