@@ -13,13 +13,15 @@ Steps of `segment()` (each reported through `progress(stage, percent)`):
 2. *choosing k* (10–70 %): every criterion for every k in [k_min, k_max] and the documented vote
    (`kselect`). Exact on up to `config.subsample_rows` rows; above that the criteria are measured on
    a fixed-seed subsample of that size. A fixed `config.k` skips the vote: only that k is fitted
-   and only its own evidence measured (for the run's quality), and the reason says so.
+   and only its own evidence measured (for the run's quality), and the reason says so; above the
+   threshold that evidence is the final fit's (`KSelector.measure` on the evaluation set), no fit of its own.
 3. *fitting* (70–90 %): KMeans (k-means++). On exact data this is the `n_init`-start fit made while
    choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
    which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; when k exceeds
    `n_init` it competes instead with the `FINAL_BEST_STARTS` best of `starts_for(k, n_init)` single
    k-means++ fits on a `FINAL_START_ROWS` sample, each carried to all rows (`_large_k_starts`; a fixed
-   k then takes only `n_init` starts on the evaluation set). The lowest inertia wins.
+   k has no subsample fit: only those starts, or `n_init` starts on all rows when k <= `n_init`).
+   The lowest inertia wins.
    Labels are then ordered by a stable rule: size descending, ties by the centroid's coordinates.
    Then the structure check (`kselect.structure_gain`): `clear` or `weak` against structureless
    data of the same shape; a weak structure is said in the reason and `result.structure`.
@@ -47,6 +49,7 @@ from segmentation.ml.fields import units_for
 from segmentation.ml.kselect import (
     KSelector,
     choose_k,
+    fixed_stability_plan,
     sample_indices,
     starts_for,
     structure_gain,
@@ -218,6 +221,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
     evidence: list[KEvidence] = []
     selector = None
     knee = None
+    final_fit = None
     if ks is not None:
         selector = KSelector(
             k_min=ks[0],
@@ -226,11 +230,17 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
             silhouette_sample=config.silhouette_sample,
             stability_resamples=config.stability_resamples,
             random_state=config.random_state,
-            # a fixed large k above the sampling threshold: the final fit searches the starts (`_fit_final`)
-            starts=config.n_init if config.k is not None and not exact else None,
-        ).fit(x_eval, progress=lambda _k, frac: report.say("choosing k", 10 + int(60 * frac)))
-        evidence = selector.evidence_
-        knee = selector.knee_
+        )
+        if config.k is not None and not exact:
+            # a fixed k above the sampling threshold: its evidence is the final fit's, measured on the
+            # evaluation set (`KSelector.measure`), not that of a separate fit on it
+            final_fit = _fit_final(x, k, config, seed=None, x_eval=x_eval)
+            evidence = [selector.measure(x_eval, final_fit[1])]
+            selector = None
+        else:
+            selector.fit(x_eval, progress=lambda _k, frac: report.say("choosing k", 10 + int(60 * frac)))
+            evidence = selector.evidence_
+            knee = selector.knee_
 
     if config.k is None:
         candidates, crumbs = _share_candidates(evidence, selector, config.min_share)
@@ -253,6 +263,14 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
                 )
                 if value is not None
             )
+            if final_fit is not None:
+                resamples, inits = fixed_stability_plan(k, config.n_init, config.stability_resamples)
+                if ev.stability is not None:
+                    reason += (
+                        f" (stability over {resamples} resamples of {inits} k-means++ start{'s' if inits > 1 else ''}"
+                        " each)"
+                    )
+                reason += "; measured on the final fit's segments"
         reason += "."
     if notes:
         reason += " " + " ".join(n_ + "." for n_ in notes)
@@ -260,7 +278,9 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
         reason += f" The criteria were measured on a fixed-seed sample of {len(x_eval):,} of {n:,} customers."
 
     report.stage("fitting", 70)
-    if selector is not None and exact:
+    if final_fit is not None:
+        raw_labels, raw_centroids, inertia = final_fit
+    elif selector is not None and exact:
         km = selector.models_[k]
         raw_labels, raw_centroids, inertia = km.labels_, km.cluster_centers_, float(km.inertia_)
     else:
@@ -356,8 +376,8 @@ def _fit_final(
     (`_large_k_starts`): k-means++ costs a pass over every row per centre, so many starts on all rows
     (or on the whole evaluation set) cost more than scikit-learn's `KMeans(n_init=10)` (issue 10).
     """
-    if seed is not None and x_eval is not None and k > config.n_init:
-        inits = [seed.cluster_centers_, *_large_k_starts(x_eval, k, config)]
+    if x_eval is not None and k > config.n_init:
+        inits = [*([seed.cluster_centers_] if seed is not None else []), *_large_k_starts(x_eval, k, config)]
         fits = [KMeans(n_clusters=k, init=c, n_init=1).fit(x) for c in inits]
         best = min(fits, key=lambda km: km.inertia_)  # ties: the subsample's best (first)
         return best.labels_, best.cluster_centers_, float(best.inertia_)

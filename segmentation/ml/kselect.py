@@ -70,6 +70,7 @@ STRUCTURE_REFERENCES = 5
 STRUCTURE_SAMPLE = 3_000
 STRUCTURE_FIT_INITS = 2
 STABILITY_FIT_INITS = 3
+FIXED_STABILITY_RESAMPLES = 5
 # Up to this many rows the many small fits run single-threaded: OpenMP threads cost more than they
 # bring on small matrices, and far more on a busy machine (spinning threads compete for the cores).
 SINGLE_THREAD_ROWS = 100_000
@@ -102,6 +103,17 @@ def starts_for(k: int, n_init: int) -> int:
     50 starts found all 50 (issue 10). Up to k = `n_init` (the default range 2–10) nothing changes.
     """
     return max(int(n_init), int(k))
+
+
+def fixed_stability_plan(k: int, n_init: int, resamples: int) -> tuple[int, int]:
+    """Stability resamples and starts per resample for a fixed k's evidence (`KSelector.measure`).
+
+    Up to k = `n_init` as when choosing k (`resamples`, `STABILITY_FIT_INITS` starts); above it, where
+    those fits cost more than the final fit itself, `FIXED_STABILITY_RESAMPLES` resamples of one start.
+    """
+    if k > n_init:
+        return min(resamples, FIXED_STABILITY_RESAMPLES), 1
+    return resamples, STABILITY_FIT_INITS
 
 
 def sample_indices(n: int, size: int, random_state: int) -> np.ndarray:
@@ -182,17 +194,45 @@ class KSelector:
         self.knee_ = find_knee([e.k for e in self.evidence_], [e.inertia for e in self.evidence_])
         return self
 
-    def _stability(self, x_eval: np.ndarray, k: int) -> float | None:
-        if self.stability_resamples < 2 or k < 2:
+    def measure(self, x: np.ndarray, centroids: np.ndarray) -> KEvidence:
+        """The evidence of one given fit (a fixed k): its `centroids` predict `x`, no fit of its own.
+
+        Inertia, silhouette, Calinski–Harabasz and Davies–Bouldin are measured on the labels the
+        centroids give `x`. Stability as in `fit`, but when k exceeds `n_init` (many segments, where the
+        fits dominate the time) with `FIXED_STABILITY_RESAMPLES` resamples of one start each
+        (`fixed_stability_plan`).
+        """
+        threads = 1 if len(x) <= SINGLE_THREAD_ROWS else None
+        with threadpool_limits(limits=threads), config_context(working_memory=WORKING_MEMORY_MB):
+            k = len(centroids)
+            d2 = euclidean_distances(x, centroids, squared=True)
+            labels = d2.argmin(axis=1)
+            inertia = float(d2[np.arange(len(x)), labels].sum())
+            sil_idx = sample_indices(len(x), self.silhouette_sample, self.random_state)
+            x_sil = x[sil_idx]
+            ch = db = sil = None
+            if 2 <= len(np.unique(labels)) < len(x):
+                ch = float(calinski_harabasz_score(x, labels))
+                db = float(davies_bouldin_score(x, labels))
+                sil_labels = labels[sil_idx]
+                if 2 <= len(np.unique(sil_labels)) < len(x_sil):
+                    sil = silhouette_many(x_sil, {k: sil_labels}).get(k)
+            resamples, inits = fixed_stability_plan(k, self.n_init, self.stability_resamples)
+            stab = self._stability(x_sil, k, resamples=resamples, inits=inits)
+        return KEvidence(k=k, inertia=inertia, silhouette=sil, calinski_harabasz=ch, davies_bouldin=db, stability=stab)
+
+    def _stability(self, x_eval: np.ndarray, k: int, *, resamples: int | None = None, inits: int = 0) -> float | None:
+        resamples = self.stability_resamples if resamples is None else resamples
+        if resamples < 2 or k < 2:
             return None
         rng = np.random.default_rng(self.random_state + 7919 * k)
         partitions = []
-        for b in range(self.stability_resamples):
+        for b in range(resamples):
             boot = x_eval[rng.integers(0, len(x_eval), size=len(x_eval))]
             if len(np.unique(boot, axis=0)) < k:
                 return None
             km = KMeans(
-                n_clusters=k, init="k-means++", n_init=STABILITY_FIT_INITS, random_state=self.random_state + b
+                n_clusters=k, init="k-means++", n_init=inits or STABILITY_FIT_INITS, random_state=self.random_state + b
             ).fit(boot)
             partitions.append(km.predict(x_eval))
         scores = [

@@ -77,6 +77,32 @@ def test_fixed_k_overrides_the_choice():
     assert result.preferred == {} and result.disagreement is False
 
 
+@pytest.mark.parametrize("k", [3, 12])
+def test_a_fixed_k_above_the_sampling_threshold_measures_the_final_fit(k):
+    """No separate fit on the sample: the evidence is the final centroids' segments on it (issue 10)."""
+    rng = np.random.default_rng(0)
+    centres = rng.uniform(0, 100, size=(k, 2))
+    x = centres[rng.integers(0, k, size=3000)] + rng.normal(0, 2, size=(3000, 2))
+    df = pd.DataFrame(x, columns=["a", "b"])
+    config = SegmentationConfig(
+        features=("a", "b"), k=k, n_init=5, scaler="none", transform="none", outliers="keep", subsample_rows=1000
+    )
+    result = segment(df, config)
+
+    assert result.ok and result.chosen_k == k
+    assert "measured on the final fit's segments" in result.reason
+    [ev] = result.evidence
+    sample = x[np.sort(np.random.default_rng(config.random_state).choice(3000, size=1000, replace=False))]
+    centroids = np.asarray(result.model["centroids"])
+    d2 = ((sample[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
+    assert ev.inertia == pytest.approx(d2.min(axis=1).sum())
+    assert ev.silhouette is not None and ev.stability is not None
+    if k > config.n_init:  # many segments: the cheaper stability, said in the reason
+        assert "stability over 5 resamples of 1 k-means++ start each" in result.reason
+    else:
+        assert "stability over 10 resamples of 3 k-means++ starts each" in result.reason
+
+
 def test_k_of_one_is_refused_like_everywhere_else():
     """One validator for every caller: k is auto or 2 to 100 in the engine as in the service and the database."""
     result = segment(tiny(), SegmentationConfig(features=FEATURES, k=1))
