@@ -10,12 +10,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.services import activity_record
 from customers import charts
+from customers import export as customer_export_csv
+from customers import filters as list_filters
 from customers.forms import CustomerImportForm
 from customers.models import Customer, Gender, ImportJob
 from customers.selectors import columns as column_selectors
@@ -68,6 +71,11 @@ def customer_list(request):
     if raw_page and raw_page != str(page.number):
         notes.append(f"page: {raw_page!r} does not exist; showing page {page.number}")
     customers = list(page.object_list)  # their segments come from the template's customer_segments tags
+    all_columns = column_selectors.column_list()
+    shown = [c for c in all_columns if c.key in query.cols]
+    for customer in customers:
+        values = customer.attributes or {}
+        customer.shown_values = [(c, values.get(c.key)) for c in shown]
 
     columns = []
     for key, label in (
@@ -103,8 +111,47 @@ def customer_list(request):
         "capped": capped,
         "base_params": query.as_params(),
         "any_customers": bool(customers) or query.is_filtered or Customer.objects.exists(),
+        "shown_columns": shown,
+        "extra_filters": [
+            {"name": f.name, "label": f.label, "choices": f.choices(), "value": query.value_of(f.name)}
+            for f in list_filters.list_filters()
+        ],
+        "range_columns": [
+            {"column": c, "min": lo, "max": hi}
+            for c in all_columns
+            if c.kind == "number"
+            for lo, hi in [query.range_of(c.key)]
+        ],
+        "text_columns": [{"column": c, "value": query.equal_of(c.key)} for c in all_columns if c.kind == "text"],
+        "attribute_columns": [c for c in all_columns if c.attribute],
+        "column_filters_used": bool(query.ranges or query.equals),
     }
     return render(request, "customers/list.html", context)
+
+
+@require_GET
+@permission_required("customers.export_customers", raise_exception=True)
+def customer_export(request):
+    """The list's filtered customers as a CSV for a spreadsheet (streamed), audited with its filter and size."""
+    query = selectors.customer_query_parse(params=request.GET)
+    queryset = selectors.customer_list(query=query)
+    rows = queryset.count()
+    params = query.as_params()
+    params.pop("cols", None)
+    activity_record(
+        actor=request.user,
+        verb="customers.exported",
+        object_type=Customer._meta.label,
+        object_repr=f"{rows} customers",
+        detail={"filter": params, "rows": rows, "ignored": list(query.notes)},
+    )
+    attributes = [c for c in column_selectors.column_list() if c.attribute]
+    response = StreamingHttpResponse(
+        customer_export_csv.customer_csv_stream(queryset=queryset, attributes=attributes),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response
 
 
 @require_GET
