@@ -196,7 +196,7 @@ OVERVIEW_CACHE_SECONDS = 3600
 SAMPLE_SIZE = 10_000
 
 
-def customer_overview(*, sample_size: int = SAMPLE_SIZE, seed: int = 7, use_cache: bool = True) -> Overview:
+def customer_overview(*, sample_size: int | None = None, seed: int = 7, use_cache: bool = True) -> Overview:
     """Row count, missing values, age groups, per-column summaries, gender split, histograms, correlations
     and the scatter sample.
 
@@ -204,8 +204,9 @@ def customer_overview(*, sample_size: int = SAMPLE_SIZE, seed: int = 7, use_cach
     min, max and sum; those numbers (with the smallest and largest id) fingerprint the data. Text columns'
     common values (one GROUP BY each) and the sample are cached under that fingerprint, so a second visit to
     unchanged data costs that one scan. Histograms, percentiles, skew and correlations come from the sample
-    (all customers when there are at most `sample_size`).
+    (all customers when there are at most `sample_size`, by default SAMPLE_SIZE).
     """
+    sample_size = sample_size or SAMPLE_SIZE
     features = overview_features()
     texts = overview_text_features()
     version_key = _version_key([*features, *texts], sample_size, seed) if use_cache else None
