@@ -73,8 +73,9 @@ class CustomerQuery:
         """The value of extra filter `name` ("" when unused)."""
         return dict(self.extra).get(name, "")
 
-    def range_of(self, key: str) -> tuple[float | None, float | None]:
-        return next(((lo, hi) for k, lo, hi in self.ranges if k == key), (None, None))
+    def range_of(self, key: str) -> tuple[str, str]:
+        """The range on column `key` as typed ("30", "12.5"; "" for an open side)."""
+        return next(((_plain(lo), _plain(hi)) for k, lo, hi in self.ranges if k == key), ("", ""))
 
     def equal_of(self, key: str) -> str:
         return dict(self.equals).get(key, "")
