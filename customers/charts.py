@@ -153,7 +153,7 @@ def category_figure(
 def correlation_figure(*, titles: Sequence[str], matrix: Sequence[Sequence[float | None]], subtitle: str) -> go.Figure:
     """A heatmap of Pearson r between columns, each cell printed with its coefficient (blank: too few values)."""
     z = [[None if v is None else float(v) for v in row] for row in matrix]
-    text = [["" if v is None else f"{v:.2f}" for v in row] for row in matrix]
+    text = [["" if v is None else f"{round(v, 2) + 0.0:.2f}" for v in row] for row in matrix]  # never "-0.00"
     n = len(titles)
     fig = go.Figure(
         go.Heatmap(

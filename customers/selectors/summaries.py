@@ -90,7 +90,7 @@ class Pair:
     @property
     def sentence(self) -> str:
         """'Income and Wines spend: r = 0.73 (strong, positive)'."""
-        return f"{self.a} and {self.b}: r = {self.r:.2f} ({self.strength}, {self.direction})"
+        return f"{self.a} and {self.b}: r = {round(self.r, 2) + 0.0:.2f} ({self.strength}, {self.direction})"
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ def test_pair_sentence():
     )
     assert summaries.Pair("A", "B", -0.25).sentence == "A and B: r = -0.25 (weak, negative)"
     assert summaries.Pair("A", "B", 0.05).strength == "very weak"
+    assert summaries.Pair("A", "B", -0.004).sentence == "A and B: r = 0.00 (very weak, negative)"
 
 
 def test_any_column_distribution_is_chosen_by_a_select(known, viewer_client):
@@ -210,3 +211,23 @@ def test_a_wholesale_like_table_without_ids_or_ages(tmp_path, viewer_client):
     assert numeric["age"].count == 0 and numeric["age"].mean is None
     assert response.context["choice"].column != "age"
     assert viewer_client.get(URL + "?column=age").context["notes"]
+
+
+def test_correlation_figure_prints_each_coefficient():
+    from customers import charts
+
+    fig = charts.correlation_figure(
+        titles=["A", "B"], matrix=[[1.0, -0.001], [-0.001, 1.0]], subtitle="all 9 customers"
+    )
+    heat = fig.data[0]
+    assert heat.type == "heatmap" and heat.texttemplate == "%{text}"
+    assert [list(r) for r in heat.text] == [["1.00", "0.00"], ["0.00", "1.00"]]
+    assert (heat.zmin, heat.zmax) == (-1, 1)
+    assert "all 9 customers" in fig.layout.title.text
+
+
+def test_category_figure_keeps_the_order_given():
+    from customers import charts
+
+    fig = charts.category_figure(title="Age groups", axis_title="Age", counts=[("18–24", 2), ("25–34", 6)])
+    assert list(fig.data[0].x) == ["18–24", "25–34"] and list(fig.data[0].text) == ["25%", "75%"]
