@@ -26,7 +26,9 @@ def segment_choices() -> Choices:
 
 def segment_apply(queryset: QuerySet, value: str) -> QuerySet:
     """Customers who are members of segment `value` (one partition of memberships on PostgreSQL)."""
-    segment = Segment.objects.only("run_id").get(pk=int(value))
+    segment = Segment.objects.only("run_id").filter(pk=int(value)).first()
+    if segment is None:  # removed since the request was validated
+        return queryset.none()
     members = Membership.objects.filter(run_id=segment.run_id, segment_id=segment.pk).values("customer_id")
     return queryset.filter(pk__in=members)
 

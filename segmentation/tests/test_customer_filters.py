@@ -98,3 +98,12 @@ def test_member_ids_on_the_segment_page_link_to_the_customer(two_segmentations, 
     html = viewer_client.get(f"/segments/{segment.pk}/").content.decode()
     for external_id in ("0", "1", "2"):
         assert f'<a href="/customers/id/{external_id}/">{external_id}</a>' in html
+
+
+def test_a_segment_removed_after_validation_matches_nobody(two_segmentations):
+    from segmentation.customer_filters import segment_apply
+
+    segment = two_segmentations["behaviour"][0]
+    pk = segment.pk
+    segment.delete()
+    assert not segment_apply(Customer.objects.all(), str(pk)).exists()
