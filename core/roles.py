@@ -39,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "campaigns.add_campaign",
         "campaigns.change_campaign",
         "campaigns.export_audience",
+        "customers.export_customers",
     ),
     VIEWER: (
         "view:customers",

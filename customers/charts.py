@@ -17,6 +17,8 @@ from segmentation.ml.formatting import format_number
 GENDER_DIV_ID = "chart-gender"
 SCATTER_DIV_ID = "chart-scatter-matrix"
 MISSING_DIV_ID = "chart-missing"
+AGE_GROUPS_DIV_ID = "chart-age-groups"
+CORRELATION_DIV_ID = "chart-correlation"
 
 #: Colours per gender, the same on every chart.
 GENDER_COLORS: dict[str, str] = {
@@ -52,7 +54,14 @@ def histogram_div_id(key: str) -> str:
     return "chart-hist-" + re.sub(r"[^a-z0-9_-]", "-", key.lower())
 
 
-def histogram_figure(*, title: str, axis_title: str, edges: Sequence[float], counts: Sequence[int]) -> go.Figure:
+def histogram_figure(
+    *,
+    title: str,
+    axis_title: str,
+    edges: Sequence[float],
+    counts: Sequence[int],
+    y_title: str = "Customers",
+) -> go.Figure:
     """A histogram from pre-computed bins: `edges` has one more item than `counts`."""
     if len(edges) != len(counts) + 1:
         raise ValueError(f"edges: expected {len(counts) + 1} values for {len(counts)} bins; got {len(edges)}")
@@ -73,7 +82,7 @@ def histogram_figure(*, title: str, axis_title: str, edges: Sequence[float], cou
     fig.update_layout(
         title={"text": title},
         xaxis={"title": {"text": axis_title}, "separatethousands": True, "exponentformat": "none"},
-        yaxis_title="Customers",
+        yaxis_title=y_title,
         bargap=0,
         showlegend=False,
         height=340,
@@ -107,6 +116,70 @@ def gender_figure(*, counts: Mapping[str, int]) -> go.Figure:
         height=340,
         **_LAYOUT,
     )
+    return fig
+
+
+def category_figure(
+    *, title: str, axis_title: str, counts: Sequence[tuple[str, int]], y_title: str = "Customers"
+) -> go.Figure:
+    """Customers per category (age group, or a text column's most common values), in the given order."""
+    labels = [label for label, _ in counts]
+    values = [n for _, n in counts]
+    total = sum(values) or 1
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=values,
+            marker={"color": BAR_COLOR},
+            text=[f"{n / total:.0%}" for n in values],
+            textposition="outside",
+            cliponaxis=False,
+            name="Customers",
+            hovertemplate="%{x}: %{y:,} customers<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        xaxis={"title": {"text": axis_title}, "type": "category"},
+        yaxis_title=y_title,
+        yaxis_range=[0, max(values + [1]) * 1.15],
+        showlegend=False,
+        height=340,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def correlation_figure(*, titles: Sequence[str], matrix: Sequence[Sequence[float | None]], subtitle: str) -> go.Figure:
+    """A heatmap of Pearson r between columns, each cell printed with its coefficient (blank: too few values)."""
+    z = [[None if v is None else float(v) for v in row] for row in matrix]
+    text = [["" if v is None else f"{round(v, 2) + 0.0:.2f}" for v in row] for row in matrix]  # never "-0.00"
+    n = len(titles)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=list(titles),
+            y=list(titles),
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 12 if n <= 10 else 9},
+            zmin=-1,
+            zmax=1,
+            colorscale="RdBu",
+            reversescale=True,
+            colorbar={"title": {"text": "r"}, "thickness": 12},
+            hovertemplate="%{y} and %{x}: r = %{z:.2f}<extra></extra>",
+            hoverongaps=False,
+        )
+    )
+    fig.update_layout(
+        title={"text": f"Correlation between numeric columns<br><sup>{subtitle}</sup>"},
+        xaxis={"tickangle": -45, "showgrid": False},
+        yaxis={"autorange": "reversed", "showgrid": False},
+        height=min(max(360, 140 + 34 * n), 1000),
+        **_LAYOUT,
+    )
+    fig.update_layout(margin={"t": 80})
     return fig
 
 

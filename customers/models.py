@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Length
 
 from segmentation.ml.fields import CANONICAL_FEATURES
 
@@ -26,7 +27,12 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["external_id"]
-        permissions = [("import_customers", "Can import customers from a file")]
+        permissions = [
+            ("import_customers", "Can import customers from a file"),
+            ("export_customers", "Can export customers to a CSV file"),
+        ]
+        # Natural id order on the customers list (0, 1, 1000, 10001): see customers.selectors.customers.
+        indexes = [models.Index(Length("external_id"), "external_id", name="customer_id_natural_order")]
         constraints = [
             models.CheckConstraint(condition=Q(age__isnull=True) | Q(age__lte=120), name="customer_age_0_120"),
             models.CheckConstraint(

@@ -9,6 +9,7 @@ app_name = "customers"
 urlpatterns = [
     path("", views.customer_list, name="list"),
     path("overview/", views.customer_overview, name="overview"),
+    path("export.csv", views.customer_export, name="export"),
     path("id/<path:external_id>/", views.customer_detail, name="detail"),
     path("import/", views.import_upload, name="import"),
     path("imports/", views.import_list, name="imports"),

@@ -10,12 +10,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.services import activity_record
 from customers import charts
+from customers import export as customer_export_csv
+from customers import filters as list_filters
 from customers.forms import CustomerImportForm
 from customers.models import Customer, Gender, ImportJob
 from customers.selectors import columns as column_selectors
@@ -68,6 +71,11 @@ def customer_list(request):
     if raw_page and raw_page != str(page.number):
         notes.append(f"page: {raw_page!r} does not exist; showing page {page.number}")
     customers = list(page.object_list)  # their segments come from the template's customer_segments tags
+    all_columns = column_selectors.column_list()
+    shown = [c for c in all_columns if c.key in query.cols]
+    for customer in customers:
+        values = customer.attributes or {}
+        customer.shown_values = [(c, values.get(c.key)) for c in shown]
 
     columns = []
     for key, label in (
@@ -103,8 +111,47 @@ def customer_list(request):
         "capped": capped,
         "base_params": query.as_params(),
         "any_customers": bool(customers) or query.is_filtered or Customer.objects.exists(),
+        "shown_columns": shown,
+        "extra_filters": [
+            {"name": f.name, "label": f.label, "choices": f.choices(), "value": query.value_of(f.name)}
+            for f in list_filters.list_filters()
+        ],
+        "range_columns": [
+            {"column": c, "min": lo, "max": hi}
+            for c in all_columns
+            if c.kind == "number"
+            for lo, hi in [query.range_of(c.key)]
+        ],
+        "text_columns": [{"column": c, "value": query.equal_of(c.key)} for c in all_columns if c.kind == "text"],
+        "attribute_columns": [c for c in all_columns if c.attribute],
+        "column_filters_used": bool(query.ranges or query.equals),
     }
     return render(request, "customers/list.html", context)
+
+
+@require_GET
+@permission_required("customers.export_customers", raise_exception=True)
+def customer_export(request):
+    """The list's filtered customers as a CSV for a spreadsheet (streamed), audited with its filter and size."""
+    query = selectors.customer_query_parse(params=request.GET)
+    queryset = selectors.customer_list(query=query)
+    rows = queryset.count()
+    params = query.as_params()
+    params.pop("cols", None)
+    activity_record(
+        actor=request.user,
+        verb="customers.exported",
+        object_type=Customer._meta.label,
+        object_repr=f"{rows} customers",
+        detail={"filter": params, "rows": rows, "ignored": list(query.notes)},
+    )
+    attributes = [c for c in column_selectors.column_list() if c.attribute]
+    response = StreamingHttpResponse(
+        customer_export_csv.customer_csv_stream(queryset=queryset, attributes=attributes),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response
 
 
 @require_GET
@@ -124,37 +171,68 @@ def customer_overview(request):
     overview = overview_selectors.customer_overview()
     context: dict = {"overview": overview, "columns": column_selectors.column_list()}
     if overview.rows:
-        # Figures depend only on the data, so they are cached under the data's fingerprint.
-        key = f"{overview.fingerprint}:charts"
+        choice = overview_selectors.overview_choice_parse(params=request.GET, overview=overview)
+        # Figures depend only on the data and the choice, so they are cached under the data's fingerprint.
+        key = f"{overview.fingerprint}:charts:{choice.column}:{','.join(choice.matrix)}"
         figures = cache.get(key)
         if figures is None:
-            figures = _overview_charts(overview)
+            figures = _overview_charts(overview, choice)
             cache.set(key, figures, overview_selectors.OVERVIEW_CACHE_SECONDS)
         context.update(figures)
+        context["choice"] = choice
+        context["notes"] = choice.notes
         context["gender_rows"] = [(label, overview.genders.get(value, 0)) for value, label in Gender.choices]
         context["missing_rows"] = overview.missing
+        context["distribution_options"] = [
+            ("Numeric columns", [(h.feature.key, h.feature.title) for h in overview.histograms]),
+            ("Categories", [("gender", "Gender"), *((t.key, t.title) for t in overview.texts)]),
+        ]
+        context["matrix_options"] = [(h.feature.key, h.feature.title) for h in overview.histograms]
     return render(request, "customers/overview.html", context)
 
 
-def _overview_charts(overview: overview_selectors.Overview) -> dict:
-    histograms = []
-    for hist in overview.histograms:
+def _overview_charts(overview: overview_selectors.Overview, choice: overview_selectors.OverviewChoice) -> dict:
+    in_sample = "Customers in the sample" if overview.sampled else "Customers"
+    subtitle = (
+        f"sample of {overview.sample_size:,} of {overview.rows:,} customers"
+        if overview.sampled
+        else f"all {overview.rows:,} customers"
+    )
+    out = {"distribution_chart": "", "scatter_chart": "", "age_chart": "", "correlation_chart": ""}
+    histograms = {h.feature.key: h for h in overview.histograms}
+    texts = {t.key: t for t in overview.text_summaries}
+    div_id = charts.histogram_div_id(choice.column)
+    if choice.column in histograms:
+        hist = histograms[choice.column]
         fig = charts.histogram_figure(
             title=f"{hist.feature.label}: distribution",
             axis_title=hist.feature.title,
             edges=hist.edges,
             counts=hist.counts,
+            y_title=in_sample,
         )
-        histograms.append(charts.figure_html(fig, div_id=charts.histogram_div_id(hist.feature.key)))
-    out = {
-        "histogram_charts": histograms,
-        "gender_chart": charts.figure_html(charts.gender_figure(counts=overview.genders), div_id=charts.GENDER_DIV_ID),
-        "scatter_chart": "",
-    }
-    sampled = [f for f in overview.features if any(v is not None for v in overview.sample.get(f.key, []))]
-    if len(sampled) >= 2:
+        out["distribution_chart"] = charts.figure_html(fig, div_id=div_id)
+    elif choice.column == "gender":
+        out["distribution_chart"] = charts.figure_html(
+            charts.gender_figure(counts=overview.genders), div_id=charts.GENDER_DIV_ID
+        )
+    elif choice.column in texts:
+        text = texts[choice.column]
+        fig = charts.category_figure(
+            title=f"{text.title}: most common values", axis_title=text.title, counts=list(text.top)
+        )
+        out["distribution_chart"] = charts.figure_html(fig, div_id=div_id)
+    if overview.age_groups:
+        fig = charts.category_figure(title="Age groups", axis_title="Age (years)", counts=overview.age_groups)
+        out["age_chart"] = charts.figure_html(fig, div_id=charts.AGE_GROUPS_DIV_ID)
+    corr = overview.correlation
+    if corr is not None and len(corr.keys) >= 2:
+        fig = charts.correlation_figure(titles=corr.titles, matrix=corr.matrix, subtitle=subtitle)
+        out["correlation_chart"] = charts.figure_html(fig, div_id=charts.CORRELATION_DIV_ID)
+    if len(choice.matrix) >= 2:
+        titles = {h.feature.key: h.feature.title for h in overview.histograms}
         fig = charts.scatter_matrix_figure(
-            columns=[(f.key, f.title) for f in sampled],
+            columns=[(k, titles[k]) for k in choice.matrix],
             values=overview.sample,
             genders=overview.sample["gender"],
             total=overview.rows,

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 
+from customers.filters import list_filter_register
 from customers.signals import customers_changed
 from segmentation import receivers
 
@@ -9,3 +10,6 @@ class SegmentationConfig(AppConfig):
 
     def ready(self) -> None:
         customers_changed.connect(receivers.on_customers_changed, dispatch_uid="segmentation.assign_new_customers")
+        from segmentation.customer_filters import SEGMENT_FILTER  # models are ready only now
+
+        list_filter_register(SEGMENT_FILTER)

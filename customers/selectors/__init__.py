@@ -1,2 +1,2 @@
-"""Reads of customer data, by page: `customers` (the list and one customer) and `overview` (the data
-overview's aggregates, histograms and sample)."""
+"""Reads of customer data, by page: `customers` (the list and one customer), `overview` (the data overview's
+aggregates and sample), `summaries` (its per-column summaries and correlations) and `columns` (roles, units)."""

@@ -1,6 +1,7 @@
-"""Reads of the data overview: row count, missing values, histograms binned by the database, the
-gender split and a fixed-seed scatter sample. Every aggregate runs in the database; nothing here
-loads the whole customer table into Python."""
+"""Reads of the data overview: row count, missing values, age groups, per-column summaries, the gender
+split and a fixed-seed sample from which the histograms, correlations and the scatter matrix are drawn.
+Every aggregate runs in the database; nothing here loads the whole customer table into Python: at most
+`sample_size` customers (10,000 by default), drawn by id."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from typing import Any
 import numpy as np
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, F, FloatField, Max, Min, Q, QuerySet, Sum
-from django.db.models.expressions import RawSQL, Value
+from django.db.models import Count, FloatField, Max, Min, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Floor
+from django.db.models.functions import Cast
 from psycopg import sql
 
 from customers.models import AttributeKind, Customer, CustomerAttribute, Gender
+from customers.selectors import summaries
 from segmentation.ml.fields import FEATURE_META, NUMERIC_FEATURES
 
 
@@ -61,6 +63,15 @@ class Overview:
     sample: dict[str, list] = field(default_factory=dict)  # feature key / "gender" -> values
     sample_size: int = 0
     fingerprint: str = ""  # changes whenever the data does; cache key for derived views
+    texts: list[Feature] = field(default_factory=list)  # text attributes
+    numeric: list[summaries.NumericSummary] = field(default_factory=list)
+    text_summaries: list[summaries.TextSummary] = field(default_factory=list)
+    age_groups: list[tuple[str, int]] = field(default_factory=list)  # (label, customers), exact
+    correlation: summaries.Correlation | None = None  # from the sample
+
+    @property
+    def sampled(self) -> bool:
+        return 0 < self.sample_size < self.rows
 
 
 def overview_features() -> list[Feature]:
@@ -70,6 +81,14 @@ def overview_features() -> list[Feature]:
         for a in CustomerAttribute.objects.filter(kind=AttributeKind.NUMBER).order_by("key")
     ]
     return [*CANONICAL_FEATURES, *attrs]
+
+
+def overview_text_features() -> list[Feature]:
+    """Every text attribute of the schema (Education, Marital_Status, ...)."""
+    return [
+        Feature(a.key, a.label or a.key, attribute=True)
+        for a in CustomerAttribute.objects.filter(kind=AttributeKind.TEXT).order_by("key")
+    ]
 
 
 def _annotated(features: list[Feature]) -> tuple[QuerySet[Customer], dict[str, str]]:
@@ -104,28 +123,15 @@ def nice_bins(lo: float, hi: float, *, target: int = 20, integer: bool = False) 
     return (start, width, count)
 
 
-def overview_histogram(*, feature: Feature, lo: float, hi: float, qs: QuerySet, column: str) -> Histogram:
-    """One histogram, binned by the database: GROUP BY floor((value - start) / width)."""
+def sample_histogram(*, feature: Feature, lo: float, hi: float, values: list) -> Histogram:
+    """One histogram of the sampled `values` over round bins covering the exact range [lo, hi]."""
     start, width, count = nice_bins(lo, hi, integer=feature.key == "age")
-    rows = (
-        qs.filter(**{f"{column}__isnull": False})
-        .annotate(
-            _bin=Floor(
-                (Cast(F(column), FloatField()) - Value(start, output_field=FloatField()))
-                / Value(width, output_field=FloatField()),
-                output_field=FloatField(),
-            )
-        )
-        .values("_bin")
-        .annotate(n=Count("pk"))
-        .order_by("_bin")
-    )
-    counts = [0] * count
-    for row in rows:
-        idx = min(max(int(row["_bin"]), 0), count - 1)
-        counts[idx] += row["n"]
+    data = np.array([v for v in values if v is not None], dtype=float)
+    data = data[np.isfinite(data)]
+    idx = np.clip(np.floor((data - start) / width).astype(int), 0, count - 1) if data.size else data
+    counts = np.bincount(idx.astype(int), minlength=count)[:count].tolist() if data.size else [0] * count
     edges = [start + i * width for i in range(count + 1)]
-    return Histogram(feature=feature, edges=edges, counts=counts)
+    return Histogram(feature=feature, edges=edges, counts=[int(c) for c in counts])
 
 
 def _by_ids(qs: QuerySet, ids: list[int]) -> QuerySet:
@@ -186,34 +192,44 @@ def overview_sample_ids(*, size: int = 5000, seed: int = 7) -> list[int]:
 OVERVIEW_CACHE_SECONDS = 3600
 
 
-def customer_overview(*, sample_size: int = 5000, seed: int = 7, use_cache: bool = True) -> Overview:
-    """Row count, missing values per column, histograms, gender split and a scatter sample.
+#: Customers drawn for the charts, correlations and percentiles on a large table.
+SAMPLE_SIZE = 10_000
 
-    One aggregate scan gives the row count, missing counts, gender split, and per feature its min, max and
-    sum; those numbers (with the smallest and largest id) fingerprint the data. Histograms and the sample
-    are cached under that fingerprint, so a second visit to unchanged data costs that one scan.
+
+def customer_overview(*, sample_size: int | None = None, seed: int = 7, use_cache: bool = True) -> Overview:
+    """Row count, missing values, age groups, per-column summaries, gender split, histograms, correlations
+    and the scatter sample.
+
+    One aggregate scan gives the row count, missing counts, gender split, age groups, and per feature its
+    min, max and sum; those numbers (with the smallest and largest id) fingerprint the data. Text columns'
+    common values (one GROUP BY each) and the sample are cached under that fingerprint, so a second visit to
+    unchanged data costs that one scan. Histograms, percentiles, skew and correlations come from the sample
+    (all customers when there are at most `sample_size`, by default SAMPLE_SIZE).
     """
+    sample_size = sample_size or SAMPLE_SIZE
     features = overview_features()
-    version_key = _version_key(features, sample_size, seed) if use_cache else None
+    texts = overview_text_features()
+    version_key = _version_key([*features, *texts], sample_size, seed) if use_cache else None
     if version_key:
         hit = cache.get(version_key)
         if hit is not None:
             return hit
     qs, names = _annotated(features)
-    stats = _overview_stats(qs, names, features)
+    stats = _overview_stats(qs, names, features, texts)
     rows = stats["rows"] or 0
 
     genders = {g: stats[f"gender_{g}"] or 0 for g in Gender.values}
     missing = [("Gender", genders[Gender.UNKNOWN])]
     missing += [(feat.title, stats[f"missing_{feat.key}"] or 0) for feat in features]
-    overview = Overview(rows=rows, features=features, missing=missing, histograms=[], genders=genders)
+    missing += [(feat.title, stats[f"missing_{feat.key}"] or 0) for feat in texts]
+    overview = Overview(rows=rows, features=features, missing=missing, histograms=[], genders=genders, texts=texts)
     if not rows:
         return overview
+    overview.age_groups = summaries.age_groups_from(stats) if rows > stats["missing_age"] else []
 
-    fingerprint = _fingerprint(stats, features, sample_size, seed)
+    fingerprint = _fingerprint(stats, [*features, *texts], sample_size, seed)
     cached = cache.get(fingerprint) if use_cache else None
     if cached is None:
-        histograms = _overview_histograms(qs, names, features, stats)
         columns = tuple(names[f.key] for f in features)
         sample_rows = overview_sample(
             qs=qs,
@@ -225,11 +241,27 @@ def customer_overview(*, sample_size: int = 5000, seed: int = 7, use_cache: bool
         sample = {"gender": [r["gender"] for r in sample_rows]}
         for feat in features:
             sample[feat.key] = [r[names[feat.key]] for r in sample_rows]
-        cached = (histograms, sample, len(sample_rows))
+        text_summaries = [
+            summaries.text_summary(qs=Customer.objects.order_by(), key=t.key, title=t.title, rows=rows) for t in texts
+        ]
+        cached = (sample, len(sample_rows), text_summaries)
         if use_cache:
             cache.set(fingerprint, cached, OVERVIEW_CACHE_SECONDS)
-    overview.histograms, overview.sample, overview.sample_size = cached
+    overview.sample, overview.sample_size, overview.text_summaries = cached
     overview.fingerprint = fingerprint
+    for feat in features:
+        lo, hi = stats[f"min_{feat.key}"], stats[f"max_{feat.key}"]
+        if lo is not None and hi is not None:
+            overview.histograms.append(
+                sample_histogram(feature=feat, lo=float(lo), hi=float(hi), values=overview.sample[feat.key])
+            )
+        overview.numeric.append(
+            summaries.numeric_summary(
+                key=feat.key, title=feat.title, stats=stats, rows=rows, sample=overview.sample[feat.key]
+            )
+        )
+    with_values = [(f.key, f.title) for f in features if stats[f"min_{f.key}"] is not None]
+    overview.correlation = summaries.correlation(columns=with_values, sample=overview.sample)
     if version_key:
         cache.set(version_key, overview, OVERVIEW_CACHE_SECONDS)
     return overview
@@ -267,30 +299,25 @@ def _version_key(features: list[Feature], sample_size: int, seed: int) -> str | 
     return "customers:overview:v:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-def _overview_stats(qs: QuerySet, names: dict[str, str], features: list[Feature]) -> dict[str, Any]:
-    """One scan: row count, id bounds, customers per gender, and per feature min, max, sum and missing."""
+def _overview_stats(
+    qs: QuerySet, names: dict[str, str], features: list[Feature], texts: list[Feature]
+) -> dict[str, Any]:
+    """One scan: row count, id bounds, customers per gender and per age group, per feature min, max, sum and
+    missing, and per text column its missing count."""
     aggs: dict[str, Any] = {"rows": Count("pk"), "pk_lo": Min("pk"), "pk_hi": Max("pk")}
     for g in Gender.values:
         aggs[f"gender_{g}"] = Count("pk", filter=Q(gender=g))
+    aggs.update(summaries.age_group_aggregates("age"))
     for feat in features:
         col = names[feat.key]
         aggs[f"min_{feat.key}"] = Min(col)
         aggs[f"max_{feat.key}"] = Max(col)
         aggs[f"sum_{feat.key}"] = Sum(col)
         aggs[f"missing_{feat.key}"] = Count("pk", filter=Q(**{f"{col}__isnull": True}))
+    for feat in texts:
+        key = f"attributes__{feat.key}"
+        aggs[f"missing_{feat.key}"] = Count("pk", filter=Q(**{f"{key}__isnull": True}) | Q(**{key: None}))
     return qs.aggregate(**aggs)
-
-
-def _overview_histograms(
-    qs: QuerySet, names: dict[str, str], features: list[Feature], stats: dict[str, Any]
-) -> list[Histogram]:
-    """Every feature's histogram, one GROUP BY each (PostgreSQL runs each as a parallel scan)."""
-    out = []
-    for feat in features:
-        lo, hi = stats[f"min_{feat.key}"], stats[f"max_{feat.key}"]
-        if lo is not None and hi is not None:
-            out.append(overview_histogram(feature=feat, lo=float(lo), hi=float(hi), qs=qs, column=names[feat.key]))
-    return out
 
 
 def _fingerprint(stats: dict[str, Any], features: list[Feature], sample_size: int, seed: int) -> str:
@@ -302,3 +329,47 @@ def _fingerprint(stats: dict[str, Any], features: list[Feature], sample_size: in
     parts.append(("sample", sample_size, seed, connection.settings_dict.get("NAME")))
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     return f"customers:overview:{digest}"
+
+
+#: Columns a scatter matrix may show at once (more are unreadable).
+MATRIX_MAX = 5
+#: Columns the scatter matrix shows when none are chosen.
+MATRIX_DEFAULT = 4
+
+
+@dataclass(frozen=True)
+class OverviewChoice:
+    """What the overview's visitor chose to see: one column's distribution and the scatter matrix columns."""
+
+    column: str
+    matrix: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+
+
+def overview_choice_parse(*, params: Any, overview: Overview) -> OverviewChoice:
+    """Validate `column=` (any numeric or text column, or gender) and `matrix=` (up to MATRIX_MAX numeric
+    columns). Unknown values are dropped with a note, never raised."""
+    notes: list[str] = []
+    numeric = [h.feature.key for h in overview.histograms]
+    allowed = [*numeric, "gender", *(t.key for t in overview.texts)]
+    column = (params.get("column") or "").strip()
+    if column and column not in allowed:
+        notes.append(f"column: {column!r} is not a column of this table; showing {allowed[0]!r}")
+        column = ""
+    column = column or allowed[0]
+
+    chosen: list[str] = []
+    raw = params.getlist("matrix") if hasattr(params, "getlist") else list(params.get("matrix") or [])
+    for value in raw:
+        value = value.strip()
+        if value in chosen:
+            continue
+        if value not in numeric:
+            notes.append(f"matrix: {value!r} is not a numeric column with values; left out")
+        elif len(chosen) >= MATRIX_MAX:
+            notes.append(f"matrix: at most {MATRIX_MAX} columns at once; {value!r} left out")
+        else:
+            chosen.append(value)
+    if not chosen:
+        chosen = numeric[:MATRIX_DEFAULT]
+    return OverviewChoice(column=column, matrix=tuple(chosen), notes=tuple(notes))

@@ -236,6 +236,7 @@ def test_overview_numbers_on_a_known_dataset(known, viewer_client):
         "Annual income (k$)": 1,
         "Spending score (1–100)": 1,
         "Visits": 1,
+        "Channel": 5,
     }
     assert ov.genders == {"female": 3, "male": 2, "other": 0, "unknown": 1}
     hists = {h.feature.key: h for h in ov.histograms}
@@ -253,15 +254,9 @@ def test_overview_numbers_on_a_known_dataset(known, viewer_client):
 def test_overview_page_renders_every_chart_once_with_plotly_once(known, viewer_client):
     html = viewer_client.get("/customers/overview/").content.decode()
     assert html.count(reverse("plotly-js")) == 1
-    for div_id in (
-        "chart-gender",
-        "chart-scatter-matrix",
-        "chart-hist-age",
-        "chart-hist-annual_income",
-        "chart-hist-spending_score",
-        "chart-hist-visits",
-    ):
+    for div_id in ("chart-scatter-matrix", "chart-hist-age", "chart-correlation", "chart-age-groups"):
         assert html.count(f'id="{div_id}"') == 1, div_id
+    assert 'id="chart-hist-visits"' not in html  # one distribution at a time: the chosen column's
     assert "All 6 customers" in html
     assert 'data-missing="1"' in html
     assert 'id="stat-rows"' in html
@@ -345,7 +340,7 @@ def test_overview_follows_changes_to_the_data(known, viewer_client):
     assert 81.0 in changed.sample["annual_income"] and 80.0 not in changed.sample["annual_income"]
 
 
-def test_overview_second_visit_reuses_the_histograms(known, viewer_client):
+def test_overview_second_visit_reuses_the_sample_and_text_counts(known, viewer_client):
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -353,10 +348,11 @@ def test_overview_second_visit_reuses_the_histograms(known, viewer_client):
     cache.clear()  # identical data in an earlier test may have filled it
     with CaptureQueriesContext(connection) as first:
         viewer_client.get("/customers/overview/")
-    assert sum("FLOOR" in q["sql"].upper() for q in first.captured_queries) == 4  # one per histogram
+    assert not any("FLOOR" in q["sql"].upper() for q in first.captured_queries)  # histograms from the sample
+    assert sum("GROUP BY" in q["sql"].upper() for q in first.captured_queries) == 1  # the text column's values
     with CaptureQueriesContext(connection) as second:
         response = viewer_client.get("/customers/overview/")
-    assert not any("FLOOR" in q["sql"].upper() for q in second.captured_queries)
+    assert not any("GROUP BY" in q["sql"].upper() for q in second.captured_queries)
     assert response.context["overview"].histograms
     assert b'id="chart-hist-age"' in response.content
 
@@ -439,7 +435,9 @@ def test_overview_charts_render_in_a_browser(live_server, viewer_user):
                     page.fill("#id_password", "pw-" + viewer_user.username)
                     page.click("button[type=submit]")
                     page.wait_for_selector("#chart-scatter-matrix .main-svg", timeout=20_000)
-                    assert page.locator(".plot-container").count() == 5  # gender, 3 histograms, scatter matrix
+                    # age groups, the chosen distribution, correlations, scatter matrix
+                    assert page.locator(".plot-container").count() == 4
+                    assert page.evaluate("document.documentElement.scrollWidth") <= width
                     assert "all 300 customers" in page.inner_text("#sample-note").lower()
                     assert errors == []
                     page.goto(f"{live_server.url}/customers/?sort=-age")
