@@ -12,6 +12,7 @@ from core.exceptions import SegmentaError
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     list_display = ("name", "status", "channel", "owner", "pinned_run", "starts_on", "ends_on", "updated_at")
+    list_select_related = ("owner", "pinned_run__segmentation")  # a run reads "Run #4 of “Behaviour”"
     list_filter = ("status", "channel")
     search_fields = ("name",)
     readonly_fields = ("status", "owner", "pinned_run", "pinned_at", "segments", "created_at", "updated_at")

@@ -1,3 +1,4 @@
+from django.apps import apps
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -7,6 +8,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 from plotly.offline import get_plotlyjs
 
+from core.activity import activity_sentences, activity_verb_label
 from core.models import Activity
 from core.roles import is_admin
 
@@ -42,9 +44,24 @@ def activity_list(request: HttpRequest) -> HttpResponse:
         "core/activity_list.html",
         {
             "page": page,
+            "rows": activity_sentences(page),
             "verb": verb,
             "object_type": object_type,
-            "verbs": Activity.objects.order_by("verb").values_list("verb", flat=True).distinct(),
-            "object_types": Activity.objects.order_by("object_type").values_list("object_type", flat=True).distinct(),
+            "verbs": sorted(
+                ((v, activity_verb_label(v)) for v in Activity.objects.values_list("verb", flat=True).distinct()),
+                key=lambda vl: vl[1],
+            ),
+            "object_types": [
+                (t, _type_label(t))
+                for t in Activity.objects.order_by("object_type").values_list("object_type", flat=True).distinct()
+            ],
         },
     )
+
+
+def _type_label(object_type: str) -> str:
+    """'campaigns.Campaign' -> 'Campaign' (the model's verbose name), else the stored type."""
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name).capitalize()
+    except (LookupError, ValueError):
+        return object_type

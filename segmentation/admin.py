@@ -182,6 +182,7 @@ class SegmentRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
     list_display = ("name", "run", "label", "size", "share", "flags", "strategy_source")
+    list_select_related = ("run__segmentation",)  # a run reads "Run #4 of “Behaviour”"
     list_filter = ("run__segmentation",)
     readonly_fields = ("run", "label", "size", "share", "centroid", "profile", "flags", "lineage", "name_source")
     search_fields = ("name",)

@@ -174,7 +174,7 @@ class SegmentRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Run #{self.pk} of {self.segmentation_id} ({self.status})"
+        return f"Run #{self.pk} of “{self.segmentation.name}” ({self.get_status_display().lower()})"
 
     @property
     def duration_seconds(self) -> float | None:

@@ -6,6 +6,7 @@ app_name = "segmentation"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
+    path("runs/", runs.run_list_view, name="run-list"),
     path("runs/<int:run_id>/", runs.run_detail, name="run-detail"),
     path("runs/<int:pk>/status.json", runs.run_status_json, name="run-status"),
     path("runs/compare/", compare.run_compare, name="run-compare"),

@@ -82,7 +82,8 @@ def test_activity_page_shows_export_playbook_and_strategy_edits(mall_csv, admin_
 
     client.force_login(admin_user)
     html = client.get("/activity/").content.decode()
-    assert "campaign.export" in html and "rows=39" in html and f"run={run.pk}" in html
+    assert f"{marketer_user.username} exported 39 customers of campaign “VIP” (csv)" in html  # a sentence
+    assert "Rows: 39" in html and f"Run: {run.pk}" in html
     assert "playbook.update" in html and "Premium preview night." in html
     assert "segment.strategy_edited" in html and "Hand-written VIP plan" in html
     exports = client.get("/activity/?verb=campaign.export").content.decode()

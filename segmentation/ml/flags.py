@@ -117,3 +117,28 @@ def flags_for(levels: Mapping[str, str], roles: Mapping[str, str], *, high_value
     if levels and all(lvl == "average" for lvl in levels.values()):
         flags.append("mainstream")
     return flags
+
+
+# Each flag in words: (label, what it means). Pages show the label with the meaning on hover; CSS classes,
+# the API and the playbook keep the key.
+FLAG_LABELS: dict[str, tuple[str, str]] = {
+    "high_value": ("High value", "The segment that spends the most on average."),
+    "upsell": ("Upsell opportunity", "High means to spend (e.g. income) but average or low spending."),
+    "budget": ("Budget", "Low means to spend and low spending."),
+    "aspirational": ("Aspirational", "Low means to spend but high spending."),
+    "young_spenders": ("Young spenders", "Younger than most customers and spending a lot."),
+    "low_engagement": ("Low engagement", "Low spending or rare purchases without a reason in their means."),
+    "at_risk": ("At risk", "Valuable in the past but a long time since the last purchase."),
+    "mainstream": ("Mainstream", "Average on every feature."),
+}
+
+
+def flag_label(key: str) -> str:
+    """'high_value' -> 'High value'; an unknown flag in words ('vip_gold' -> 'Vip gold')."""
+    found = FLAG_LABELS.get(key)
+    return found[0] if found else str(key).replace("_", " ").strip().capitalize()
+
+
+def flag_explanation(key: str) -> str:
+    found = FLAG_LABELS.get(key)
+    return found[1] if found else ""

@@ -58,3 +58,25 @@ def format_with_unit(value: float | int | Decimal | None | Any, unit: str | None
     if unit_before(unit):
         return f"-{unit}{text[1:]}" if text.startswith("-") else f"{unit}{text}"
     return f"{text} {unit}"
+
+
+def format_duration(seconds: float | int | None) -> str:
+    """A duration as people read it: '0.04 s', '1.3 s', '12 s', '3 min 5 s', '2 h 4 min'; '—' when unknown."""
+    if seconds is None:
+        return MISSING
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError):
+        return MISSING
+    if not math.isfinite(value) or value < 0:
+        return MISSING
+    if value < 10:
+        return f"{format_number(round(value, 2 if value < 1 else 1))} s"
+    whole = round(value)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -10,10 +10,11 @@ both in real units (the engine's SegmentProfile.stats and .centroid).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import django_filters
 from django.db.models import QuerySet
 
 from core.exceptions import ConfigError
@@ -201,6 +202,7 @@ def run_outliers(*, run: SegmentRun) -> dict[str, Any]:
             {
                 "external_id": ids.get(r["id"], str(r["id"])),
                 "values": [r["values"].get(f) for f in features],
+                "pairs": [(f, r["values"].get(f)) for f in features],
                 "segment": placed.get(r["id"], ""),
             }
             for r in rows
@@ -276,3 +278,23 @@ def segmentation_runs(*, segmentation: Segmentation) -> QuerySet[SegmentRun]:
 
 def recent_runs(*, limit: int = 50) -> QuerySet[SegmentRun]:
     return SegmentRun.objects.select_related("segmentation").filter(status=RunStatus.SUCCEEDED)[:limit]
+
+
+class RunFilter(django_filters.FilterSet):
+    """The run list's filters: by segmentation and by status."""
+
+    segmentation = django_filters.ModelChoiceFilter(
+        queryset=Segmentation.objects.order_by("name"), empty_label="All segmentations", label="Segmentation"
+    )
+    status = django_filters.ChoiceFilter(choices=RunStatus.choices, empty_label="All statuses", label="Status")
+
+    class Meta:
+        model = SegmentRun
+        fields = ["segmentation", "status"]
+
+
+def run_list(*, filters: Mapping[str, Any] | None = None) -> RunFilter:
+    """Every run of every segmentation, newest first, filtered by `filters` (query parameters); the FilterSet's
+    `.qs` is the runs, its `.form` the filter form (with the errors of a bad value)."""
+    qs = SegmentRun.objects.select_related("segmentation", "requested_by").order_by("-queued_at", "-id")
+    return RunFilter(filters or None, queryset=qs)

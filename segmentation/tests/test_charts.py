@@ -105,7 +105,8 @@ def test_charts_label_and_format_with_the_run_units():
     assert heat.data[0].text[1][0] == "$86,500" and "e+" not in str(heat.data[0].text)
     html = charts.render(heat, "heatmap")
     assert "k$" not in html and "e+0" not in html
-    assert charts.radar_figure(segments, FEATURES, units=units).data[0].theta[0] == "Annual income ($)"
+    bars = charts.radar_figure(segments, FEATURES, units=units)  # two features: grouped bars, not a radar
+    assert bars.data[0].type == "bar" and bars.data[0].x[0] == "Annual income ($)"
 
 
 def test_elbow_marks_knee_and_chosen_k():
@@ -128,7 +129,7 @@ def test_elbow_without_knee():
 def test_criteria_four_panels_with_preferences_and_chosen_line():
     fig = charts.criteria_figure(PER_K, chosen_k=4, preferred={"silhouette": 4, "davies_bouldin": 6})
     lines = [t for t in fig.data if t.mode == "lines+markers"]
-    assert [t.name for t in lines] == ["Silhouette", "Calinski–Harabasz", "Davies–Bouldin", "Stability, mean ARI"]
+    assert [t.name for t in lines] == ["Silhouette", "Calinski–Harabasz", "Davies–Bouldin", "Stability"]
     assert lines[3].y[-1] is None  # missing value stays a gap
     prefs = [t for t in fig.data if t.mode == "markers"]
     assert {t.name for t in prefs} == {"Silhouette prefers k = 4", "Davies–Bouldin prefers k = 6"}
@@ -178,7 +179,9 @@ def test_heatmap_z_scores_and_means():
 
 
 def test_radar_scales_means_to_base_range():
-    fig = charts.radar_figure(SEGMENTS, FEATURES)
+    ages = ({"mean": 45.0, "min": 30.0, "max": 60.0}, {"mean": 30.0, "min": 18.0, "max": 40.0})
+    three = [{**s, "profile": {**s["profile"], "age": a}} for s, a in zip(SEGMENTS, ages, strict=True)]
+    fig = charts.radar_figure(three, [*FEATURES, "age"])  # a radar needs three features
     assert len(fig.data) == 2
     r0 = fig.data[0].r
     assert r0[0] == pytest.approx((25 - 15) / (137 - 15))

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.exceptions import SegmentaError
 from segmentation.forms import ChartAxesForm
 from segmentation.ml import charts
+from segmentation.ml.charts.profiles import RADAR_MIN_FEATURES
 from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.selectors.runs import (
     run_axes_defaults,
@@ -25,6 +27,7 @@ from segmentation.selectors.runs import (
     run_feature_choices,
     run_features,
     run_get,
+    run_list,
     run_outliers,
     run_status,
     run_transforms,
@@ -37,6 +40,17 @@ from segmentation.services import runs as run_services
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
 RUN_PERMISSION = "segmentation.run_segmentation"
+RUNS_PER_PAGE = 50
+
+
+@require_GET
+@permission_required("segmentation.view_segmentrun", raise_exception=True)
+def run_list_view(request: HttpRequest) -> HttpResponse:
+    """All runs across segmentations, newest first, paginated, filtered by segmentation and status."""
+    found = run_list(filters=request.GET)
+    runs = found.qs if not found.is_bound or found.is_valid() else found.queryset.none()
+    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "segmentation/run_list.html", {"filter": found, "page": page})
 
 
 @require_GET
@@ -56,6 +70,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "coverage": run_coverage(run=run, segments=segments) if run.status == RunStatus.SUCCEEDED else None,
         "transforms": run_transforms(run=run),
         "outliers": run_outliers(run=run),
+        "units": run_units(run=run),
     }
     for s in segments:
         s.share_pct = (s.share or 0) * 100
@@ -136,7 +151,10 @@ def _run_charts(
             ),
         ),
         ("Profile heatmap", charts.render(charts.heatmap_figure(seg_dicts, features, units=units), "heatmap")),
-        ("Radar", charts.render(charts.radar_figure(seg_dicts, features, units=units), "radar")),
+        (
+            "Radar" if len(features) >= RADAR_MIN_FEATURES else "Segments compared",
+            charts.render(charts.radar_figure(seg_dicts, features, units=units), "radar"),
+        ),
         (
             "Distributions",
             charts.render(charts.box_figure(sample, features=features, segments=seg_dicts, units=units), "box"),

@@ -9,6 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from segmentation.ml.criteria import CRITERIA as _CRITERIA
+from segmentation.ml.criteria import PANEL_CRITERIA
 from segmentation.ml.fields import FEATURE_META
 from segmentation.ml.formatting import MISSING, format_with_unit
 
@@ -39,11 +41,9 @@ FALLBACK_COLORS = (
     "#0d9488",
 )
 
-CRITERIA: tuple[tuple[str, str, str], ...] = (
-    ("silhouette", "Silhouette (higher is better)", "higher"),
-    ("calinski_harabasz", "Calinski–Harabasz (higher is better)", "higher"),
-    ("davies_bouldin", "Davies–Bouldin (lower is better)", "lower"),
-    ("stability", "Stability, mean ARI (higher is better)", "higher"),
+# (key, chart title, better direction) of the panels, from the one mapping of criteria (`ml.criteria`).
+CRITERIA: tuple[tuple[str, str, str], ...] = tuple(
+    (key, _CRITERIA[key].title, "higher" if _CRITERIA[key].higher_is_better else "lower") for key in PANEL_CRITERIA
 )
 
 # A small template of our own: Plotly copies and validates a figure's template on every figure, and the

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from segmentation.ml.charts.base import _LAYOUT, CRITERIA, _color, _finite, _new, _seg_name, _vline
+from segmentation.ml.criteria import criterion_label
 
 
 def elbow_figure(per_k: Sequence[Mapping[str, Any]], *, knee: int | None, chosen_k: int | None) -> go.Figure:
@@ -75,14 +76,15 @@ def criteria_figure(
     )
     for i, (key, title, _direction) in enumerate(CRITERIA):
         row, col = divmod(i, 2)
+        label = criterion_label(key)
         values = _finite([r.get(key) for r in per_k])
         fig.add_trace(
             go.Scatter(
                 x=ks,
                 y=values,
                 mode="lines+markers",
-                name=title.split(" (")[0],
-                hovertemplate="k = %{x}<br>%{y:,.4~r}<extra></extra>",
+                name=label,
+                hovertemplate=f"k = %{{x}}<br>{label} = %{{y:,.4~r}}<br>{title.split(' (')[1][:-1]}<extra></extra>",
             ),
             row=row + 1,
             col=col + 1,
@@ -95,7 +97,7 @@ def criteria_figure(
                     y=[values[ks.index(pk)]],
                     mode="markers",
                     showlegend=False,
-                    name=f"{title.split(' (')[0]} prefers k = {pk}",
+                    name=f"{label} prefers k = {pk}",
                     marker=dict(size=13, symbol="circle-open", line=dict(width=2), color="#d97706"),
                 ),
                 row=row + 1,

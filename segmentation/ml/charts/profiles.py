@@ -51,8 +51,11 @@ def heatmap_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str
     return fig
 
 
-def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str], *, units: Units = None) -> go.Figure:
-    """Each segment's mean per feature, scaled 0–1 over the base's range of that feature (stored profiles)."""
+RADAR_MIN_FEATURES = 3  # with fewer axes a radar collapses to a line: a grouped bar chart says the same
+
+
+def _scaled_means(segments: Sequence[Mapping[str, Any]], features: Sequence[str]) -> list[list[float | None]]:
+    """Per segment, its mean per feature scaled 0–1 over the range of all customers (stored profiles' min/max)."""
     lo: dict[str, float] = {}
     hi: dict[str, float] = {}
     for f in features:
@@ -62,14 +65,26 @@ def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str],
         maxs = [v for v in maxs if v is not None]
         lo[f] = min(mins) if mins else 0.0
         hi[f] = max(maxs) if maxs else 1.0
-    theta = [feature_label(f, units) for f in features]
-    fig = _new()
-    for i, seg in enumerate(segments):
-        r = []
+    out = []
+    for seg in segments:
+        r: list[float | None] = []
         for f in features:
             mean = (seg.get("profile", {}).get(f) or {}).get("mean")
             span = hi[f] - lo[f]
             r.append(None if mean is None else ((mean - lo[f]) / span if span else 0.5))
+        out.append(r)
+    return out
+
+
+def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str], *, units: Units = None) -> go.Figure:
+    """Each segment's mean per feature, scaled 0–1 over the base's range of that feature (stored profiles).
+
+    A radar needs at least three axes (`RADAR_MIN_FEATURES`); with fewer it is `profile_bars_figure`."""
+    if len(features) < RADAR_MIN_FEATURES:
+        return profile_bars_figure(segments, features, units=units)
+    theta = [feature_label(f, units) for f in features]
+    fig = _new()
+    for i, (seg, r) in enumerate(zip(segments, _scaled_means(segments, features), strict=True)):
         fig.add_trace(
             go.Scatterpolar(
                 r=r + r[:1],
@@ -85,6 +100,37 @@ def radar_figure(segments: Sequence[Mapping[str, Any]], features: Sequence[str],
         title="Segments compared: mean per feature, 0 = lowest, 1 = highest customer",
         polar=dict(radialaxis=dict(range=[0, 1])),
         height=480,
+        legend_title="Segment",
+    )
+    return fig
+
+
+def profile_bars_figure(
+    segments: Sequence[Mapping[str, Any]], features: Sequence[str], *, units: Units = None
+) -> go.Figure:
+    """The radar's content as grouped bars (one group per feature, one bar per segment), for one or two
+    features; the hover gives the mean in its unit."""
+    labels = [feature_label(f, units) for f in features]
+    fig = _new()
+    for i, (seg, r) in enumerate(zip(segments, _scaled_means(segments, features), strict=True)):
+        means = [(seg.get("profile", {}).get(f) or {}).get("mean") for f in features]
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=r,
+                name=_seg_name(seg),
+                marker_color=_color(seg, i),
+                customdata=[format_value(f, m, feature_unit(f, units)) for f, m in zip(features, means, strict=True)],
+                hovertemplate="%{x}: mean %{customdata}<extra>" + _seg_name(seg) + "</extra>",
+            )
+        )
+    fig.update_layout(
+        **_LAYOUT,
+        title="Segments compared: mean per feature, 0 = lowest, 1 = highest customer",
+        barmode="group",
+        xaxis_title="Feature",
+        yaxis=dict(title="Mean, scaled 0–1", range=[0, 1]),
+        height=420,
         legend_title="Segment",
     )
     return fig

@@ -1,0 +1,17 @@
+"""The customers app's activity entries in words (discovered by core at start: `core.activity`)."""
+
+from __future__ import annotations
+
+from core.activity import activity_verb_register
+
+for verb, label, sentence in (
+    (
+        "customers.imported",
+        "Customers imported",
+        "{actor} imported {object}: {added} added, {updated} updated, {rejected} rejected",
+    ),
+    ("customers.seed_demo", "Demo customers added", "{actor} added {object}"),
+    ("customers.demo_removed", "Demo customers removed", "{actor} removed the demo customers: {object}"),
+    ("customers.deleted", "Customers deleted", "{actor} deleted customers: {object}"),
+):
+    activity_verb_register(verb, label=label, sentence=sentence)
