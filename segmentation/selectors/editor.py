@@ -212,6 +212,7 @@ class ListEntry:
     sizes: list[dict]
     customers: int
     latest: SegmentRun | None
+    columns: list[str]  # the features' titles ("Annual income (k$)")
 
 
 def segmentation_list_entries() -> list[ListEntry]:
@@ -231,6 +232,7 @@ def segmentation_list_entries() -> list[ListEntry]:
     )
     for run in runs.order_by("segmentation_id", "-queued_at", "-id"):
         latest.setdefault(run.segmentation_id, run)
+    titles = {c.key: c.title for c in column_list()}
     entries = []
     for s in segmentations:
         rows = sizes.get(s.active_run_id, [])
@@ -244,6 +246,7 @@ def segmentation_list_entries() -> list[ListEntry]:
                 sizes=rows,
                 customers=sum(r["size"] for r in rows),
                 latest=latest.get(s.pk),
+                columns=[titles.get(f, f) for f in s.features or []],
             )
         )
     return entries
