@@ -74,9 +74,11 @@ def test_the_list_shows_actions_by_role(admin_client, marketer_client, viewer_cl
     SegmentationFactory(name="Demographic")
     admin_page = admin_client.get(LIST).content.decode()
     assert "New segmentation" in admin_page and ">Edit<" in admin_page and "ask an Admin" not in admin_page
+    assert ">Run now<" in admin_page
     marketer_page = marketer_client.get(LIST).content.decode()
     assert "New segmentation" in marketer_page and ">Edit<" in marketer_page
     assert "Running needs the ‘Can start a re-segmentation’ permission; ask an Admin." in marketer_page
+    assert ">Run now<" not in marketer_page
     viewer_page = viewer_client.get(LIST).content.decode()
     assert "New segmentation" not in viewer_page and ">Edit<" not in viewer_page
     assert "No run yet" in viewer_page
@@ -257,3 +259,16 @@ def test_a_new_segmentation_shows_on_the_dashboard_and_an_admin_runs_it_from_the
     assert response.status_code == 302
     run = SegmentRun.objects.get(segmentation=seg)
     assert run.params["features"] == ["annual_income", "spending_score"]
+
+
+def test_a_marketer_granted_the_run_permission_may_save_and_run(marketer_user, customers):
+    from django.contrib.auth.models import Permission
+
+    marketer_user.user_permissions.add(Permission.objects.get(codename="run_segmentation"))
+    client = Client()
+    client.force_login(marketer_user)
+    page = client.get(NEW).content.decode()
+    assert "Save and run" in page and "ask an Admin" not in page
+    response = client.post(NEW, form_data(action="save_run"))
+    assert response.status_code == 302
+    assert SegmentRun.objects.get().segmentation.name == "Behaviour"
