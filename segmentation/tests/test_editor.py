@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -262,8 +263,6 @@ def test_a_new_segmentation_shows_on_the_dashboard_and_an_admin_runs_it_from_the
 
 
 def test_a_marketer_granted_the_run_permission_may_save_and_run(marketer_user, customers):
-    from django.contrib.auth.models import Permission
-
     marketer_user.user_permissions.add(Permission.objects.get(codename="run_segmentation"))
     client = Client()
     client.force_login(marketer_user)
