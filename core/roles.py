@@ -34,6 +34,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.change_customer",
         "customers.import_customers",
         "customers.add_importjob",
+        "segmentation.add_segmentation",
+        "segmentation.change_segmentation",
         "segmentation.change_segment",
         "segmentation.edit_strategy",
         "campaigns.add_campaign",

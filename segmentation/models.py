@@ -64,6 +64,9 @@ class Segmentation(models.Model):
     transforms = models.JSONField(
         default=dict, blank=True, help_text='Per feature, overriding the transform: {"income": "log", "age": "none"}'
     )
+    scalers = models.JSONField(
+        default=dict, blank=True, help_text='Per feature, overriding the scaler: {"income": "robust", "age": "none"}'
+    )
     min_share = models.FloatField(
         default=0.02, help_text="Auto k: a k with a segment below this share of members is no candidate (0.02 = 2 %)"
     )
@@ -109,6 +112,7 @@ class Segmentation(models.Model):
             "random_state": self.random_state,
             "transform": self.transform,
             "transforms": dict(self.transforms or {}),
+            "scalers": dict(self.scalers or {}),
             "min_share": self.min_share,
             "outliers": self.outliers,
         }

@@ -4,9 +4,10 @@
     # {"k": "allowed is auto or a number from 2 to 100; got 1"}
 
 `values` holds the configuration's fields (`SegmentationConfig` names: features, scaler, k, k_min,
-k_max, age_bins, missing, random_state, roles, units, transform, transforms, min_share, outliers), as
-stored or as typed by a user. `roles`, `units` and `transforms` are optional mappings feature -> role
-(one of `fields.ROLES`) / unit (text) / transform (auto, none, log). Each error is keyed by its field
+k_max, age_bins, missing, random_state, roles, units, transform, transforms, scalers, min_share,
+outliers), as stored or as typed by a user. `roles`, `units`, `transforms` and `scalers` are optional
+mappings feature -> role (one of `fields.ROLES`) / unit (text) / transform (auto, none, log) / scaler
+(one of `SCALERS`, overriding `scaler` for that feature). Each error is keyed by its field
 and names the allowed values and the value received. `config_validate` raises `ConfigInvalid` with
 those errors.
 """
@@ -81,6 +82,17 @@ def _transforms_error(transforms: object) -> str | None:
     return f"allowed are {', '.join(TRANSFORMS)}; got " + ", ".join(f"{t!r} for {f!r}" for f, t in bad.items())
 
 
+def _scalers_error(scalers: object) -> str | None:
+    if scalers is None:
+        return None
+    if not isinstance(scalers, Mapping):
+        return f"expected a mapping of feature to scaler; got {scalers!r}"
+    bad = {str(f): s for f, s in scalers.items() if s not in SCALERS}
+    if not bad:
+        return None
+    return f"allowed are {', '.join(SCALERS)}; got " + ", ".join(f"{s!r} for {f!r}" for f, s in bad.items())
+
+
 def _min_share_error(value: object) -> str | None:
     if value is None:
         return None
@@ -115,18 +127,21 @@ def config_errors(values: Mapping[str, object], *, available: Sequence[str]) -> 
         errors["k_min"] = f"allowed is {K_MIN} to {K_MAX}; got {k_min}"
     elif "k_min" not in errors and "k_max" not in errors and not k_min <= k_max <= K_MAX:
         errors["k_max"] = f"allowed is k_min ({k_min}) to {K_MAX}; got {k_max}"
-    transforms, features = values.get("transforms"), values.get("features")
-    if "transforms" not in errors and isinstance(transforms, Mapping) and isinstance(features, list | tuple):
-        stray = [str(f) for f in transforms if f not in features]
-        if stray:
-            errors["transforms"] = (
-                f"a transform is for one of the features ({', '.join(map(str, features))}); "
-                f"got {', '.join(repr(f) for f in stray)}"
-            )
+    features = values.get("features")
+    for name, what in (("transforms", "a transform"), ("scalers", "a scaler")):
+        mapping = values.get(name)
+        if isinstance(mapping, Mapping) and isinstance(features, list | tuple):
+            stray = [str(f) for f in mapping if f not in features]
+            if stray:
+                errors[name] = (
+                    f"{what} is for one of the features ({', '.join(map(str, features))}); "
+                    f"got {', '.join(repr(f) for f in stray)}"
+                )
     for field, check in (
         ("roles", _roles_error),
         ("units", _units_error),
         ("transforms", _transforms_error),
+        ("scalers", _scalers_error),
         ("min_share", _min_share_error),
     ):
         problem = check(values.get(field))

@@ -41,10 +41,8 @@ when the first pass finds outliers, the transforms are chosen again on the membe
 (one extreme income must not make income log1p: in log space every low income would look
 extreme), and the outliers are the members beyond the fences under those transforms.
 
-Scaling is `(x - center_) / scale_`: minmax (center = min, scale = max - min), standard (mean,
-standard deviation), robust (median, interquartile range; 1 when the range is 0), none (0 and 1)
-or shared: minmax whose range is shared by the features of the same unit (the widest range among
-them; features without a unit share one), so columns in one currency keep their relative spread.
+Scaling is `(x - center_) / scale_` with the configuration's scaler, or per feature with the
+scaler named in `scalers` (feature -> scaler, overriding the global one); see `scaling`.
 """
 
 from __future__ import annotations
@@ -57,44 +55,14 @@ import pandas as pd
 
 from segmentation.ml.config import MISSING_POLICIES, SCALERS
 from segmentation.ml.errors import EngineInputError
+from segmentation.ml.scaling import scaler_params
+from segmentation.ml.transforms import apply_log, skew_rule
 from segmentation.ml.types import DEFAULT_AGE_BINS
 
 GENDER_CODES: dict[str, float] = {"female": 1.0, "male": 0.0}
-SKEW_MIN = 2.0
-SKEW_MIN_DISTINCT = 10
 OUTLIER_FENCE = 3.0  # Tukey's far-out fences: Q1 - 3 IQR, Q3 + 3 IQR
 OUTLIER_MAX_SHARE = 0.05
 OUTLIERS_LISTED = 200  # the outliers listed with their values (all are counted)
-
-
-def skewness(values: np.ndarray) -> float:
-    """Fisher–Pearson sample skewness (0 for a constant column)."""
-    values = np.asarray(values, dtype=float)
-    sd = values.std()
-    if len(values) < 3 or sd == 0:
-        return 0.0
-    return float(np.mean(((values - values.mean()) / sd) ** 3))
-
-
-def skew_rule(values: np.ndarray) -> tuple[bool, str]:
-    """Whether `auto` applies log1p to a column, and why (module doc)."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if len(values) == 0:
-        return False, "no values"
-    if values.min() < 0:
-        return False, "has negative values"
-    if pd.Series(values[: SKEW_MIN_DISTINCT * 1000]).nunique() < SKEW_MIN_DISTINCT and (
-        pd.Series(values).nunique() < SKEW_MIN_DISTINCT
-    ):
-        return False, f"fewer than {SKEW_MIN_DISTINCT} distinct values"
-    skew = skewness(values)
-    if skew < SKEW_MIN:
-        return False, f"skewness {skew:.2f} below {SKEW_MIN:g}"
-    logged = skewness(np.log1p(values))
-    if abs(logged) >= abs(skew):
-        return False, f"skewness {skew:.2f}, but log1p does not reduce it ({logged:.2f})"
-    return True, f"skewness {skew:.2f} ≥ {SKEW_MIN:g}, non-negative: log1p (skewness after {logged:.2f})"
 
 
 def age_group_labels(bins: tuple[int, ...] | list[int]) -> list[str]:
@@ -147,6 +115,7 @@ class FeaturePreparer:
         transforms: Mapping[str, str] | None = None,
         units: Mapping[str, str] | None = None,
         outliers: str = "keep",
+        scalers: Mapping[str, str] | None = None,
     ) -> None:
         self.features = features
         self.scaler = scaler
@@ -157,6 +126,7 @@ class FeaturePreparer:
         self.transforms = transforms
         self.units = units
         self.outliers = outliers
+        self.scalers = scalers
 
     # -- fitting ------------------------------------------------------------------------------
     def encode(self, df: pd.DataFrame) -> pd.DataFrame:
@@ -178,6 +148,12 @@ class FeaturePreparer:
         """Learn imputation and scaling on `df`; `encoded_`, `kept_` and `missing_counts_` describe the rows."""
         if self.scaler not in SCALERS:
             raise EngineInputError(f"scaler must be one of {', '.join(SCALERS)}; got {self.scaler!r}")
+        for f, name in (self.scalers or {}).items():
+            if name not in SCALERS or f not in self.features:
+                raise EngineInputError(
+                    f"scalers: {name!r} for {f!r}; a scaler is one of {', '.join(SCALERS)} "
+                    f"for one of the features ({', '.join(self.features)})"
+                )
         if self.missing not in MISSING_POLICIES:
             raise EngineInputError(f"missing must be one of {', '.join(MISSING_POLICIES)}; got {self.missing!r}")
         encoded = self.encode(df)
@@ -213,21 +189,21 @@ class FeaturePreparer:
         self.outlier_note_ = ""
         inside = np.ones(len(encoded), dtype=bool)
         if self.outliers == "set_apart":
-            first = self._outlier_rule(_apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
+            first = self._outlier_rule(apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
             if not first.all():
                 # the transforms again without the first pass's outliers (one extreme customer does not
                 # decide them), then the fences under those transforms
                 self.transforms_ = self._choose_transforms(encoded[first])
-                inside = self._outlier_rule(_apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
+                inside = self._outlier_rule(apply_log(encoded.to_numpy(dtype=float), self._log_columns()))
         self.outliers_ = encoded[~inside]
         if not inside.all():
             encoded = encoded[inside]
             kept = kept.copy()
             kept[np.flatnonzero(kept)[~inside]] = False
-        values = _apply_log(encoded.to_numpy(dtype=float), self._log_columns())
+        values = apply_log(encoded.to_numpy(dtype=float), self._log_columns())
         self.kept_ = kept
         self.encoded_ = encoded
-        self.center_, self.scale_ = _scaler_params(values, self.scaler, self._unit_groups())
+        self.center_, self.scale_ = scaler_params(values, self.feature_scalers(), self._unit_groups())
         return self
 
     def _choose_transforms(self, encoded: pd.DataFrame) -> dict[str, dict[str, str]]:
@@ -250,6 +226,10 @@ class FeaturePreparer:
                 why = "chosen in the configuration" if how == "none" else "an encoded category"
                 chosen[f] = {"transform": "none", "reason": why}
         return chosen
+
+    def feature_scalers(self) -> list[str]:
+        """The scaler of each feature: its override in `scalers`, else the global `scaler`."""
+        return [(self.scalers or {}).get(f, self.scaler) for f in self.features]
 
     def _log_columns(self) -> np.ndarray:
         return np.array([self.transforms_[f]["transform"] == "log1p" for f in self.features], dtype=bool)
@@ -304,12 +284,13 @@ class FeaturePreparer:
         }
 
     def transform_encoded(self, encoded: pd.DataFrame) -> np.ndarray:
-        return (_apply_log(encoded.to_numpy(dtype=float), self._log_columns()) - self.center_) / self.scale_
+        return (apply_log(encoded.to_numpy(dtype=float), self._log_columns()) - self.center_) / self.scale_
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "features": list(self.features),
             "scaler": self.scaler,
+            "scalers": {f: name for f, name in zip(self.features, self.feature_scalers(), strict=True)},
             "missing": self.missing,
             "age_groups": bool(self.age_groups),
             "age_bins": [int(b) for b in self.age_bins],
@@ -369,45 +350,13 @@ def prepare_new(df: pd.DataFrame, model: dict[str, Any]) -> np.ndarray:
         encoded = encoded.fillna({f: v for f, v in model["impute"].items() if v is not None})
     transforms = model.get("transforms") or {}
     logged = np.array([transforms.get(f) == "log1p" for f in features], dtype=bool)
-    x = (_apply_log(encoded.to_numpy(dtype=float), logged) - np.asarray(model["center"])) / np.asarray(model["scale"])
+    x = (apply_log(encoded.to_numpy(dtype=float), logged) - np.asarray(model["center"])) / np.asarray(model["scale"])
     x[~kept] = np.nan
-    return x
-
-
-def _apply_log(x: np.ndarray, logged: np.ndarray) -> np.ndarray:
-    """log1p on the columns `logged` (a negative value of a new customer is clipped to 0)."""
-    if not logged.any():
-        return x
-    x = x.copy()
-    x[:, logged] = np.log1p(np.clip(x[:, logged], 0, None))
     return x
 
 
 def _jsonable_id(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _scaler_params(x: np.ndarray, scaler: str, groups: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    if x.shape[0] == 0:
-        return np.zeros(x.shape[1]), np.ones(x.shape[1])
-    if scaler == "none":
-        return np.zeros(x.shape[1]), np.ones(x.shape[1])
-    if scaler in ("minmax", "shared"):
-        center = x.min(axis=0)
-        scale = x.max(axis=0) - center
-        if scaler == "shared":
-            groups = groups if groups is not None else [0] * x.shape[1]
-            widest = {g: max(s for s, h in zip(scale, groups, strict=True) if h == g) for g in set(groups)}
-            scale = np.array([widest[g] for g in groups], dtype=float)
-    elif scaler == "standard":
-        center = x.mean(axis=0)
-        scale = x.std(axis=0)
-    else:
-        center = np.median(x, axis=0)
-        q75, q25 = np.percentile(x, [75, 25], axis=0)
-        scale = q75 - q25
-    scale = np.where(scale > 0, scale, 1.0)
-    return center.astype(float), scale.astype(float)
 
 
 def _most_frequent(col: pd.Series) -> float:

@@ -46,6 +46,8 @@ class SegmentationConfig:
     transforms: Mapping[str, str] = field(default_factory=dict)
     min_share: float = 0.02  # auto-k: a k whose fit has a segment below this share of members is no candidate
     outliers: OutlierPolicy = "set_apart"  # the outlier rule (features.py) sets extreme customers apart
+    # feature -> scaler overriding `scaler` for that feature (scaling.py); a feature left out has `scaler`
+    scalers: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -54,6 +56,7 @@ class SegmentationConfig:
         d["roles"] = dict(self.roles)
         d["units"] = dict(self.units)
         d["transforms"] = dict(self.transforms)
+        d["scalers"] = dict(self.scalers)
         return d
 
     @classmethod
@@ -63,7 +66,7 @@ class SegmentationConfig:
             data["features"] = tuple(data["features"])
         if "age_bins" in data:
             data["age_bins"] = tuple(data["age_bins"])
-        for mapping in ("roles", "units", "transforms"):
+        for mapping in ("roles", "units", "transforms", "scalers"):
             if data.get(mapping) is None:
                 data.pop(mapping, None)
             else:

@@ -24,6 +24,7 @@ OVERRIDABLE = (
     "random_state",
     "transform",
     "transforms",
+    "scalers",
     "min_share",
     "outliers",
 )
@@ -48,6 +49,15 @@ def segmentation_config(
             raise ConfigError(f"override {key!r}: {allowed}", errors={"overrides": f"{key!r}: {allowed}"})
         if value is not None or key == "k":
             values[key] = value
+    return config_from_values(values=values)
+
+
+def config_from_values(*, values: dict[str, ConfigValue]) -> SegmentationConfig:
+    """The engine configuration of `values` (`config_values()` names, stored or typed in the editor), validated.
+
+    Roles and units of the features come from the customers' column registry. Raises ConfigError keyed by field.
+    """
+    values = dict(values)
     features = values["features"]
     if isinstance(features, str):  # "age, annual_income" as typed on a command line
         values["features"] = [f.strip() for f in features.split(",") if f.strip()]
@@ -58,6 +68,6 @@ def segmentation_config(
     errors = config_errors(values, available=loading.features_available())
     if errors:
         raise ConfigError(errors=errors)
-    if values["age_bins"] is None:
-        values.pop("age_bins")
+    if values.get("age_bins") is None:
+        values.pop("age_bins", None)
     return SegmentationConfig.from_dict(values)

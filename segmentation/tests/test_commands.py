@@ -100,6 +100,14 @@ def test_command_line_options_override_for_this_run_only():
     assert (seg.k, seg.scaler, seg.random_state) == (None, "minmax", 42)
 
 
+def test_a_feature_may_have_its_own_scaler_for_this_run():
+    customer_blobs_create(90)
+    summary = _segment("--k", "3", "--scaler-for", "annual_income=robust", "--inline", "--json")
+    assert summary["params"]["scaler"] == "minmax"
+    assert summary["params"]["scalers"] == {"annual_income": "robust"}
+    assert Segmentation.objects.get(name=config.DEFAULT_SEGMENTATION_NAME).scalers == {}
+
+
 def test_named_segmentation_and_human_output():
     customer_blobs_create(90)
     Segmentation.objects.create(name="Spenders", k=3)
@@ -117,6 +125,11 @@ def test_named_segmentation_and_human_output():
         (["--features", "annual_income,shoe_size"], r"features: 'shoe_size' is not a customer field"),
         (["--k", "many"], r"--k: expected auto or a whole number; got 'many'"),
         (["--k-min", "6", "--k-max", "3"], r"k_max: allowed is k_min \(6\) to 100; got 3"),
+        (["--scaler-for", "annual_income"], r"--scaler-for: expected FEATURE=SCALER .*; got 'annual_income'"),
+        (
+            ["--scaler-for", "annual_income=zscore"],
+            r"scalers: allowed are minmax, .*; got 'zscore' for 'annual_income'",
+        ),
     ],
 )
 def test_bad_options_are_clear_errors(args, message):

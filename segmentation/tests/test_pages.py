@@ -128,7 +128,7 @@ def test_dashboard_empty_state(db, viewer_client, admin_client):
     assert "No segments yet" in viewer_client.get("/").content.decode()
     Segmentation.objects.create(name="default")
     html = admin_client.get("/").content.decode()
-    assert "No segments yet" in html and "Re-segment now" in html
+    assert "No segments yet" in html and "has no run yet" in html and "Run now" in html
 
 
 # --- run page ---

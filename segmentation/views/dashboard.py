@@ -12,6 +12,7 @@ from segmentation.models import Segment, Segmentation
 from segmentation.selectors.runs import dashboard_entries, run_units
 from segmentation.services.config import segmentation_get_or_create_default
 from segmentation.views import VIEW_PERM
+from segmentation.views.editor import RUN_NEEDED
 
 
 @require_GET
@@ -32,6 +33,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "entries": entries,
             "can_run": can_run,
+            "can_add": request.user.has_perm("segmentation.add_segmentation"),
+            "can_change": request.user.has_perm("segmentation.change_segmentation"),
+            "run_needed": RUN_NEEDED,
         },
     )
 

@@ -81,7 +81,7 @@ def test_admin_imports_resegments_reads_and_edits(tab, admin_user, celery_worker
 
     tab.go("/")
     assert page.get_by_text("No segments yet").first.is_visible()
-    page.get_by_role("button", name="Re-segment now").first.click()
+    page.get_by_role("button", name="Run now").first.click()
     page.wait_for_load_state("load")
     run = SegmentRun.objects.order_by("-pk").first()
     assert run is not None and page.url.endswith(f"/runs/{run.pk}/")

@@ -19,6 +19,17 @@ from segmentation.services import claims, runs
 from segmentation.services.config import segmentation_get_or_create_default
 
 
+def _scalers_value(pairs: list[str]) -> dict[str, str]:
+    """["annual_income=robust", "age=none"] -> {"annual_income": "robust", "age": "none"}."""
+    out = {}
+    for pair in pairs:
+        feature, sep, scaler = (part.strip() for part in pair.partition("="))
+        if not sep or not feature or not scaler:
+            raise CommandError(f"--scaler-for: expected FEATURE=SCALER (e.g. annual_income=robust); got {pair!r}")
+        out[feature] = scaler
+    return out
+
+
 def _k_value(raw: str) -> int | None:
     if raw.strip().lower() == "auto":
         return None
@@ -38,6 +49,13 @@ class Command(BaseCommand):
         parser.add_argument("--k-min", type=int, dest="k_min")
         parser.add_argument("--k-max", type=int, dest="k_max")
         parser.add_argument("--scaler", choices=list(SCALERS), help="default minmax")
+        parser.add_argument(
+            "--scaler-for",
+            action="append",
+            dest="scalers",
+            metavar="FEATURE=SCALER",
+            help="one feature's own scaler, overriding --scaler for it (repeatable), e.g. annual_income=robust",
+        )
         parser.add_argument(
             "--transform",
             choices=list(TRANSFORMS),
@@ -67,6 +85,8 @@ class Command(BaseCommand):
             overrides["features"] = [f.strip() for f in options["features"].split(",") if f.strip()]
         if options["k"] is not None:
             overrides["k"] = _k_value(options["k"])
+        if options["scalers"]:
+            overrides["scalers"] = _scalers_value(options["scalers"])
         for opt, key in (
             ("k_min", "k_min"),
             ("k_max", "k_max"),
