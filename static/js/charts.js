@@ -4,7 +4,8 @@
 //   is idle, so the first charts show at once and the page stays responsive while the rest are drawn.
 // - Narrow screens (< 640 px): legend below the plot, smaller margins, long titles wrapped; charts follow their
 //   box's width (config responsive) and are re-laid out when the width crosses that line.
-// - A drawn chart's div gets `data-drawn="1"` (tests and the page benchmark wait for it).
+// - A drawn chart's div gets `data-drawn="1"` and `data-drawn-at` (ms since navigation start): tests and the
+//   page benchmark (bench/bench_browser.py) wait for and read them.
 (function () {
   "use strict";
   var NARROW = 640;
@@ -39,48 +40,100 @@
     return typeof title === "string" ? title : title.text || "";
   }
 
-  function narrowLayout(el, layout) {
+  function axisKeys(layout, letter) {
+    return Object.keys(layout).filter(function (k) {
+      return new RegExp("^" + letter + "axis\\d*$").test(k);
+    });
+  }
+
+  function narrowLayout(el, layout, data) {
     // The figure's own layout, adapted to a narrow box; the original is kept on the element.
     var out = Object.assign({}, layout);
-    var chars = Math.max(24, Math.floor((el.clientWidth || 360) / 8));
+    var width = el.clientWidth || 360;
     var title = titleText(layout.title);
+    var titleLines = 0;
     if (title) {
-      var lines = wrap(title, chars);
-      out.title = Object.assign({}, typeof layout.title === "object" ? layout.title : {}, {
-        text: lines,
+      var text = wrap(title, Math.max(24, Math.floor(width / 8)));
+      titleLines = lineCount(text);
+      out.title = Object.assign({}, layout.title || {}, {
+        text: text,
         font: Object.assign({}, (layout.title && layout.title.font) || {}, { size: 14 }),
       });
     }
-    out.margin = Object.assign({}, layout.margin || {}, { l: 48, r: 12 });
+    var columns = Math.max(1, axisKeys(layout, "x").length > 1 ? 2 : 1);
+    var subplotTitles = false;
     if (layout.annotations) {
-      // Subplot titles are annotations: smaller, so neighbours do not run into each other.
+      // Subplot titles (annotations placed on the paper): smaller and wrapped to their column's width.
       out.annotations = layout.annotations.map(function (a) {
-        var size = Math.min((a.font && a.font.size) || 12, 11);
-        return Object.assign({}, a, { font: Object.assign({}, a.font || {}, { size: size }) });
+        var font = Object.assign({}, a.font || {}, { size: Math.min((a.font && a.font.size) || 12, 10) });
+        var copy = Object.assign({}, a, { font: font });
+        if (a.xref === "paper" && a.yref === "paper" && a.text) {
+          subplotTitles = true;
+          copy.text = wrap(a.text, Math.max(14, Math.floor(width / columns / 6.5)));
+        }
+        return copy;
       });
     }
-    if (title) out.margin.t = Math.max((layout.margin && layout.margin.t) || 0, 30 + 18 * lines_count(out.title.text));
-    if (layout.showlegend !== false) {
+    out.margin = Object.assign({}, layout.margin || {}, { l: 48, r: 12 });
+    out.margin.t = Math.max((layout.margin && layout.margin.t) || 0, 24 + 20 * titleLines + (subplotTitles ? 24 : 0));
+    if (subplotTitles) {
+      // Each subplot is titled: its axis titles would only crowd the neighbours.
+      axisKeys(layout, "y").forEach(function (k) {
+        out[k] = Object.assign({}, layout[k], { title: { text: "" } });
+      });
+    }
+    if (axisKeys(layout, "y").length > 2) out.height = Math.round((layout.height || 420) * 1.3);
+    (data || []).forEach(function (trace) {
+      // A colour bar beside a narrow plot takes a third of its width: below it instead.
+      if (trace.type !== "heatmap") return;
+      // A heatmap's category labels wrapped, its colour bar below the plot instead of beside it, and no axis
+      // titles (the categories say it): a narrow plot keeps most of its width for the cells.
+      var wrapAll = function (values, chars) {
+        return Array.isArray(values)
+          ? values.map(function (v) {
+              return typeof v === "string" ? wrap(v, chars) : v;
+            })
+          : values;
+      };
+      trace.x = wrapAll(trace.x, 12);
+      trace.y = wrapAll(trace.y, 18);
+      out.xaxis = Object.assign({}, layout.xaxis || {}, { tickangle: 0, title: { text: "" } });
+      out.yaxis = Object.assign({}, layout.yaxis || {}, { title: { text: "" } });
+      if (trace.showscale !== false) {
+        trace.colorbar = Object.assign({}, trace.colorbar || {}, {
+          orientation: "h",
+          x: 0.5,
+          xanchor: "center",
+          y: -0.2,
+          yanchor: "top",
+          thickness: 12,
+          title: Object.assign({}, (trace.colorbar && trace.colorbar.title) || {}, { side: "right" }),
+        });
+        out.height = (out.height || layout.height || 420) + 60;
+      }
+    });
+    if (layout.showlegend !== false && (data || []).length > 1) {
       out.legend = Object.assign({}, layout.legend || {}, {
         orientation: "h",
         x: 0,
         xanchor: "left",
         y: -0.18,
         yanchor: "top",
+        title: Object.assign({}, (layout.legend && layout.legend.title) || {}, { side: "top" }),
       });
       // Room for the legend under the plot: the chart grows instead of squeezing its plot area.
-      out.height = (layout.height || 420) + 120;
+      out.height = (out.height || layout.height || 420) + 24 * Math.min(data.length, 12);
     }
     return out;
   }
 
-  function lines_count(text) {
+  function lineCount(text) {
     return (text.match(/<br>/g) || []).length + 1;
   }
 
-  function layoutFor(el) {
+  function layoutFor(el, data) {
     var layout = el._segmentaLayout;
-    return isNarrow() ? narrowLayout(el, layout) : layout;
+    return isNarrow() ? narrowLayout(el, layout, data) : layout;
   }
 
   function draw(el) {
@@ -91,10 +144,11 @@
     var figure = JSON.parse(source.textContent);
     el._segmentaLayout = figure.layout || {};
     el._segmentaNarrow = isNarrow();
-    var layout = layoutFor(el);
+    var layout = layoutFor(el, figure.data);
     if (layout.height) el.style.height = layout.height + "px";
     window.Plotly.newPlot(el, figure.data || [], layout, CONFIG).then(function () {
       el.dataset.drawn = "1";
+      el.dataset.drawnAt = String(Math.round(window.performance.now()));
       delete el.dataset.drawing;
     });
   }
@@ -120,7 +174,7 @@
     document.querySelectorAll("[data-chart][data-drawn]").forEach(function (el) {
       if (el._segmentaNarrow === narrow) return;
       el._segmentaNarrow = narrow;
-      var layout = layoutFor(el);
+      var layout = layoutFor(el, el.data);
       el.style.height = (layout.height || 420) + "px";
       window.Plotly.react(el, el.data, layout, CONFIG);
     });
