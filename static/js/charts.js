@@ -95,20 +95,30 @@
             })
           : values;
       };
-      trace.x = wrapAll(trace.x, 12);
+      var columns = Array.isArray(trace.x) ? trace.x.length : 0;
+      // Up to three columns: labels wrapped under their column; more: labels upright (rotated), unwrapped.
+      if (columns <= 3) trace.x = wrapAll(trace.x, 12);
       trace.y = wrapAll(trace.y, 18);
-      out.xaxis = Object.assign({}, layout.xaxis || {}, { tickangle: 0, title: { text: "" } });
+      out.xaxis = Object.assign({}, layout.xaxis || {}, { tickangle: columns <= 3 ? 0 : -90, title: { text: "" } });
       out.yaxis = Object.assign({}, layout.yaxis || {}, { title: { text: "" } });
+      var longest = Math.max.apply(null, [0].concat((trace.x || []).map(function (v) { return String(v).length; })));
+      // Room for the labels under the plot, so the cells keep the figure's height.
+      out.height = (out.height || layout.height || 420) + (columns <= 3 ? 40 : Math.min(longest * 6, 260));
       if (trace.showscale !== false) {
+        // At the very bottom of the figure, under the axis labels whatever their height.
         trace.colorbar = Object.assign({}, trace.colorbar || {}, {
           orientation: "h",
           x: 0.5,
           xanchor: "center",
-          y: -0.2,
-          yanchor: "top",
+          yref: "container",
+          y: 0.01,
+          yanchor: "bottom",
           thickness: 12,
+          nticks: 4,
+          tickangle: 0,
           title: Object.assign({}, (trace.colorbar && trace.colorbar.title) || {}, { side: "right" }),
         });
+        out.margin.b = Math.max((layout.margin && layout.margin.b) || 0, 50) + 60;
         out.height = (out.height || layout.height || 420) + 60;
       }
     });
