@@ -45,8 +45,8 @@ class CompressStaticMiddleware:
         coding = "br" if brotli is not None and "br" in accepted else "gzip" if "gzip" in accepted else None
         if coding is None:
             return response
+        # Read whole; the file is closed with the response object (close() would also signal the request's end).
         body = b"".join(response.streaming_content) if response.streaming else response.content
-        response.close()
         if len(body) < MIN_BYTES:
             compressed, coding = body, None
         else:
