@@ -98,7 +98,7 @@ def test_every_page_fits_a_phone_and_a_desktop(chromium, live_server, admin_user
         context = chromium.new_context(viewport={"width": width, "height": height})
         page = context.new_page()
         page.set_default_timeout(30_000)
-        page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+        page.on("pageerror", lambda exc, page=page: errors.append(f"{page.url}: {exc}"))
         page.goto(live_server.url + every_page["login"], wait_until="load")
         assert page.evaluate(OVERFLOW)["scrollWidth"] <= width
         page.screenshot(path=str(shots / f"login-{width}.png"), full_page=True)
