@@ -15,7 +15,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from drf-spectacular-sidecar's static files (no CDN); a browser session is needed, as for pages.
     path("api/docs/", login_required(SpectacularSwaggerView.as_view(url_name="api-schema")), name="api-docs"),
-    path("assets/plotly.min.js", core_views.plotly_js, name="plotly-js"),
     path("healthz", core_views.healthz, name="healthz"),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),

@@ -4,21 +4,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-from plotly.offline import get_plotlyjs
 
 from core.activity import activity_sentences, activity_verb_label
 from core.models import Activity
 from core.roles import is_admin
-
-
-@login_not_required
-@require_GET
-@cache_control(public=True, max_age=86400)
-def plotly_js(request: HttpRequest) -> HttpResponse:
-    """Serve the plotly.js bundled in the installed plotly package (no CDN, no download)."""
-    return HttpResponse(get_plotlyjs(), content_type="application/javascript")
 
 
 @login_not_required

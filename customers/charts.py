@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from segmentation.ml.charts.base import render_div
 from segmentation.ml.formatting import format_number
 
 GENDER_DIV_ID = "chart-gender"
@@ -268,8 +269,8 @@ def scatter_matrix_figure(
 
 
 def figure_html(fig: go.Figure, *, div_id: str) -> str:
-    """The figure as an HTML fragment without plotly.js (the page loads it once)."""
-    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id, config={"responsive": True})
+    """The figure as an HTML fragment drawn by static/js/charts.js (the page loads plotly.js once)."""
+    return render_div(fig, div_id=div_id)
 
 
 def _num(x: float) -> str:

@@ -19,6 +19,7 @@ from core.exceptions import SegmentaError
 from segmentation.forms import ChartAxesForm
 from segmentation.ml import charts
 from segmentation.ml.charts.profiles import RADAR_MIN_FEATURES
+from segmentation.ml.charts.maps import MAP_POINTS
 from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.selectors.runs import (
     run_axes_defaults,
@@ -133,6 +134,7 @@ def _run_charts(
     sample, total = run_sample(run=run, features=wanted)
     seg_dicts = segment_dicts(segments=segments)
     out["sample_size"], out["total"] = len(sample), total
+    out["map_points"] = min(len(sample), MAP_POINTS)
     out["charts"] += [
         (
             "2D map",

@@ -139,13 +139,26 @@ def _vline(fig: go.Figure, x: float, *, xref: str, yref: str, color: str, text: 
 
 
 def render(fig: go.Figure, key: str) -> str:
-    """HTML fragment of a figure in a div with the fixed id DIV_IDS[key] (plotly.js loaded by the page)."""
-    return pio.to_html(
-        fig,
-        include_plotlyjs=False,
-        full_html=False,
-        div_id=DIV_IDS[key],
-        config={"responsive": True, "displaylogo": False},
-        default_width="100%",
-        default_height=f"{int(fig.layout.height or 420)}px",
+    """HTML fragment of a figure in a div with the fixed id DIV_IDS[key] (see `render_div`)."""
+    return render_div(fig, div_id=DIV_IDS[key])
+
+
+# "<", ">" and "&" escaped inside the JSON, so no string in a figure (a segment's name, a column's label)
+# can close the <script> element or start markup (as Django's json_script does).
+_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def render_div(fig: go.Figure, *, div_id: str) -> str:
+    """A figure as an empty sized div plus its JSON in a <script type="application/json">.
+
+    The page loads plotly.js once (deferred) and static/js/charts.js, which draws each figure when it
+    comes near the viewport (and the rest when the browser is idle), so a page with many charts shows
+    its first ones at once. The div keeps the figure's height, so nothing moves when a chart is drawn; the
+    plotly config (responsive, no logo) is charts.js's.
+    """
+    payload = pio.to_json(fig, validate=False).translate(_JSON_ESCAPES)
+    height = int(fig.layout.height or 420)
+    return (
+        f'<div id="{div_id}" class="chart" data-chart="{div_id}-figure" style="width:100%;height:{height}px"></div>'
+        f'<script type="application/json" id="{div_id}-figure">{payload}</script>'
     )

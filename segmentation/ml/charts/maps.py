@@ -1,4 +1,10 @@
-"""Maps of the customers: 2D and 3D scatter plots coloured by segment."""
+"""Maps of the customers: 2D and 3D scatter plots coloured by segment.
+
+A map draws at most MAP_POINTS customers: beyond a few thousand points the picture does not change to the eye,
+but the page grows by about 40 bytes a point and the browser takes longer to draw it. The run's sample is in
+a random order (a hash of the customer id), so its first MAP_POINTS rows are a random subset of it, each
+segment keeping about its share; the title says how many customers the map shows.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,13 @@ import plotly.graph_objects as go
 
 from segmentation.ml.charts.base import _LAYOUT, Units, _color, _new, _seg_name, feature_label, feature_name
 
+MAP_POINTS = 5_000
+
+
+def _map_points(sample: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The first `limit` rows of the sample (a random order), so every segment keeps about its share."""
+    return sample if len(sample) <= limit else sample.iloc[:limit]
+
 
 def scatter2d_figure(
     sample: pd.DataFrame,
@@ -19,9 +32,11 @@ def scatter2d_figure(
     segments: Sequence[Mapping[str, Any]],
     total: int,
     units: Units = None,
+    limit: int = MAP_POINTS,
 ) -> go.Figure:
-    """Customers (a sample; `sample` has columns x, y and 'label') coloured by segment, with centroids."""
+    """Customers (a sample, at most `limit` drawn; columns x, y and 'label') coloured by segment, with centroids."""
     fig = _new()
+    sample = _map_points(sample, limit)
     n = len(sample)
     for i, seg in enumerate(segments):
         part = sample[sample["label"] == seg["label"]]
@@ -68,9 +83,11 @@ def scatter3d_figure(
     segments: Sequence[Mapping[str, Any]],
     total: int,
     units: Units = None,
+    limit: int = MAP_POINTS,
 ) -> go.Figure:
-    """Customers in three features (a sample), coloured by segment."""
+    """Customers in three features (a sample, at most `limit` drawn), coloured by segment."""
     fig = _new()
+    sample = _map_points(sample, limit)
     n = len(sample)
     for i, seg in enumerate(segments):
         part = sample[sample["label"] == seg["label"]]
