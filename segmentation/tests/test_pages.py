@@ -12,12 +12,12 @@ import io
 import re
 
 import pytest
-from django.template.defaultfilters import floatformat
 from django.utils.html import escape
 
 from core.models import Activity
 from customers.models import Customer
 from customers.tests.factories import CENTERS, customer_groups_create
+from segmentation.ml.formatting import format_duration
 from segmentation.models import RunStatus, Segmentation, SegmentRun
 from segmentation.tests.factories import SegmentationFactory, SegmentRunFactory, demo_and_personality
 from tests.synth import PERSONALITY_MISSING_INCOME, PERSONALITY_ROWS
@@ -27,7 +27,7 @@ FEATURES = ("age", "annual_income", "spending_score")
 
 def _duration(run: SegmentRun) -> str:
     """The run's duration as the pages print it."""
-    return f"{floatformat(run.duration_seconds, 1)} s"
+    return format_duration(run.duration_seconds)
 
 
 @pytest.fixture
