@@ -8,7 +8,7 @@ import io
 import pytest
 
 from campaigns import services
-from campaigns.export import audience_csv_reference, audience_export_stream, legacy_columns, csv_line
+from campaigns.export import audience_csv_reference, audience_export_stream, csv_line, legacy_columns
 from campaigns.selectors import campaign_audience_rows
 from core.csvsafe import safe_row
 
