@@ -1,12 +1,16 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import cache_control, never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 from plotly.offline import get_plotlyjs
+from rest_framework.authtoken.models import Token
 
+from core import tokens
+from core.exceptions import SegmentaError
 from core.models import Activity
 from core.roles import is_admin
 
@@ -46,5 +50,45 @@ def activity_list(request: HttpRequest) -> HttpResponse:
             "object_type": object_type,
             "verbs": Activity.objects.order_by("verb").values_list("verb", flat=True).distinct(),
             "object_types": Activity.objects.order_by("object_type").values_list("object_type", flat=True).distinct(),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def token_page(request: HttpRequest) -> HttpResponse:
+    """Any logged-in user's own API token: create (shown once in full), regenerate, revoke.
+
+    POST `action=create` makes a token (replacing the current one) and shows its key in this response only;
+    POST `action=revoke` with `prefix` revokes the user's own token (404 for any other prefix).
+    """
+    new_key = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "create":
+            new_key = tokens.token_create(user=request.user).key
+        elif action == "revoke":
+            try:
+                tokens.token_revoke(user=request.user, prefix=request.POST.get("prefix", ""))
+            except Token.DoesNotExist:
+                raise Http404("You have no token with that prefix.") from None
+            except SegmentaError as exc:
+                messages.error(request, str(exc))
+                return redirect("tokens")
+            messages.success(request, "Token revoked: programs using it can no longer call the API.")
+            return redirect("tokens")
+        else:
+            return HttpResponse(
+                f"action: expected create or revoke; got {action!r}", status=400, content_type="text/plain"
+            )
+    token = tokens.token_for(user=request.user)
+    return render(
+        request,
+        "core/tokens.html",
+        {
+            "token": token,
+            "prefix": tokens.token_prefix(token.key) if token else "",
+            "new_key": new_key,
+            "api_base": request.build_absolute_uri("/api/"),
         },
     )
