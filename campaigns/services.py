@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from campaigns.models import Audience, AudienceMember, Campaign, CampaignStatus, Channel
@@ -337,11 +338,17 @@ def audience_create(
         filters=filters,
         description=description,
     )
-    select_sql, params = customer_list(query=query).order_by().values_list("pk").query.sql_with_params()
+    select_sql, params = (
+        customer_list(query=query)
+        .order_by()
+        .annotate(picked_id=F("pk"))
+        .values_list("picked_id")
+        .query.sql_with_params()
+    )
     table = connection.ops.quote_name(AudienceMember._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (audience_id, customer_id) SELECT %s, picked.id FROM ({select_sql}) picked",  # noqa: S608 - names quoted by Django, values bound
+            f"INSERT INTO {table} (audience_id, customer_id) SELECT %s, picked.picked_id FROM ({select_sql}) picked",  # noqa: S608 - names quoted by Django, values bound
             [audience.pk, *params],
         )
         size = cursor.rowcount
