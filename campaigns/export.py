@@ -50,6 +50,7 @@ _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 #: Text Excel would read as a number or a date on opening a CSV (and lose leading zeros or digits).
 EXCEL_CONVERTS = re.compile(r"^(0\d+|\d{16,}|\d+[eE][+-]?\d+|\d{1,4}[-/]\d{1,2}([-/]\d{1,4})?)$")
 BOM = "\ufeff"
+_DANGEROUS_START = frozenset(("=", "+", "-", "@", "\t", "\r"))  # core.csvsafe's; a test holds them equal
 
 
 @dataclass(frozen=True)
@@ -96,25 +97,29 @@ def excel_text(value: str) -> str:
     return value
 
 
-def _csv_renderer(column: ExportColumn, *, excel: bool) -> Callable[[Any], str]:
-    """How one customer cell is written (the loop calls it per row: keep it short)."""
-    safe, field, needs_quotes = safe_cell, csv_field, _NEEDS_QUOTES.search
+def _csv_renderer(column: ExportColumn, *, excel: bool) -> Callable[[Any], str] | None:
+    """How one customer cell is written; None for a canonical number (written as is, empty when missing).
+
+    The loop calls it per row and cell: the common case (plain text, nothing to quote) returns at once.
+    """
     if column.kind == "number" and not column.attribute:
-        return lambda v: "" if v is None else str(v)
+        return None
     if column.kind == "number":
-        return lambda v: field(safe(audience_number(v)))
-    if excel:
+        return lambda v: csv_field(safe_cell(audience_number(v)))
+    dangerous, needs_quotes, converts = _DANGEROUS_START, _NEEDS_QUOTES.search, EXCEL_CONVERTS.match
 
-        def text_excel(v: Any) -> str:
-            if v is None or v == "":
-                return ""
-            v = safe(v)
-            if not isinstance(v, str):
-                return str(v)
-            return field(v) if needs_quotes(v) else excel_text(v)
+    def text(v: Any) -> str:
+        if v is None:
+            return ""
+        if not isinstance(v, str):
+            return csv_field(safe_cell(v))
+        if v[:1] in dangerous or needs_quotes(v):
+            return csv_field(safe_cell(v))
+        if excel and v[:1].isdigit() and converts(v):
+            return '"=""' + v + '"""'
+        return v
 
-        return text_excel
-    return lambda v: field(safe(v))
+    return text
 
 
 def _constant_cell(value: Any, *, excel: bool) -> str:
@@ -182,7 +187,8 @@ def _csv_blocks(chosen, customer_columns, groups, constants, campaign, block_row
     block: list[str] = []
     append = block.append
     for group_id, *values in campaign_export_rows(campaign=campaign, columns=customer_columns, chunk_size=block_rows):
-        append(templates[group_id].format(*[r(v) for r, v in zip(renderers, values, strict=True)]))
+        cells = [("" if v is None else v) if r is None else r(v) for r, v in zip(renderers, values)]  # noqa: B905
+        append(templates[group_id].format(*cells))
         if len(block) >= block_rows:
             counter[0] += len(block)
             yield "".join(block).encode()

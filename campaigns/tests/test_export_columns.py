@@ -205,3 +205,10 @@ def test_provider_columns_extend_the_choice(with_email, campaign, marketer_user)
         assert Customer.objects.get(external_id="0124").created_at.isoformat()[:10] in body
     finally:
         _providers.remove(provider)
+
+
+def test_fast_path_knows_the_same_dangerous_starts_as_core():
+    from campaigns.export import _DANGEROUS_START
+    from core.csvsafe import _DANGEROUS
+
+    assert _DANGEROUS_START == frozenset(_DANGEROUS)
