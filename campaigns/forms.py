@@ -5,7 +5,7 @@ import json
 from django import forms
 
 from campaigns.columns import ExportColumn
-from campaigns.models import Audience, Campaign, CampaignStatus
+from campaigns.models import Audience, AudienceStatus, Campaign, CampaignStatus
 from campaigns.services import _TRANSITIONS
 from core.exceptions import ConfigError
 from segmentation.models import PlaybookRule, Segment, Segmentation
@@ -25,7 +25,7 @@ class AudienceChoiceField(forms.ModelChoiceField):
 class CampaignForm(forms.ModelForm):
     segments = SegmentChoiceField(queryset=Segment.objects.none(), widget=forms.CheckboxSelectMultiple, required=False)
     audience = AudienceChoiceField(
-        queryset=Audience.objects.all(),
+        queryset=Audience.objects.filter(status=AudienceStatus.READY),
         required=False,
         empty_label="— none: target the segments above —",
         label="Or a static audience",

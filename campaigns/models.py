@@ -83,11 +83,20 @@ class Campaign(models.Model):
         return self.name
 
 
+class AudienceStatus(models.TextChoices):
+    QUEUED = "queued", "Being saved"
+    RUNNING = "running", "Being saved"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Audience(models.Model):
     """A static audience: the customers a filtered customer list showed when it was saved.
 
     `filters` are the customer list's query parameters, `description` says them in words; the members
-    are written once, set-based (`campaigns.services_audiences.audience_create`), and never change.
+    are written once, set-based (`campaigns.services.audience_fill`: one INSERT ... SELECT), inline for a
+    small list or by a Celery task for a large one (status queued -> running -> ready or failed), and
+    never change.
     """
 
     name = models.CharField(max_length=200)
@@ -98,6 +107,8 @@ class Audience(models.Model):
     filters = models.JSONField(default=dict, blank=True)
     description = models.TextField(blank=True)
     size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=AudienceStatus.choices, default=AudienceStatus.QUEUED)
+    error = models.TextField(blank=True)
     customers = models.ManyToManyField("customers.Customer", through="AudienceMember", related_name="+")
 
     class Meta:
@@ -108,7 +119,8 @@ class Audience(models.Model):
 
 
 class AudienceMember(models.Model):
-    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="members")
+    # no index of its own: the unique constraint's (audience, customer) index serves audience lookups
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="members", db_index=False)
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
 
     class Meta:

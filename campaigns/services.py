@@ -6,15 +6,15 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from campaigns.models import Audience, AudienceMember, Campaign, CampaignStatus, Channel
+from campaigns.models import Audience, AudienceMember, AudienceStatus, Campaign, CampaignStatus, Channel
 from campaigns.selectors import segments_map_to_run
 from core.exceptions import Conflict, DataError
 from core.services import activity_record
-from customers.selectors.customers import CustomerQuery, customer_list
+from customers.selectors.customers import customer_list, customer_query_parse
 from segmentation.models import PlaybookRule, RunPin, Segment, SegmentRun
 
 EDITABLE_FIELDS = (
@@ -95,6 +95,11 @@ def _target_checked(segments: Iterable[Segment], audience: Audience | None) -> l
             f"segment(s) and audience {audience.pk}"
         )
     if audience is not None:
+        if audience.status != AudienceStatus.READY:
+            raise DataError(
+                f"audience: {audience.name!r} (id {audience.pk}) is {audience.get_status_display().lower()}; "
+                "a campaign can target it once it is ready"
+            )
         return []
     return _segments_checked(segments)
 
@@ -321,14 +326,23 @@ def campaign_export_record(
     activity_record(actor=actor, verb="campaign.export", obj=campaign, detail=detail)
 
 
+#: Lists up to this many customers are saved inside the request (well under a second); larger ones by a task.
+AUDIENCE_INLINE_MAX = 50_000
+
+
 @transaction.atomic
 def audience_create(
-    *, actor: Any, name: str, query: CustomerQuery, filters: dict[str, str], description: str
+    *,
+    actor: Any,
+    name: str,
+    filters: dict[str, str],
+    description: str,
+    expected_size: int | None = None,
 ) -> Audience:
-    """Save the customers matching `query` (the customer list's filters) as a static audience.
+    """Save the customers matching `filters` (the customer list's parameters) as a static audience.
 
-    The members are written by one INSERT ... SELECT over the customer list's own query (set-based: no
-    customer travels through Python), so a million members take one statement.
+    Up to AUDIENCE_INLINE_MAX expected customers the members are written now; above, the audience is a
+    queued row and `campaigns.audience_fill` (Celery) writes them after commit.
     """
     if not name or not name.strip():
         raise DataError("name: an audience needs a name; got an empty value")
@@ -338,6 +352,47 @@ def audience_create(
         filters=filters,
         description=description,
     )
+    activity_record(
+        actor=actor,
+        verb="audience.create",
+        obj=audience,
+        after={"name": audience.name, "filters": filters, "description": description},
+    )
+    if expected_size is not None and expected_size <= AUDIENCE_INLINE_MAX:
+        audience_fill(audience_id=audience.pk)
+        audience.refresh_from_db()
+    else:
+        from campaigns.tasks import audience_fill_task
+
+        audience_id = audience.pk
+        transaction.on_commit(lambda: audience_fill_task.delay(audience_id))
+    return audience
+
+
+def audience_fill(*, audience_id: int) -> str:
+    """Write a queued audience's members: claim it (one conditional UPDATE), then one INSERT ... SELECT over
+    the customer list's own query (set-based: no customer travels through Python). Safe to run twice."""
+    claimed = Audience.objects.filter(pk=audience_id, status=AudienceStatus.QUEUED).update(
+        status=AudienceStatus.RUNNING
+    )
+    if not claimed:
+        return "skipped"
+    audience = Audience.objects.get(pk=audience_id)
+    try:
+        with transaction.atomic():
+            size = _members_insert(audience)
+            Audience.objects.filter(pk=audience_id).update(status=AudienceStatus.READY, size=size, error="")
+    except (OperationalError, InterfaceError):  # transient: queued again for the task's retry
+        Audience.objects.filter(pk=audience_id).update(status=AudienceStatus.QUEUED)
+        raise
+    except DatabaseError as exc:
+        Audience.objects.filter(pk=audience_id).update(status=AudienceStatus.FAILED, error=str(exc)[:2000])
+        raise
+    return "ready"
+
+
+def _members_insert(audience: Audience) -> int:
+    query = customer_query_parse(params=audience.filters)
     select_sql, params = (
         customer_list(query=query)
         .order_by()
@@ -351,13 +406,4 @@ def audience_create(
             f"INSERT INTO {table} (audience_id, customer_id) SELECT %s, picked.picked_id FROM ({select_sql}) picked",  # noqa: S608 - names quoted by Django, values bound
             [audience.pk, *params],
         )
-        size = cursor.rowcount
-    audience.size = size
-    audience.save(update_fields=["size"])
-    activity_record(
-        actor=actor,
-        verb="audience.create",
-        obj=audience,
-        after={"name": audience.name, "filters": filters, "description": description, "size": size},
-    )
-    return audience
+        return cursor.rowcount

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 
 from campaigns import selectors, services
+from campaigns.models import AudienceStatus
 from core.exceptions import SegmentaError
 from customers.selectors.customers import CustomerQuery, customer_list, customer_query_parse
 
@@ -46,19 +47,23 @@ def audience_create(request):
     filters = audience_filters(query)
     description = audience_description(filters)
     form = AudienceForm(request.POST or None)
+    size = customer_list(query=query).count()
     if request.method == "POST" and form.is_valid():
         try:
             audience = services.audience_create(
                 actor=request.user,
                 name=form.cleaned_data["name"],
-                query=query,
                 filters=filters,
                 description=description,
+                expected_size=size,
             )
         except SegmentaError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"Audience “{audience.name}” saved with {audience.size} customers.")
+            if audience.status == AudienceStatus.READY:
+                messages.success(request, f"Audience “{audience.name}” saved with {audience.size} customers.")
+            else:
+                messages.info(request, f"Audience “{audience.name}” is being saved ({size} customers): ready soon.")
             return redirect("campaigns:audiences")
     return render(
         request,
@@ -68,7 +73,7 @@ def audience_create(request):
             "filters": filters,
             "description": description,
             "notes": query.notes,
-            "size": customer_list(query=query).count(),
+            "size": size,
             "back": "?" + urlencode(query.as_params()),
         },
     )
@@ -80,5 +85,9 @@ def audience_list(request):
     return render(
         request,
         "campaigns/audience_list.html",
-        {"page": page, "can_add": request.user.has_perm("campaigns.add_campaign")},
+        {
+            "page": page,
+            "can_add": request.user.has_perm("campaigns.add_campaign"),
+            "pending": any(a.status in (AudienceStatus.QUEUED, AudienceStatus.RUNNING) for a in page),
+        },
     )
