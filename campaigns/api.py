@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from campaigns import selectors, services
-from campaigns.columns import export_columns_validate
+from campaigns.columns import campaign_export_columns, export_columns_validate
 from campaigns.export import EXPORT_FORMATS, audience_export_stream, audience_filename, legacy_columns
 from campaigns.models import Audience, Campaign, CampaignStatus
 from core.api import CanExportAudience, CursorPage, ModelPermissionsWithView
@@ -323,9 +323,10 @@ class CampaignViewSet(
             return self._audience_page(request, campaign)
         if raw_columns is not None:
             columns = export_columns_validate(raw_columns, parameter="columns")
+        elif campaign.export_columns:
+            columns = campaign_export_columns(campaign=campaign)  # those still available
         else:
-            columns = list(campaign.export_columns or []) or legacy_columns(campaign=campaign)
-            columns = export_columns_validate(columns, parameter="columns")
+            columns = legacy_columns(campaign=campaign)
         response = StreamingHttpResponse(
             audience_export_stream(actor=request.user, campaign=campaign, columns=columns, format=export_format),
             content_type=EXPORT_FORMATS[export_format].content_type,

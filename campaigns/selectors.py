@@ -37,7 +37,7 @@ _AUDIENCE_CUSTOMER_FIELDS = (
 
 
 def campaign_list(*, include_archived: bool = False, status: str | None = None) -> QuerySet[Campaign]:
-    qs = Campaign.objects.select_related("owner", "pinned_run").prefetch_related("segments")
+    qs = Campaign.objects.select_related("owner", "pinned_run", "audience").prefetch_related("segments")
     if status:
         qs = qs.filter(status=status)
     elif not include_archived:

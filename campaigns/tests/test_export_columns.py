@@ -212,3 +212,12 @@ def test_fast_path_knows_the_same_dangerous_starts_as_core():
     from core.csvsafe import _DANGEROUS
 
     assert _DANGEROUS_START == frozenset(_DANGEROUS)
+
+
+def test_api_uses_the_campaigns_columns_still_available(api_as, marketer_user, campaign):
+    services.campaign_update(actor=marketer_user, campaign=campaign, export_columns=["external_id", "e_mail"])
+    client = api_as(marketer_user, "token")
+    url = f"/api/campaigns/{campaign.pk}/audience/?format=csv"
+    assert b"".join(client.get(url).streaming_content).splitlines()[0] == b"external_id,e_mail"
+    CustomerAttribute.objects.filter(key="e_mail").delete()  # an Admin removed the attribute
+    assert b"".join(client.get(url).streaming_content).splitlines()[0] == b"external_id"
