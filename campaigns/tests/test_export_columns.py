@@ -221,3 +221,25 @@ def test_api_uses_the_campaigns_columns_still_available(api_as, marketer_user, c
     assert b"".join(client.get(url).streaming_content).splitlines()[0] == b"external_id,e_mail"
     CustomerAttribute.objects.filter(key="e_mail").delete()  # an Admin removed the attribute
     assert b"".join(client.get(url).streaming_content).splitlines()[0] == b"external_id"
+
+
+@pytest.mark.parametrize("excel", [False, True])
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "", None, "=2+3", "+1", "-1", "@x", "\tT", "\rC", "a,b", 'q"x', "l\nb", "0124", "124", "1-2", "1E5",
+     "12345678901234567", "Rentrée · café", " lead", "'q"],
+)  # fmt: skip
+def test_generated_row_writer_equals_the_renderers(value, excel):
+    from campaigns.export import ExportColumn, _csv_renderer, _row_blocks
+
+    columns = [ExportColumn("a", "", "customer", path="a"), ExportColumn("n", "", "customer", kind="number", path="n")]
+    renderers = [_csv_renderer(c, excel=excel) for c in columns]
+    blocks = list(_row_blocks(renderers, excel=excel)([(1, value, 7), (1, value, None)], {1: "{0};{1}".format}, 1))
+    assert [line for block in blocks for line in block] == [f"{renderers[0](value)};7", f"{renderers[0](value)};"]
+
+
+def test_only_constant_columns(marketer_user, campaign):
+    body = b"".join(
+        audience_export_stream(actor=marketer_user, campaign=campaign, columns=["campaign_name"], format="csv")
+    ).decode()
+    assert body.splitlines()[1:] == ["Rentrée · café"] * campaign.segments.get().size
