@@ -33,6 +33,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
+
 from campaigns.columns import ExportColumn, campaign_export_columns, export_columns_available
 from campaigns.models import Campaign
 from campaigns.selectors import (
@@ -245,7 +247,7 @@ def _json_blocks(chosen, customer_columns, groups, constants, campaign, block_ro
     converters = [_json_value(c) for c in customer_columns]
     positions = [i for i, c in enumerate(chosen) if c.source == "customer"]
     others = [(i, c.name) for i, c in enumerate(chosen) if c.source != "customer"]
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    dumps = DjangoJSONEncoder(ensure_ascii=False).encode  # dates and decimals (provider columns) as text
     yield b"["
     block: list[str] = []
     append = block.append

@@ -179,3 +179,9 @@ def test_save_link_tag_for_the_customer_list(marketer_user, viewer_user):
 def test_factory_campaign_keeps_working_on_segments(marketer_user, mall_run):
     campaign = CampaignFactory(actor=marketer_user, segments=[mall_run.segments.first()])
     assert campaign.audience is None
+
+
+def test_admin_lists_audiences_read_only(admin_client, audience):
+    assert "Women 30+" in admin_client.get("/admin/campaigns/audience/").content.decode()
+    assert admin_client.get(f"/admin/campaigns/audience/{audience.pk}/change/").status_code == 200
+    assert admin_client.get("/admin/campaigns/audience/add/").status_code == 403

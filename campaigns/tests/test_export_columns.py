@@ -203,6 +203,14 @@ def test_provider_columns_extend_the_choice(with_email, campaign, marketer_user)
         ).decode()
         assert body.splitlines()[0] == "external_id,customer_since"
         assert Customer.objects.get(external_id="0124").created_at.isoformat()[:10] in body
+        data = json.loads(
+            b"".join(
+                audience_export_stream(
+                    actor=marketer_user, campaign=campaign, columns=["external_id", "customer_since"], format="json"
+                )
+            )
+        )
+        assert data[0]["customer_since"][:4].isdigit()
     finally:
         _providers.remove(provider)
 
