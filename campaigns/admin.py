@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from campaigns import services
-from campaigns.models import Campaign
+from campaigns.models import Audience, Campaign
 from core.exceptions import SegmentaError
 
 
@@ -47,3 +47,20 @@ class CampaignAdmin(admin.ModelAdmin):
             services.campaign_archive(actor=request.user, campaign=campaign)
             n += 1
         self.message_user(request, f"{n} campaign(s) archived.", messages.SUCCESS)
+
+
+@admin.register(Audience)
+class AudienceAdmin(admin.ModelAdmin):
+    """Static audiences, read only: they are saved from the customer list (campaigns:audience-create)."""
+
+    list_display = ("name", "status", "size", "created_by", "created_at")
+    list_filter = ("status",)
+    search_fields = ("name",)
+    readonly_fields = ("name", "status", "size", "filters", "description", "error", "created_by", "created_at")
+    exclude = ("customers",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

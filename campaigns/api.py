@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -19,15 +19,18 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from campaigns import selectors, services
-from campaigns.export import audience_csv_stream, audience_filename
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.columns import campaign_export_columns, export_columns_validate
+from campaigns.export import EXPORT_FORMATS, audience_export_stream, audience_filename, legacy_columns
+from campaigns.models import Audience, Campaign, CampaignStatus
 from core.api import CanExportAudience, CursorPage, ModelPermissionsWithView
 from core.exceptions import DataError
 from segmentation.models import PlaybookRule, Segment, SegmentRun
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    segments = serializers.PrimaryKeyRelatedField(many=True, queryset=Segment.objects.all())
+    segments = serializers.PrimaryKeyRelatedField(many=True, queryset=Segment.objects.all(), required=False)
+    audience = serializers.PrimaryKeyRelatedField(queryset=Audience.objects.all(), required=False, allow_null=True)
+    export_columns = serializers.ListField(child=serializers.CharField(), required=False)
     playbook_rule = serializers.PrimaryKeyRelatedField(
         queryset=PlaybookRule.objects.all(), required=False, allow_null=True
     )
@@ -38,7 +41,8 @@ class CampaignSerializer(serializers.ModelSerializer):
         model = Campaign
         fields = [
             "id", "name", "goal", "channel", "offer", "starts_on", "ends_on", "status", "owner",
-            "segments", "strategy", "playbook_rule", "pinned_run", "pinned_at", "created_at", "updated_at",
+            "segments", "audience", "export_columns", "strategy", "playbook_rule", "pinned_run", "pinned_at",
+            "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["pinned_run", "pinned_at", "created_at", "updated_at"]
 
@@ -71,6 +75,26 @@ class AudienceRowSerializer(serializers.Serializer):
         return self.context["campaign"].pk
 
 
+class StaticAudienceRowSerializer(serializers.Serializer):
+    """One member of a static audience (JSON pages)."""
+
+    external_id = serializers.CharField(source="customer.external_id")
+    audience_id = serializers.IntegerField()
+    audience_name = serializers.CharField(source="audience.name")
+    gender = serializers.CharField(source="customer.gender")
+    age = serializers.IntegerField(source="customer.age", allow_null=True)
+    annual_income = serializers.FloatField(source="customer.annual_income", allow_null=True)
+    spending_score = serializers.FloatField(source="customer.spending_score", allow_null=True)
+    strategy = serializers.SerializerMethodField()
+    campaign_id = serializers.SerializerMethodField()
+
+    def get_strategy(self, obj) -> str:
+        return self.context["campaign"].strategy
+
+    def get_campaign_id(self, obj) -> int:
+        return self.context["campaign"].pk
+
+
 class AudiencePage(CursorPage):
     page_size = 500
     max_page_size = 5000
@@ -86,6 +110,24 @@ class AudienceCSVRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return data if isinstance(data, bytes | str) else b""
+
+
+class AudienceExcelRenderer(AudienceCSVRenderer):
+    """`?format=excel`: CSV for Excel (byte-order mark, ids kept as text)."""
+
+    format = "excel"
+
+
+class AudienceJSONStreamRenderer(AudienceCSVRenderer):
+    """`?format=json-stream`: the whole audience as one JSON array, streamed."""
+
+    media_type = "application/json"
+    format = "json-stream"
+
+
+#: API `format` -> export format (campaigns.export.EXPORT_FORMATS); "json" (or none) is the cursor-paged JSON.
+API_STREAM_FORMATS = {"csv": "csv", "excel": "excel", "json-stream": "json"}
+API_FORMATS = ("json", *API_STREAM_FORMATS)
 
 
 class RepinSerializer(serializers.Serializer):
@@ -143,6 +185,16 @@ class CampaignViewSet(
             return selectors.campaign_list(status=status_filter, include_archived=False)
         return selectors.campaign_list(include_archived=True)
 
+    def perform_content_negotiation(self, request, force=False):
+        """An unknown `?format=` answers 400 naming the parameter (DRF's own answer is a bare 404)."""
+        try:
+            return super().perform_content_negotiation(request, force=force)
+        except Http404:
+            wanted = request.query_params.get("format")
+            if self.action == "audience" and wanted:
+                raise DataError(f"format: expected one of {', '.join(API_FORMATS)}; got {wanted!r}") from None
+            raise
+
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=CampaignStatus.values, description="Only this status")]
     )
@@ -161,6 +213,12 @@ class CampaignViewSet(
         data = dict(serializer.validated_data)
         segments = data.pop("segments", None)
         new_status = data.pop("status", None)
+        audience = data.pop("audience", serializer.instance.audience)
+        if audience != serializer.instance.audience:
+            raise DataError(
+                "audience: a campaign's static audience is chosen when it is created; "
+                f"got {getattr(audience, 'pk', None)}"
+            )
         serializer.instance = services.campaign_update(
             actor=self.request.user, campaign=serializer.instance, segments=segments, status=new_status, **data
         )
@@ -207,18 +265,30 @@ class CampaignViewSet(
             OpenApiParameter(
                 "format",
                 str,
-                enum=["json", "csv"],
+                enum=[*API_FORMATS],
                 description=(
-                    "`csv` streams the whole audience as CSV with the columns "
-                    + ", ".join(selectors.AUDIENCE_COLUMNS)
-                    + ". Text cells starting with =, +, -, @, tab or CR are prefixed with a single quote."
+                    "`json` (default): cursor pages of fixed fields. The whole audience, streamed: `csv` (UTF-8, "
+                    "for tools), `excel` (CSV for Excel: byte-order mark, ids such as 0124 written as ="
+                    '"0124" so Excel keeps them as text) or `json-stream` (one JSON array of objects). '
+                    "Text cells starting with =, +, -, @, tab or CR are prefixed with a single quote in CSV."
                 ),
-            )
+            ),
+            OpenApiParameter(
+                "columns",
+                str,
+                description=(
+                    "Streamed formats only: comma-separated column names, in order (any customer field or "
+                    "attribute key, segment_name, segment_label, run_id, audience_name, strategy, campaign_id, "
+                    "campaign_name, channel, offer). Without it: the campaign's chosen columns, else "
+                    + ", ".join(selectors.AUDIENCE_COLUMNS)
+                    + " and the run's attribute features."
+                ),
+            ),
         ],
         responses={
             200: OpenApiResponse(
                 response=AudienceRowSerializer(many=True),
-                description="JSON pages (cursor pagination) or, with format=csv, a CSV stream (text/csv).",
+                description="JSON pages (cursor pagination) or a stream (text/csv, application/json).",
             ),
             (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="The audience as CSV"),
         },
@@ -229,22 +299,51 @@ class CampaignViewSet(
         permission_classes=[IsAuthenticated, ModelPermissionsWithView, CanExportAudience],
         throttle_classes=[UserRateThrottle, ScopedRateThrottle],
         throttle_scope="export",
-        renderer_classes=[JSONRenderer, BrowsableAPIRenderer, AudienceCSVRenderer],
+        renderer_classes=[
+            JSONRenderer,
+            BrowsableAPIRenderer,
+            AudienceCSVRenderer,
+            AudienceExcelRenderer,
+            AudienceJSONStreamRenderer,
+        ],
         pagination_class=AudiencePage,
     )
     def audience(self, request, pk=None):
-        """The campaign's audience: members of its segments in the pinned run. Every call is audited."""
+        """The campaign's audience: members of its segments in the pinned run, or of its static audience.
+        Every call is audited (columns, format, rows)."""
         campaign = self.get_object()
-        if request.accepted_renderer.format == "csv":
-            response = StreamingHttpResponse(
-                audience_csv_stream(actor=request.user, campaign=campaign), content_type="text/csv; charset=utf-8"
-            )
-            response["Content-Disposition"] = f'attachment; filename="{audience_filename(campaign)}"'
-            response["Cache-Control"] = "no-store"
-            return response
-        queryset = selectors.campaign_audience_page_queryset(campaign=campaign)
+        export_format = API_STREAM_FORMATS.get(request.accepted_renderer.format)
+        raw_columns = request.query_params.get("columns")
+        if export_format is None:
+            if raw_columns is not None:
+                raise DataError(
+                    f"columns: choose columns with format=csv, excel or json-stream; the paged JSON has fixed "
+                    f"fields (got columns={raw_columns!r})"
+                )
+            return self._audience_page(request, campaign)
+        if raw_columns is not None:
+            columns = export_columns_validate(raw_columns, parameter="columns")
+        elif campaign.export_columns:
+            columns = campaign_export_columns(campaign=campaign)  # those still available
+        else:
+            columns = legacy_columns(campaign=campaign)
+        response = StreamingHttpResponse(
+            audience_export_stream(actor=request.user, campaign=campaign, columns=columns, format=export_format),
+            content_type=EXPORT_FORMATS[export_format].content_type,
+        )
+        response["Content-Disposition"] = f'attachment; filename="{audience_filename(campaign, export_format)}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def _audience_page(self, request, campaign):
+        if campaign.audience_id:
+            queryset = selectors.audience_page_queryset(campaign=campaign)
+            serializer_class = StaticAudienceRowSerializer
+        else:
+            queryset = selectors.campaign_audience_page_queryset(campaign=campaign)
+            serializer_class = AudienceRowSerializer
         page = self.paginate_queryset(queryset)
-        rows = AudienceRowSerializer(page, many=True, context={"campaign": campaign}).data
+        rows = serializer_class(page, many=True, context={"campaign": campaign}).data
         services.campaign_export_record(actor=request.user, campaign=campaign, rows=len(rows), format="json")
         return self.get_paginated_response(rows)
 

@@ -1,36 +1,79 @@
-"""Streaming the audience of a campaign as CSV with constant memory.
+"""Streaming a campaign's audience with the columns the user chose, in three formats, with constant memory.
 
-Rows come from a server-side cursor (`iterator(chunk_size=...)`), every text cell passes through
-`core.csvsafe.safe_cell` (formula injection), and the text is yielded in blocks of `block_rows`
-rows, so the web process never holds more than one block. The export is audited when the stream
-ends (rows sent, complete or not).
+Formats (`EXPORT_FORMATS`):
 
-Speed: the columns that are the same for every member of a segment (label, name, run, strategy,
-campaign) are rendered to CSV once per segment; per row only the customer's cells are formatted.
-`csv_line` renders exactly what `csv.writer` (excel dialect, minimal quoting) would; a test holds
-the two equal.
+* ``excel`` -- "CSV for Excel": UTF-8 with a byte-order mark (Excel otherwise reads UTF-8 as Windows-1252
+  and shows "Â·" for "·"), CRLF line ends, and text cells that Excel would turn into numbers or dates
+  written as the formula ``="0124"``. A byte-order mark alone does not keep 0124: Excel converts any
+  numeric-looking field when it opens a CSV, and a leading apostrophe shows up as a character. ``="..."``
+  is a string literal, so Excel, LibreOffice (with "Evaluate formulas") and Google Sheets show 0124 and
+  copy 0124; it is only used for cells that are digits with a leading zero, 16 digits or more (Excel keeps
+  15 significant digits), an exponent (1E5) or a date shape (1-2, 3/4), never for other text, so the
+  formula never contains user text that could do anything. Tools should use ``csv`` or ``json``.
+* ``csv`` -- plain CSV, UTF-8 without a byte-order mark, values as stored (for tools).
+* ``json`` -- one JSON array of objects (column -> value; numbers as numbers, empty as null), streamed.
+
+Every CSV text cell passes through `core.csvsafe.safe_cell` (formula injection: a text starting with =,
++, -, @, tab or CR gets a leading quote) before anything else; JSON carries the values as they are.
+
+Rows come from a server-side cursor (`campaign_export_rows`, one set-based SELECT) and are yielded in
+blocks of `block_rows` rows, so the web process never holds more than one block. Columns that are the
+same for every member of a segment (segment name, strategy...) or of the campaign are rendered once
+per segment into a row template; per row only the customer's cells are formatted. The export is
+audited when the stream ends: columns, format, rows sent, complete or not.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
+
+from campaigns.columns import ExportColumn, campaign_export_columns, export_columns_available
 from campaigns.models import Campaign
 from campaigns.selectors import (
     AUDIENCE_COLUMNS,
     audience_number,
-    campaign_audience_customer_rows,
-    campaign_audience_features,
-    campaign_audience_segments,
+    campaign_export_groups,
+    campaign_export_rows,
+    campaign_export_values,
 )
 from campaigns.services import campaign_export_record
 from core.csvsafe import safe_cell, safe_row
+from core.exceptions import DataError
 
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+#: Text Excel would read as a number or a date on opening a CSV (and lose leading zeros or digits).
+EXCEL_CONVERTS = re.compile(r"^(0\d+|\d{16,}|\d+[eE][+-]?\d+|\d{1,4}[-/]\d{1,2}([-/]\d{1,4})?)$")
+BOM = "\ufeff"
+_DANGEROUS_START = frozenset(("=", "+", "-", "@", "\t", "\r"))  # core.csvsafe's; a test holds them equal
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    key: str
+    label: str
+    content_type: str
+    extension: str
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    "excel": ExportFormat("excel", "CSV for Excel", "text/csv; charset=utf-8", "csv"),
+    "csv": ExportFormat("csv", "CSV (UTF-8, for tools)", "text/csv; charset=utf-8", "csv"),
+    "json": ExportFormat("json", "JSON (for tools)", "application/json", "json"),
+}
+
+
+def export_format_validate(value: str | None, *, parameter: str = "format") -> str:
+    if value not in EXPORT_FORMATS:
+        raise DataError(f"{parameter}: expected one of {', '.join(EXPORT_FORMATS)}; got {value!r}")
+    return value
 
 
 def csv_field(value: Any) -> str:
@@ -49,42 +92,182 @@ def csv_line(values: Iterable[Any]) -> str:
     return ",".join(csv_field(safe_cell(v)) for v in values) + "\r\n"
 
 
-def audience_csv_stream(*, actor: Any, campaign: Campaign, block_rows: int = 5000) -> Iterator[bytes]:
-    segments = campaign_audience_segments(campaign=campaign)
-    # label,name,run_id and strategy,campaign_id rendered once per segment
-    middle = {pk: csv_line((label, name, run_id))[:-2] for pk, (label, name, run_id, _) in segments.items()}
-    tail = {pk: csv_line((strategy, campaign.pk))[:-2] for pk, (_, _, _, strategy) in segments.items()}
-    rows = 0
+def excel_text(value: str) -> str:
+    """A text cell for the Excel CSV: `="0124"` (quoted for CSV) when Excel would convert it, else as is."""
+    if EXCEL_CONVERTS.match(value):
+        return '"=""' + value + '"""'
+    return value
+
+
+def _csv_renderer(column: ExportColumn, *, excel: bool) -> Callable[[Any], str] | None:
+    """How one customer cell is written; None for a canonical number (written as is, empty when missing).
+
+    The loop calls it per row and cell: the common case (plain text, nothing to quote) returns at once.
+    """
+    if column.kind == "number" and not column.attribute:
+        return None
+    if column.kind == "number":
+        return lambda v: csv_field(safe_cell(audience_number(v)))
+    dangerous, needs_quotes, converts = _DANGEROUS_START, _NEEDS_QUOTES.search, EXCEL_CONVERTS.match
+
+    def text(v: Any) -> str:
+        if v is None:
+            return ""
+        if not isinstance(v, str):
+            return csv_field(safe_cell(v))
+        if v[:1] in dangerous or needs_quotes(v):
+            return csv_field(safe_cell(v))
+        if excel and v[:1].isdigit() and converts(v):
+            return '"=""' + v + '"""'
+        return v
+
+    return text
+
+
+def _constant_cell(value: Any, *, excel: bool) -> str:
+    value = safe_cell(value)
+    if excel and isinstance(value, str) and not _NEEDS_QUOTES.search(value):
+        return excel_text(value)
+    return csv_field(value)
+
+
+def _json_value(column: ExportColumn) -> Callable[[Any], Any]:
+    if column.kind == "number" and column.attribute:
+        return lambda v: None if v is None else audience_number(v)
+    return lambda v: v
+
+
+def audience_export_stream(
+    *,
+    actor: Any,
+    campaign: Campaign,
+    columns: list[str] | None = None,
+    format: str = "excel",
+    block_rows: int = 5000,
+) -> Iterator[bytes]:
+    """The campaign's audience as bytes blocks: `columns` (names, validated by the caller; None = the
+    campaign's choice or the default) in `format` (EXPORT_FORMATS)."""
+    export_format_validate(format)
+    available = export_columns_available()
+    names = columns or campaign_export_columns(campaign=campaign, available=available)
+    chosen = [available[n] for n in names]
+    customer_columns = [c for c in chosen if c.source == "customer"]
+    groups = campaign_export_groups(campaign=campaign)
+    constants = campaign_export_values(campaign=campaign)
+    counter = [0]  # rows sent, kept up to date by the block writers (also when the client goes away)
     complete = False
-    safe, field, needs_quotes = safe_cell, csv_field, _NEEDS_QUOTES.search  # local names: this loop runs per row
-    genders: dict[Any, str] = {}
     try:
-        features = campaign_audience_features(campaign=campaign)  # the run's attribute columns, after the fixed ones
-        yield csv_line((*AUDIENCE_COLUMNS, *features)).encode()
-        block: list[str] = []
-        append = block.append
-        rows_in = campaign_audience_customer_rows(campaign=campaign, features=features)
-        for ext, segment_id, gender, age, income, score, *extra in rows_in:
-            ext = safe(ext)
-            if needs_quotes(ext):
-                ext = field(ext)
-            g = genders.get(gender)
-            if g is None:
-                g = genders[gender] = field(safe(gender))
-            more = "".join("," + field(safe(audience_number(v))) for v in extra) if extra else ""
-            append(
-                f"{ext},{middle[segment_id]},{g},{'' if age is None else age},"
-                f"{'' if income is None else income},{'' if score is None else score},{tail[segment_id]}{more}\r\n"
-            )
-            if len(block) >= block_rows:
-                rows += len(block)
-                yield "".join(block).encode()
-                block.clear()
-        rows += len(block)
-        yield "".join(block).encode()
+        if format == "json":
+            yield from _json_blocks(chosen, customer_columns, groups, constants, campaign, block_rows, counter)
+        else:
+            excel = format == "excel"
+            yield from _csv_blocks(chosen, customer_columns, groups, constants, campaign, block_rows, counter, excel)
         complete = True
     finally:
-        campaign_export_record(actor=actor, campaign=campaign, rows=rows, format="csv", complete=complete)
+        campaign_export_record(
+            actor=actor, campaign=campaign, rows=counter[0], format=format, complete=complete, columns=names
+        )
+
+
+def _csv_blocks(chosen, customer_columns, groups, constants, campaign, block_rows, counter, excel: bool):
+    if excel:
+        yield BOM.encode()
+    yield ("".join([",".join(_constant_cell(c.name, excel=False) for c in chosen), "\r\n"])).encode()
+    # Per group a str.format template: constant cells rendered once, {i} where the i-th customer cell goes.
+    templates: dict[int, str] = {}
+    for group_id, values in groups.items():
+        parts, i = [], 0
+        for column in chosen:
+            if column.source == "customer":
+                parts.append(f"{{{i}}}")
+                i += 1
+            else:
+                value = values.get(column.name) if column.source == "group" else constants.get(column.name)
+                parts.append(_constant_cell(value, excel=excel).replace("{", "{{").replace("}", "}}"))
+        templates[group_id] = ",".join(parts) + "\r\n"
+    renderers = [_csv_renderer(c, excel=excel) for c in customer_columns]
+    formats = {group_id: template.format for group_id, template in templates.items()}
+    rows = campaign_export_rows(campaign=campaign, columns=customer_columns, chunk_size=block_rows)
+    for block in _row_blocks(renderers, excel=excel)(rows, formats, block_rows):
+        counter[0] += len(block)
+        yield "".join(block).encode()
+
+
+#: A text cell written as it is: not empty, no formula start, nothing to quote (and, for Excel, not a number shape).
+_PLAIN = re.compile(r'[^=+\-@\t\r,"\n][^,"\r\n]*')
+_PLAIN_EXCEL = re.compile(
+    r"(?!(?:0\d+|\d{16,}|\d+[eE][+-]?\d+|\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?)\Z)"  # not what EXCEL_CONVERTS matches
+    r'[^=+\-@\t\r,"\n][^,"\r\n]*'
+)
+
+
+def _row_blocks(renderers: list[Callable[[Any], str] | None], *, excel: bool) -> Callable:
+    """A generator function `(rows, formats, block_rows) -> lists of CSV lines`, specialised for the columns.
+
+    Speed: the per-row code is written out for this export's columns (the plain-text and number cases inline,
+    the helpers called only for cells that need quoting or protection), as `collections.namedtuple` does.
+    The generated source holds only cell positions and the names below, never a column name or a value.
+    """
+    n = len(renderers)
+    names = ", ".join(f"v{i}" for i in range(n))
+    cells = []
+    for i, renderer in enumerate(renderers):
+        if renderer is None:
+            cells.append(f'"" if v{i} is None else v{i}')
+        else:
+            cells.append(f"v{i} if v{i}.__class__ is str and plain(v{i}) else r{i}(v{i})")
+    source = (
+        "def blocks(rows, formats, block_rows):\n"
+        "    block = []\n"
+        "    append = block.append\n"
+        f"    for group_id, {names}{',' if n == 1 else ''} in rows:\n"
+        f"        append(formats[group_id]({', '.join(cells)}))\n"
+        "        if len(block) >= block_rows:\n"
+        "            yield block\n"
+        "            block = []\n"
+        "            append = block.append\n"
+        "    yield block\n"
+    )
+    namespace: dict[str, Any] = {"plain": (_PLAIN_EXCEL if excel else _PLAIN).fullmatch}
+    namespace.update({f"r{i}": r for i, r in enumerate(renderers)})
+    exec(compile(source, "<campaigns.export row writer>", "exec"), namespace)  # noqa: S102 - positions only, see above
+    return namespace["blocks"]
+
+
+def _json_blocks(chosen, customer_columns, groups, constants, campaign, block_rows, counter):
+    keys = [json.dumps(c.name) + ":" for c in chosen]
+    fixed = {
+        group_id: {
+            c.name: values.get(c.name) if c.source == "group" else constants.get(c.name)
+            for c in chosen
+            if c.source != "customer"
+        }
+        for group_id, values in groups.items()
+    }
+    converters = [_json_value(c) for c in customer_columns]
+    positions = [i for i, c in enumerate(chosen) if c.source == "customer"]
+    others = [(i, c.name) for i, c in enumerate(chosen) if c.source != "customer"]
+    dumps = DjangoJSONEncoder(ensure_ascii=False).encode  # dates and decimals (provider columns) as text
+    yield b"["
+    block: list[str] = []
+    append = block.append
+    first = True
+    for group_id, *values in campaign_export_rows(campaign=campaign, columns=customer_columns, chunk_size=block_rows):
+        cells: list[Any] = [None] * len(chosen)
+        for position, convert, value in zip(positions, converters, values, strict=True):
+            cells[position] = convert(value)
+        constants_of_group = fixed[group_id]
+        for position, name in others:
+            cells[position] = constants_of_group[name]
+        text = "{" + ",".join(k + dumps(v) for k, v in zip(keys, cells, strict=True)) + "}"
+        append(text if first else ",\n" + text)
+        first = False
+        if len(block) >= block_rows:
+            counter[0] += len(block)
+            yield "".join(block).encode()
+            block.clear()
+    counter[0] += len(block)
+    yield ("".join(block) + "]\n").encode()
 
 
 def audience_csv_reference(rows: Iterable[Iterable[Any]], *, features: Iterable[str] = ()) -> str:
@@ -97,6 +280,18 @@ def audience_csv_reference(rows: Iterable[Iterable[Any]], *, features: Iterable[
     return buffer.getvalue()
 
 
-def audience_filename(campaign: Campaign) -> str:
+def audience_filename(campaign: Campaign, format: str = "csv") -> str:
+    if campaign.audience_id:
+        return f"campaign-{campaign.pk}-audience-{campaign.audience_id}.{EXPORT_FORMATS[format].extension}"
     run = campaign.pinned_run_id or "draft"
-    return f"campaign-{campaign.pk}-run-{run}-audience.csv"
+    return f"campaign-{campaign.pk}-run-{run}-audience.{EXPORT_FORMATS[format].extension}"
+
+
+def legacy_columns(*, campaign: Campaign) -> list[str]:
+    """The API's columns before columns could be chosen (AUDIENCE_COLUMNS + the run's attribute features):
+    what `?format=csv` sends when neither the request nor the campaign names columns."""
+    from campaigns.selectors import campaign_audience_features
+
+    available = export_columns_available()
+    names = [*AUDIENCE_COLUMNS, *campaign_audience_features(campaign=campaign)]
+    return [n for n in names if n in available]

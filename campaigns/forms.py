@@ -4,7 +4,8 @@ import json
 
 from django import forms
 
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.columns import ExportColumn
+from campaigns.models import Audience, AudienceStatus, Campaign, CampaignStatus
 from campaigns.services import _TRANSITIONS
 from core.exceptions import ConfigError
 from segmentation.models import PlaybookRule, Segment, Segmentation
@@ -16,13 +17,28 @@ class SegmentChoiceField(forms.ModelMultipleChoiceField):
         return f"{obj.name} · {obj.size} customers (run {obj.run_id})"
 
 
+class AudienceChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Audience) -> str:
+        return f"{obj.name} · {obj.size} customers (saved {obj.created_at:%Y-%m-%d})"
+
+
 class CampaignForm(forms.ModelForm):
-    segments = SegmentChoiceField(queryset=Segment.objects.none(), widget=forms.CheckboxSelectMultiple)
+    segments = SegmentChoiceField(queryset=Segment.objects.none(), widget=forms.CheckboxSelectMultiple, required=False)
+    audience = AudienceChoiceField(
+        queryset=Audience.objects.filter(status=AudienceStatus.READY),
+        required=False,
+        empty_label="— none: target the segments above —",
+        label="Or a static audience",
+        help_text="A saved customer list (Customers → filter → Save as audience), instead of segments.",
+    )
     status = forms.ChoiceField(choices=[], required=False)
 
     class Meta:
         model = Campaign
-        fields = ["name", "goal", "channel", "offer", "starts_on", "ends_on", "segments", "strategy", "playbook_rule"]
+        fields = [
+            "name", "goal", "channel", "offer", "starts_on", "ends_on", "segments", "audience", "strategy",
+            "playbook_rule",
+        ]  # fmt: skip
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),
@@ -48,6 +64,11 @@ class CampaignForm(forms.ModelForm):
         self.fields["playbook_rule"].required = False
         self.fields["playbook_rule"].help_text = "Without strategy text, the rule's actions become the strategy."
         if campaign:
+            self.fields["audience"].disabled = True
+            self.fields["audience"].help_text = "A campaign's static audience is chosen when it is created."
+            if campaign.audience_id:
+                del self.fields["segments"]
+        if campaign:
             current = CampaignStatus(campaign.status)
             allowed = sorted(_TRANSITIONS.get(current, {current}))
             self.fields["status"].choices = [(s, CampaignStatus(s).label) for s in allowed]
@@ -60,7 +81,25 @@ class CampaignForm(forms.ModelForm):
         starts, ends = data.get("starts_on"), data.get("ends_on")
         if starts and ends and ends < starts:
             self.add_error("ends_on", f"The end ({ends}) must be on or after the start ({starts}).")
+        if "segments" in self.fields and not self.instance.pk:
+            segments, audience = data.get("segments"), data.get("audience")
+            if segments and audience:
+                self.add_error("audience", "Choose segments or a static audience, not both.")
+            elif not segments and not audience:
+                self.add_error("segments", "Choose at least one segment, or a static audience below.")
+        elif "segments" in self.fields and not data.get("segments") and not self.instance.audience_id:
+            self.add_error("segments", "Choose at least one segment.")
         return data
+
+
+class ExportColumnsForm(forms.Form):
+    """The columns of a campaign's export, as checkboxes in the order the page lists them."""
+
+    columns = forms.MultipleChoiceField(choices=[], widget=forms.CheckboxSelectMultiple, label="Columns")
+
+    def __init__(self, *args, available: dict[str, ExportColumn], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["columns"].choices = [(name, f"{c.label} ({name})") for name, c in available.items()]
 
 
 class PlaybookRuleForm(forms.ModelForm):

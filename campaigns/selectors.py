@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KeyTextTransform
 
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.models import Audience, AudienceMember, Campaign, CampaignStatus
 from segmentation.ml.fields import CANONICAL_FIELDS
 from segmentation.models import Membership, Segment, SegmentRun
 
@@ -37,7 +37,7 @@ _AUDIENCE_CUSTOMER_FIELDS = (
 
 
 def campaign_list(*, include_archived: bool = False, status: str | None = None) -> QuerySet[Campaign]:
-    qs = Campaign.objects.select_related("owner", "pinned_run").prefetch_related("segments")
+    qs = Campaign.objects.select_related("owner", "pinned_run", "audience").prefetch_related("segments")
     if status:
         qs = qs.filter(status=status)
     elif not include_archived:
@@ -55,7 +55,9 @@ def campaign_audience(*, campaign: Campaign) -> QuerySet[Membership]:
 
 
 def campaign_audience_counts(*, campaign: Campaign) -> dict[str, Any]:
-    """Audience size in total and per segment."""
+    """Audience size in total and per segment (a static audience: its member count, no segments)."""
+    if campaign.audience_id:
+        return {"total": AudienceMember.objects.filter(audience_id=campaign.audience_id).count(), "segments": []}
     segments = list(campaign.segments.order_by("label"))
     per_segment = {s.pk: 0 for s in segments}
     for row in campaign_audience(campaign=campaign).values("segment_id").annotate(n=Count("customer_id")):
@@ -79,6 +81,77 @@ def campaign_audience_features(*, campaign: Campaign) -> list[str]:
     run_id = campaign.pinned_run_id or campaign.segments.values_list("run_id", flat=True).first()
     params = SegmentRun.objects.filter(pk=run_id).values_list("params", flat=True).first() or {}
     return [str(f) for f in params.get("features") or [] if f not in CANONICAL_FIELDS and f not in AUDIENCE_COLUMNS]
+
+
+def campaign_export_rows(*, campaign: Campaign, columns: list[Any], chunk_size: int = 5000) -> Iterator[tuple]:
+    """(group id, *values of the customer columns) per member, from a server-side cursor.
+
+    `columns` are the customer-source `campaigns.columns.ExportColumn`s; the group is the member's segment
+    (segment campaigns) or the static audience. One SELECT, set-based; attributes are read from the JSON
+    column by key.
+    """
+    if campaign.audience_id:
+        qs: QuerySet = AudienceMember.objects.filter(audience_id=campaign.audience_id)
+        group = "audience_id"
+    else:
+        qs = campaign_audience(campaign=campaign)
+        group = "segment_id"
+    annotations: dict[str, Any] = {}
+    names: list[str] = []
+    for i, column in enumerate(columns):
+        if column.attribute:
+            annotations[f"c{i}"] = KeyTextTransform(column.attribute, "customer__attributes")
+            names.append(f"c{i}")
+        elif column.expression is not None:
+            annotations[f"c{i}"] = column.expression("customer__")
+            names.append(f"c{i}")
+        else:
+            names.append(f"customer__{column.path}")
+    return qs.annotate(**annotations).values_list(group, *names).iterator(chunk_size=chunk_size)
+
+
+def campaign_export_groups(*, campaign: Campaign) -> dict[int, dict[str, Any]]:
+    """Per group id (segment or static audience): the values of the group columns."""
+    if campaign.audience_id:
+        audience = campaign.audience
+        return {
+            audience.pk: {
+                "segment_name": None,
+                "segment_label": None,
+                "run_id": None,
+                "audience_name": audience.name,
+                "strategy": campaign.strategy,
+            }
+        }
+    return {
+        s.pk: {
+            "segment_name": s.name,
+            "segment_label": s.label,
+            "run_id": s.run_id,
+            "audience_name": None,
+            "strategy": campaign.strategy or s.strategy,
+        }
+        for s in campaign.segments.all()
+    }
+
+
+def campaign_export_values(*, campaign: Campaign) -> dict[str, Any]:
+    """The values of the campaign columns."""
+    return {
+        "campaign_id": campaign.pk,
+        "campaign_name": campaign.name,
+        "channel": campaign.channel,
+        "offer": campaign.offer,
+    }
+
+
+def audience_list() -> QuerySet[Audience]:
+    return Audience.objects.select_related("created_by")
+
+
+def audience_page_queryset(*, campaign: Campaign) -> QuerySet[AudienceMember]:
+    """A static audience's members for JSON pages, with the customer loaded."""
+    return AudienceMember.objects.filter(audience_id=campaign.audience_id).select_related("customer", "audience")
 
 
 def campaign_audience_columns(*, campaign: Campaign) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Writes: campaigns (create, update, schedule, re-pin, archive), all audited."""
+"""Writes: campaigns (create, update, schedule, re-pin, archive) and static audiences, all audited."""
 
 from __future__ import annotations
 
@@ -6,16 +6,20 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignStatus, Channel
+from campaigns.models import Audience, AudienceMember, AudienceStatus, Campaign, CampaignStatus, Channel
 from campaigns.selectors import segments_map_to_run
 from core.exceptions import Conflict, DataError
 from core.services import activity_record
+from customers.selectors.customers import customer_list, customer_query_parse
 from segmentation.models import PlaybookRule, RunPin, Segment, SegmentRun
 
-EDITABLE_FIELDS = ("name", "goal", "channel", "offer", "starts_on", "ends_on", "strategy", "playbook_rule")
+EDITABLE_FIELDS = (
+    "name", "goal", "channel", "offer", "starts_on", "ends_on", "strategy", "playbook_rule", "export_columns",
+)  # fmt: skip
 
 # Allowed status changes through campaign_update (scheduling and archiving have their own services).
 _TRANSITIONS = {
@@ -41,6 +45,8 @@ def campaign_state(campaign: Campaign) -> dict[str, Any]:
         "playbook_rule": campaign.playbook_rule_id,
         "pinned_run": campaign.pinned_run_id,
         "segments": sorted(campaign.segments.values_list("pk", flat=True)) if campaign.pk else [],
+        "audience": campaign.audience_id,
+        "export_columns": list(campaign.export_columns or []),
     }
 
 
@@ -71,10 +77,37 @@ def _pins_sync(campaign: Campaign) -> None:
     RunPin.objects.bulk_create([RunPin(run_id=run_id, holder=holder) for run_id in sorted(runs)], ignore_conflicts=True)
 
 
+def _export_columns_checked(columns: Any) -> list[str]:
+    """[] (the default columns) or names checked against campaigns.columns (errors name the unknown ones)."""
+    from campaigns.columns import export_columns_validate
+
+    if columns in (None, [], ""):
+        return []
+    return export_columns_validate(columns, parameter="export_columns")
+
+
+def _target_checked(segments: Iterable[Segment], audience: Audience | None) -> list[Segment]:
+    """A campaign targets segments of one run OR one static audience."""
+    segments = list(segments)
+    if audience is not None and segments:
+        raise DataError(
+            f"segments: a campaign targets segments or a static audience, not both; got {len(segments)} "
+            f"segment(s) and audience {audience.pk}"
+        )
+    if audience is not None:
+        if audience.status != AudienceStatus.READY:
+            raise DataError(
+                f"audience: {audience.name!r} (id {audience.pk}) is {audience.get_status_display().lower()}; "
+                "a campaign can target it once it is ready"
+            )
+        return []
+    return _segments_checked(segments)
+
+
 def _segments_checked(segments: Iterable[Segment]) -> list[Segment]:
     segments = list(segments)
     if not segments:
-        raise DataError("segments: a campaign targets at least one segment; got none")
+        raise DataError("segments: a campaign targets at least one segment (or a static audience); got none")
     runs = {s.run_id for s in segments}
     if len(runs) > 1:
         raise DataError(
@@ -89,7 +122,9 @@ def campaign_create(
     *,
     actor: Any,
     name: str,
-    segments: Iterable[Segment],
+    segments: Iterable[Segment] = (),
+    audience: Audience | None = None,
+    export_columns: list[str] | None = None,
     goal: str = "",
     channel: str = Channel.EMAIL,
     offer: str = "",
@@ -98,9 +133,11 @@ def campaign_create(
     strategy: str = "",
     playbook_rule: PlaybookRule | None = None,
 ) -> Campaign:
-    """Create a draft campaign on segments of one run. Without strategy text, a chosen rule's actions are used."""
+    """Create a draft campaign on segments of one run or on a static audience. Without strategy text, a chosen
+    rule's actions are used."""
     _validate(name=name, channel=channel, starts_on=starts_on, ends_on=ends_on)
-    segments = _segments_checked(segments)
+    segments = _target_checked(segments, audience)
+    export_columns = _export_columns_checked(export_columns)
     if not strategy and playbook_rule is not None:
         strategy = playbook_rule.actions
     campaign = Campaign.objects.create(
@@ -112,6 +149,8 @@ def campaign_create(
         ends_on=ends_on,
         strategy=strategy,
         playbook_rule=playbook_rule,
+        audience=audience,
+        export_columns=export_columns,
         owner=actor if getattr(actor, "is_authenticated", False) else None,
     )
     campaign.segments.set(segments)
@@ -140,6 +179,8 @@ def campaign_update(
     campaign = _locked(campaign)
     if campaign.status == CampaignStatus.ARCHIVED:
         raise Conflict(f"campaign {campaign.pk} is archived; archived campaigns cannot be changed")
+    if "export_columns" in fields:
+        fields["export_columns"] = _export_columns_checked(fields["export_columns"])
     before = campaign_state(campaign)
     for key, value in fields.items():
         setattr(campaign, key, value)
@@ -154,6 +195,13 @@ def campaign_update(
         campaign.status = status
     campaign.name = campaign.name.strip()
     campaign.save()
+    if segments is not None and campaign.audience_id:
+        if list(segments):
+            raise DataError(
+                f"segments: campaign {campaign.pk} targets the static audience {campaign.audience_id}; "
+                "it cannot also target segments"
+            )
+        segments = None
     if segments is not None:
         segments = _segments_checked(segments)
         if campaign.pinned_run_id and segments[0].run_id != campaign.pinned_run_id:
@@ -189,6 +237,14 @@ def campaign_schedule(*, actor: Any, campaign: Campaign) -> Campaign:
     campaign = _locked(campaign)
     if campaign.status != CampaignStatus.DRAFT:
         raise Conflict(f"status: only a draft campaign can be scheduled; campaign {campaign.pk} is {campaign.status}")
+    if campaign.audience_id:  # a static audience is fixed already: nothing to pin
+        before = campaign_state(campaign)
+        campaign.status = CampaignStatus.SCHEDULED
+        campaign.save(update_fields=["status", "updated_at"])
+        activity_record(
+            actor=actor, verb="campaign.schedule", obj=campaign, before=before, after=campaign_state(campaign)
+        )
+        return campaign
     first = campaign.segments.select_related("run__segmentation__active_run").first()
     if first is None:
         raise DataError("segments: a campaign targets at least one segment; got none")
@@ -204,6 +260,8 @@ def campaign_repin(*, actor: Any, campaign: Campaign, run: SegmentRun) -> Campai
     campaign = _locked(campaign)
     if campaign.status == CampaignStatus.ARCHIVED:
         raise Conflict(f"campaign {campaign.pk} is archived; archived campaigns cannot be re-pinned")
+    if campaign.audience_id:
+        raise Conflict(f"campaign {campaign.pk} targets a static audience; only segment campaigns follow runs")
     if run.status != "succeeded":
         raise Conflict(f"run {run.pk} is {run.status}; only a succeeded run can be pinned")
     return _pin_and_record(actor=actor, campaign=campaign, run=run, verb="campaign.repin")
@@ -243,17 +301,109 @@ def campaign_archive(*, actor: Any, campaign: Campaign) -> Campaign:
     return campaign
 
 
-def campaign_export_record(*, actor: Any, campaign: Campaign, rows: int, format: str, complete: bool = True) -> None:
-    """Audit one audience export: who, when (the entry's time), which campaign and run, how many rows."""
+def campaign_export_record(
+    *,
+    actor: Any,
+    campaign: Campaign,
+    rows: int,
+    format: str,
+    complete: bool = True,
+    columns: list[str] | None = None,
+) -> None:
+    """Audit one audience export: who, when (the entry's time), which campaign, run or static audience,
+    which columns, how many rows."""
+    detail: dict[str, Any] = {
+        "campaign": campaign.pk,
+        "run": campaign.pinned_run_id or campaign.segments.values_list("run_id", flat=True).first(),
+        "rows": rows,
+        "format": format,
+        "complete": complete,
+    }
+    if campaign.audience_id:
+        detail["audience"] = campaign.audience_id
+    if columns is not None:
+        detail["columns"] = list(columns)
+    activity_record(actor=actor, verb="campaign.export", obj=campaign, detail=detail)
+
+
+#: Lists up to this many customers are saved inside the request (well under a second); larger ones by a task.
+AUDIENCE_INLINE_MAX = 50_000
+
+
+@transaction.atomic
+def audience_create(
+    *,
+    actor: Any,
+    name: str,
+    filters: dict[str, str],
+    description: str,
+    expected_size: int | None = None,
+) -> Audience:
+    """Save the customers matching `filters` (the customer list's parameters) as a static audience.
+
+    Up to AUDIENCE_INLINE_MAX expected customers the members are written now; above, the audience is a
+    queued row and `campaigns.audience_fill` (Celery) writes them after commit.
+    """
+    if not name or not name.strip():
+        raise DataError("name: an audience needs a name; got an empty value")
+    audience = Audience.objects.create(
+        name=name.strip()[:200],
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        filters=filters,
+        description=description,
+    )
     activity_record(
         actor=actor,
-        verb="campaign.export",
-        obj=campaign,
-        detail={
-            "campaign": campaign.pk,
-            "run": campaign.pinned_run_id or campaign.segments.values_list("run_id", flat=True).first(),
-            "rows": rows,
-            "format": format,
-            "complete": complete,
-        },
+        verb="audience.create",
+        obj=audience,
+        after={"name": audience.name, "filters": filters, "description": description},
     )
+    if expected_size is not None and expected_size <= AUDIENCE_INLINE_MAX:
+        audience_fill(audience_id=audience.pk)
+        audience.refresh_from_db()
+    else:
+        from campaigns.tasks import audience_fill_task
+
+        audience_id = audience.pk
+        transaction.on_commit(lambda: audience_fill_task.delay(audience_id))
+    return audience
+
+
+def audience_fill(*, audience_id: int) -> str:
+    """Write a queued audience's members: claim it (one conditional UPDATE), then one INSERT ... SELECT over
+    the customer list's own query (set-based: no customer travels through Python). Safe to run twice."""
+    claimed = Audience.objects.filter(pk=audience_id, status=AudienceStatus.QUEUED).update(
+        status=AudienceStatus.RUNNING
+    )
+    if not claimed:
+        return "skipped"
+    audience = Audience.objects.get(pk=audience_id)
+    try:
+        with transaction.atomic():
+            size = _members_insert(audience)
+            Audience.objects.filter(pk=audience_id).update(status=AudienceStatus.READY, size=size, error="")
+    except (OperationalError, InterfaceError):  # transient: queued again for the task's retry
+        Audience.objects.filter(pk=audience_id).update(status=AudienceStatus.QUEUED)
+        raise
+    except DatabaseError as exc:
+        Audience.objects.filter(pk=audience_id).update(status=AudienceStatus.FAILED, error=str(exc)[:2000])
+        raise
+    return "ready"
+
+
+def _members_insert(audience: Audience) -> int:
+    query = customer_query_parse(params=audience.filters)
+    select_sql, params = (
+        customer_list(query=query)
+        .order_by()
+        .annotate(picked_id=F("pk"))
+        .values_list("picked_id")
+        .query.sql_with_params()
+    )
+    table = connection.ops.quote_name(AudienceMember._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (audience_id, customer_id) SELECT %s, picked.picked_id FROM ({select_sql}) picked",  # noqa: S608 - names quoted by Django, values bound
+            [audience.pk, *params],
+        )
+        return cursor.rowcount

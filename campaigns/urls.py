@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campaigns import views
+from campaigns import views, views_audiences
 
 app_name = "campaigns"
 
@@ -12,6 +12,10 @@ urlpatterns = [
     path("<int:pk>/schedule/", views.campaign_schedule, name="schedule"),
     path("<int:pk>/archive/", views.campaign_archive, name="archive"),
     path("<int:pk>/repin/", views.campaign_repin, name="repin"),
+    path("<int:pk>/export/", views.campaign_export, name="export"),
+    path("<int:pk>/export/columns/", views.campaign_export_columns_save, name="export-columns"),
+    path("audiences/", views_audiences.audience_list, name="audiences"),
+    path("audiences/new/", views_audiences.audience_create, name="audience-create"),
     path("playbook/", views.playbook_list, name="playbook"),
     path("playbook/new/", views.playbook_edit, name="playbook-create"),
     path("playbook/<int:pk>/edit/", views.playbook_edit, name="playbook-edit"),

@@ -6,12 +6,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from campaigns import selectors, services
-from campaigns.forms import CampaignForm, PlaybookRuleForm
-from campaigns.models import Campaign, CampaignStatus
+from campaigns.columns import campaign_export_columns, export_columns_available, export_columns_validate
+from campaigns.export import EXPORT_FORMATS, audience_export_stream, audience_filename, export_format_validate
+from campaigns.forms import CampaignForm, ExportColumnsForm, PlaybookRuleForm
+from campaigns.models import Audience, Campaign, CampaignStatus
 from core.exceptions import SegmentaError
 from core.roles import is_admin
 from segmentation.models import PlaybookRule, SegmentRun
@@ -42,9 +45,23 @@ def _form_fields(form: CampaignForm) -> dict:
     return data
 
 
+def _preselected(request, form: CampaignForm) -> dict:
+    """`?segment=<id>` (from a segment page) or `?audience=<id>` (a saved audience) ticks that target."""
+    initial: dict = {}
+    segment = request.GET.get("segment", "")
+    if segment.isdigit() and form.fields["segments"].queryset.filter(pk=int(segment)).exists():
+        initial["segments"] = [int(segment)]
+    audience = request.GET.get("audience", "")
+    if audience.isdigit() and Audience.objects.filter(pk=int(audience)).exists():
+        initial["audience"] = int(audience)
+    return initial
+
+
 @permission_required("campaigns.add_campaign", raise_exception=True)
 def campaign_create(request):
     form = CampaignForm(request.POST or None)
+    if request.method == "GET":
+        form = CampaignForm(initial=_preselected(request, form))
     if request.method == "POST" and form.is_valid():
         try:
             campaign = services.campaign_create(actor=request.user, **_form_fields(form))
@@ -65,7 +82,8 @@ def campaign_edit(request, pk: int):
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         fields = _form_fields(form)
-        segments = fields.pop("segments")
+        fields.pop("audience", None)
+        segments = fields.pop("segments", None)
         try:
             services.campaign_update(
                 actor=request.user,
@@ -84,8 +102,11 @@ def campaign_edit(request, pk: int):
 
 @permission_required("campaigns.view_campaign", raise_exception=True)
 def campaign_detail(request, pk: int):
-    campaign = get_object_or_404(Campaign.objects.select_related("owner", "pinned_run", "playbook_rule"), pk=pk)
+    campaign = get_object_or_404(
+        Campaign.objects.select_related("owner", "pinned_run", "playbook_rule", "audience"), pk=pk
+    )
     counts = selectors.campaign_audience_counts(campaign=campaign)
+    available = export_columns_available()
     first = campaign.segments.select_related("run__segmentation").first()
     preview = None
     newer_runs = []
@@ -115,8 +136,54 @@ def campaign_detail(request, pk: int):
             "newer_runs": newer_runs,
             "can_change": request.user.has_perm("campaigns.change_campaign"),
             "can_export": request.user.has_perm("campaigns.export_audience"),
+            "export_form": _export_form(campaign, available),
+            "export_columns": [available[n] for n in campaign_export_columns(campaign=campaign, available=available)],
+            "export_formats": EXPORT_FORMATS.values(),
         },
     )
+
+
+def _export_form(campaign: Campaign, available: dict, data=None) -> ExportColumnsForm:
+    chosen = campaign_export_columns(campaign=campaign, available=available)
+    return ExportColumnsForm(data, available=available, initial={"columns": chosen})
+
+
+@permission_required("campaigns.export_audience", raise_exception=True)
+def campaign_export(request, pk: int):
+    """Download the audience: `?format=excel|csv|json` (default excel), `?columns=a,b` (default: the campaign's)."""
+    campaign = get_object_or_404(Campaign.objects.select_related("audience"), pk=pk)
+    try:
+        export_format = export_format_validate(request.GET.get("format") or "excel")
+        raw = request.GET.get("columns")
+        columns = export_columns_validate(raw, parameter="columns") if raw is not None else None
+    except SegmentaError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(
+        audience_export_stream(actor=request.user, campaign=campaign, columns=columns, format=export_format),
+        content_type=EXPORT_FORMATS[export_format].content_type,
+    )
+    response["Content-Disposition"] = f'attachment; filename="{audience_filename(campaign, export_format)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def campaign_export_columns_save(request, pk: int):
+    """Store the export columns ticked on the campaign page (in the page's order)."""
+    if not request.user.has_perm("campaigns.change_campaign"):
+        raise PermissionDenied
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = _export_form(campaign, export_columns_available(), request.POST)
+    if not form.is_valid():
+        messages.error(request, "Export columns: " + " ".join(form.errors.get("columns", ["choose at least one"])))
+        return redirect("campaigns:detail", pk=pk)
+    try:
+        services.campaign_update(actor=request.user, campaign=campaign, export_columns=form.cleaned_data["columns"])
+    except SegmentaError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Export columns saved: {', '.join(form.cleaned_data['columns'])}.")
+    return redirect("campaigns:detail", pk=pk)
 
 
 def _post_action(request, pk: int, do, done: str):

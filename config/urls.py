@@ -19,5 +19,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("activity/", include("core.urls")),
+    path("account/tokens/", core_views.token_page, name="tokens"),
     path("", include("segmentation.urls")),
 ]

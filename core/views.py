@@ -1,12 +1,17 @@
 from django.apps import apps
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+from rest_framework.authtoken.models import Token
 
+from core import tokens
 from core.activity import activity_sentences, activity_verb_label
+from core.exceptions import SegmentaError
 from core.models import Activity
 from core.roles import is_admin
 
@@ -55,3 +60,43 @@ def _type_label(object_type: str) -> str:
         return str(apps.get_model(object_type)._meta.verbose_name).capitalize()
     except (LookupError, ValueError):
         return object_type
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def token_page(request: HttpRequest) -> HttpResponse:
+    """Any logged-in user's own API token: create (shown once in full), regenerate, revoke.
+
+    POST `action=create` makes a token (replacing the current one) and shows its key in this response only;
+    POST `action=revoke` with `prefix` revokes the user's own token (404 for any other prefix).
+    """
+    new_key = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == "create":
+            new_key = tokens.token_create(user=request.user).key
+        elif action == "revoke":
+            try:
+                tokens.token_revoke(user=request.user, prefix=request.POST.get("prefix", ""))
+            except Token.DoesNotExist:
+                raise Http404("You have no token with that prefix.") from None
+            except SegmentaError as exc:
+                messages.error(request, str(exc))
+                return redirect("tokens")
+            messages.success(request, "Token revoked: programs using it can no longer call the API.")
+            return redirect("tokens")
+        else:
+            return HttpResponse(
+                f"action: expected create or revoke; got {action!r}", status=400, content_type="text/plain"
+            )
+    token = tokens.token_for(user=request.user)
+    return render(
+        request,
+        "core/tokens.html",
+        {
+            "token": token,
+            "prefix": tokens.token_prefix(token.key) if token else "",
+            "new_key": new_key,
+            "api_base": request.build_absolute_uri("/api/"),
+        },
+    )

@@ -186,6 +186,7 @@ def test_high_value_campaign_exports_its_39_customers_as_csv_with_token(api_as, 
     assert export.actor == marketer_user
     assert export.detail == {
         "campaign": campaign.pk, "run": mall_run.pk, "rows": 39, "format": "csv", "complete": True,
+        "columns": list(rows[0]),
     }  # fmt: skip
 
 

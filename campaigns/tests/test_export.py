@@ -8,7 +8,7 @@ import io
 import pytest
 
 from campaigns import services
-from campaigns.export import audience_csv_reference, audience_csv_stream, csv_line
+from campaigns.export import audience_csv_reference, audience_export_stream, csv_line, legacy_columns
 from campaigns.selectors import campaign_audience_rows
 from core.csvsafe import safe_row
 
@@ -39,7 +39,15 @@ def test_stream_equals_reference_writer(marketer_user, mall_run, mall_customers)
     seg.name = 'Mixed, "quoted" · name'
     seg.save()
     campaign = services.campaign_create(actor=marketer_user, name="All", segments=list(mall_run.segments.all()))
-    streamed = b"".join(audience_csv_stream(actor=marketer_user, campaign=campaign, block_rows=7)).decode()
+    streamed = b"".join(
+        audience_export_stream(
+            actor=marketer_user,
+            campaign=campaign,
+            columns=legacy_columns(campaign=campaign),
+            format="csv",
+            block_rows=7,
+        )
+    ).decode()
     reference = audience_csv_reference(campaign_audience_rows(campaign=campaign))
     assert streamed == reference
     assert len(list(csv.reader(io.StringIO(streamed)))) == 201

@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from campaigns.export import audience_csv_reference, audience_csv_stream
+from campaigns.export import audience_csv_reference, audience_export_stream, legacy_columns
 from campaigns.selectors import (
     campaign_audience,
     campaign_audience_counts,
@@ -86,7 +86,15 @@ def test_audience_export_holds_the_members_with_the_run_columns(demo_and_persona
     chosen = list(Segment.objects.filter(run=run).order_by("label")[1:3])
     campaign = CampaignFactory(actor=marketer_user, segments=chosen)
 
-    streamed = b"".join(audience_csv_stream(actor=marketer_user, campaign=campaign, block_rows=100)).decode()
+    streamed = b"".join(
+        audience_export_stream(
+            actor=marketer_user,
+            campaign=campaign,
+            columns=legacy_columns(campaign=campaign),
+            format="csv",
+            block_rows=100,
+        )
+    ).decode()
     extra = campaign_audience_features(campaign=campaign)
     assert streamed == audience_csv_reference(campaign_audience_rows(campaign=campaign), features=extra)
     rows = list(csv.DictReader(io.StringIO(streamed)))

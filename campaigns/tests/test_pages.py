@@ -41,7 +41,7 @@ def test_list_and_detail(persona, expected, campaign, client, request):
         assert "VIP spring" in listing.content.decode()
         html = detail.content.decode()
         assert '<span id="audience-total">39</span>' in html
-        assert ("Export audience (CSV)" in html) == (persona != "viewer")
+        assert ("Download CSV for Excel" in html) == (persona != "viewer")
         assert ("Schedule (pin audience)" in html) == (persona != "viewer")
 
 
@@ -130,10 +130,11 @@ def test_segment_campaigns_tag(campaign, mall_run):
 
 
 def test_segment_page_shows_its_campaigns(campaign, mall_run, marketer_client, viewer_client):
-    url = reverse("segmentation:segment-detail", args=[mall_run.segments.get(size=39).pk])
+    segment = mall_run.segments.get(size=39)
+    url = reverse("segmentation:segment-detail", args=[segment.pk])
     as_marketer = marketer_client.get(url).content.decode()
     assert "Campaigns using this segment" in as_marketer and "VIP spring" in as_marketer
-    assert f'href="{reverse("campaigns:create")}"' in as_marketer
+    assert f'href="{reverse("campaigns:create")}?segment={segment.pk}"' in as_marketer
     as_viewer = viewer_client.get(url).content.decode()
     assert "VIP spring" in as_viewer and reverse("campaigns:create") not in as_viewer
 

@@ -25,7 +25,9 @@ def test_schema_validates_without_warnings(tmp_path):
         assert path in schema["paths"]
     audience = schema["paths"]["/api/campaigns/{id}/audience/"]["get"]
     fmt = next(p for p in audience["parameters"] if p["name"] == "format")
-    assert "external_id, segment_label, segment_name, run_id" in fmt["description"]
+    assert {"json", "csv", "excel", "json-stream"} <= set(fmt["schema"]["enum"])
+    columns = next(p for p in audience["parameters"] if p["name"] == "columns")
+    assert "external_id, segment_label, segment_name, run_id" in columns["description"]
     assert "text/csv" in audience["responses"]["200"]["content"]
     assert "delete" not in schema["paths"]["/api/campaigns/{id}/"]
 
