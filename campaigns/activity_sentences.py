@@ -9,6 +9,7 @@ from core.activity import activity_object_namer_register, activity_verb_register
 
 for verb, label, sentence in (
     ("campaign.create", "Campaign created", "{actor} created {object}"),
+    ("audience.create", "Audience saved", "{actor} saved the audience “{after_name}” from the customer list"),
     ("campaign.update", "Campaign changed", "{actor} changed {object}"),
     ("campaign.schedule", "Campaign scheduled", "{actor} scheduled {object} on run #{run}"),
     ("campaign.repin", "Campaign moved to a run", "{actor} moved {object} to run #{run}"),

@@ -11,6 +11,7 @@ for verb, label, sentence in (
         "{actor} imported {object}: {added} added, {updated} updated, {rejected} rejected",
     ),
     ("customers.seed_demo", "Demo customers added", "{actor} added {object}"),
+    ("customers.exported", "Customers exported", "{actor} exported {rows} customers from the customer list"),
     ("customers.demo_removed", "Demo customers removed", "{actor} removed the demo customers: {object}"),
     ("customers.deleted", "Customers deleted", "{actor} deleted customers: {object}"),
 ):

@@ -9,6 +9,8 @@ from segmentation.models import Segment, SegmentRun
 
 for verb, label, sentence in (
     ("segmentation.run_requested", "Run requested", "{actor} asked for {object}"),
+    ("segmentation.created", "Segmentation created", "{actor} created the segmentation “{object}”"),
+    ("segmentation.changed", "Segmentation changed", "{actor} changed the segmentation “{object}”"),
     ("segmentation.run_activated", "Run activated", "{actor} activated {object} ({after_k} segments)"),
     ("segmentation.run_failed", "Run failed", "{object} failed at stage “{stage}”: {error}"),
     ("segment.strategy_edited", "Strategy edited", "{actor} edited the strategy of {object}"),

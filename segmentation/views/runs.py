@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from core.exceptions import SegmentaError
 from segmentation.forms import ChartAxesForm
 from segmentation.ml import charts
-from segmentation.ml.charts.profiles import RADAR_MIN_FEATURES
 from segmentation.ml.charts.maps import MAP_POINTS
+from segmentation.ml.charts.profiles import RADAR_MIN_FEATURES
 from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.selectors.runs import (
     run_axes_defaults,
