@@ -15,7 +15,7 @@ def test_marketer_creates_previews_and_saves_behaviour_but_cannot_run(tab, marke
     customer_groups_create({0: 60, 1: 35, 2: 30, 3: 25})
     page = tab.page
     tab.login(marketer_user.username, "pw-" + marketer_user.username)
-    page.get_by_role("link", name="Segmentations").click()
+    page.get_by_label("Main").get_by_role("link", name="Segmentations").click()
     page.wait_for_load_state("load")
     page.get_by_role("link", name="New segmentation").click()
     page.wait_for_load_state("load")
