@@ -19,7 +19,9 @@ For every k in [k_min, k_max] `KSelector.fit` measures, on the *evaluation set*:
 The evaluation set is every row when the data has at most `subsample_rows` rows (exact), otherwise a
 fixed-seed random subsample of that size: the criteria are statistics of the shape of the data and a
 uniform sample of tens of thousands of rows estimates them well, at a fraction of the cost. The final
-model is then fitted on all rows (see `engine.py`).
+model is then fitted on all rows (see `engine.py`). A fixed k above that threshold has no vote: its
+evidence is that of the final fit (`KSelector.measure`), silhouette and stability on fewer rows and
+resamples (`fixed_evidence_plan`). Silhouette and the adjusted Rand index are computed by `metrics`.
 
 The rule (`choose_k`):
 
