@@ -77,3 +77,23 @@ def test_the_samples_grow_with_k(monkeypatch):
 
     assert sizes == [50 * 300, 30 * 300]  # refine, then screen (a sample of the refine sample)
     assert all(c.shape == (300, 2) for c in inits)
+
+
+def test_a_fixed_k_above_the_threshold_is_deterministic_in_any_row_order():
+    import pandas as pd
+
+    from segmentation.ml import SegmentationConfig, segment
+
+    x, _ = blobs(5, 3000, seed=6, spread=1.5)
+    df = pd.DataFrame(x, columns=["a", "b"])
+    config = SegmentationConfig(
+        features=("a", "b"), k=5, scaler="none", transform="none", outliers="keep", subsample_rows=1000
+    )
+
+    first, again = segment(df, config), segment(df, config)
+    shuffled = segment(df.sample(frac=1.0, random_state=1), config)
+
+    assert "fixed-seed sample of 1,000 of 3,000" in first.reason
+    np.testing.assert_array_equal(first.labels, again.labels)
+    assert first.model["centroids"] == again.model["centroids"] == shuffled.model["centroids"]
+    assert first.evidence == again.evidence
