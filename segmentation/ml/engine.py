@@ -379,7 +379,7 @@ def _fit_final(
     Auto-k with k <= `n_init` warm-starts from the subsample's best fit against `FINAL_EXTRA_INITS` fresh
     k-means++ starts on all rows.
     """
-    if x_eval is not None and len(x_eval) < len(x) and (seed is None or k > config.n_init):
+    if x_eval is not None and k < len(x_eval) < len(x) and (seed is None or k > config.n_init):
         searched = search_starts(x_eval, k, starts=starts_for(k, config.n_init), random_state=config.random_state)
         return fit_from_starts(x, k, [*([seed.cluster_centers_] if seed is not None else []), *searched])
     fits: list[KMeans] = []
