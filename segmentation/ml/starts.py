@@ -14,11 +14,11 @@ ends in, and a sample shows the basins as well as all rows do. So a fit above th
 
 The fits on samples run single-threaded: threads cost more than they bring on small matrices, and far more
 on a busy machine. Measured with bench/bench_kselect.py (issue 10), single-threaded (OMP_NUM_THREADS=1, so
-the ratio is the work, whatever the load of the machine), against `KMeans(n_init=10)` on the same matrix:
-a fixed k = 6 on 1,000,000 x 8 costs 0.98x (1.93x before, when a fixed k ran n_init starts on all rows;
-most of what is left is preparing the features and profiling the segments), inertia equal; k = 100 on
-100,000 overlapping points 0.62x (1.56x before, when 100 starts ran on 10,000 rows), inertia 1.4 % lower
-and 95 planted centres found against 93. Over seeds 0-9 of 100 overlapping groups the search and carry
+the ratio is the work, whatever the load of the machine; median of 3 runs), against `KMeans(n_init=10)` on
+the same matrix: a fixed k = 6 on 1,000,000 x 8 costs 0.98x (1.93x before, when a fixed k ran n_init starts
+on all rows; most of what is left is preparing the features and profiling the segments), inertia equal;
+k = 100 on 100,000 overlapping points 0.65x (1.65x before, when 100 starts ran on 10,000 rows), inertia 1.4 %
+lower and 95 planted centres found against 93. Over seeds 0-9 of 100 overlapping groups the search and carry
 cost 0.45-0.55x of n_init=10 and end within 0.5 % of its inertia in 9 of 10 seeds (median -1.2 %; +1.4 %
 on the one seed where n_init=10 is lucky: other random states of n_init=10 land 2-5 % above it there).
 """
