@@ -18,10 +18,9 @@ Steps of `segment()` (each reported through `progress(stage, percent)`):
 3. *fitting* (70–90 %): KMeans (k-means++). On exact data this is the `n_init`-start fit made while
    choosing k. On larger data the best of the subsample's `n_init` starts seeds a fit on all rows,
    which competes with `FINAL_EXTRA_INITS` fresh k-means++ starts on all rows; when k exceeds
-   `n_init` it competes instead with the `FINAL_BEST_STARTS` best of `starts_for(k, n_init)` single
-   k-means++ fits on a `FINAL_START_ROWS` sample, each carried to all rows (`_large_k_starts`; a fixed
-   k has no subsample fit: only those starts, or `n_init` starts on all rows when k <= `n_init`).
-   The lowest inertia wins.
+   `n_init` it competes instead with the best few of `starts_for(k, n_init)` k-means++ starts searched
+   on samples, each carried to all rows (`starts.search_starts`; a fixed k has no subsample fit: only
+   those starts, whatever k). The lowest inertia wins.
    Labels are then ordered by a stable rule: size descending, ties by the centroid's coordinates.
    Then the structure check (`kselect.structure_gain`): `clear` or `weak` against structureless
    data of the same shape; a weak structure is said in the reason and `result.structure`.
@@ -40,7 +39,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
 
 from segmentation.ml.config import config_errors
 from segmentation.ml.errors import EngineInputError
@@ -49,7 +47,7 @@ from segmentation.ml.fields import units_for
 from segmentation.ml.kselect import (
     KSelector,
     choose_k,
-    fixed_stability_plan,
+    fixed_evidence_plan,
     sample_indices,
     starts_for,
     structure_gain,
@@ -57,13 +55,12 @@ from segmentation.ml.kselect import (
     structure_of,
 )
 from segmentation.ml.profiles import build_profiles
+from segmentation.ml.starts import fit_from_starts, search_starts
 from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
 
 Progress = Callable[[str, int], None]
 
 FINAL_EXTRA_INITS = 2
-FINAL_START_ROWS = 10_000
-FINAL_BEST_STARTS = 3
 MODEL_VERSION = 1
 
 
@@ -264,13 +261,17 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
                 if value is not None
             )
             if final_fit is not None:
-                resamples, inits = fixed_stability_plan(k, config.n_init, config.stability_resamples)
+                rows, resamples, inits = fixed_evidence_plan(
+                    k, config.n_init, config.stability_resamples, config.silhouette_sample
+                )
+                measured = "silhouette and stability" if ev.stability is not None else "silhouette"
+                sampled = f"{measured} on {min(rows, len(x_eval)):,} rows"
                 if ev.stability is not None:
-                    reason += (
-                        f" (stability over {resamples} resamples of {inits} k-means++ start{'s' if inits > 1 else ''}"
-                        " each)"
+                    sampled += (
+                        f"; stability over {resamples} resamples of {inits} k-means++ start{'s' if inits > 1 else ''}"
+                        " each"
                     )
-                reason += "; measured on the final fit's segments"
+                reason += f" ({sampled}); measured on the final fit's segments"
         reason += "."
     if notes:
         reason += " " + " ".join(n_ + "." for n_ in notes)
@@ -370,17 +371,17 @@ def _crumbs_note(crumbs: dict[int, float], min_share: float, *, all_set_aside: b
 def _fit_final(
     x: np.ndarray, k: int, config: SegmentationConfig, *, seed: KMeans | None, x_eval: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """KMeans on all rows: warm-started from the subsample's best fit, against fresh k-means++ starts.
+    """KMeans on all rows: the best starts searched on samples (`starts.search_starts`) carried to all rows.
 
-    With many segments (k > `n_init`) the search for a good start is made on a smaller sample
-    (`_large_k_starts`): k-means++ costs a pass over every row per centre, so many starts on all rows
-    (or on the whole evaluation set) cost more than scikit-learn's `KMeans(n_init=10)` (issue 10).
+    A fixed k (no `seed`) and a large k (k > `n_init`) search `starts_for(k, n_init)` starts on samples of
+    the evaluation set and carry the best few (a `seed`, the subsample's best fit, competes with them): n_init
+    starts on all rows would cost as much as scikit-learn's `KMeans(n_init=10)` on its own (issue 10).
+    Auto-k with k <= `n_init` warm-starts from the subsample's best fit against `FINAL_EXTRA_INITS` fresh
+    k-means++ starts on all rows.
     """
-    if x_eval is not None and k > config.n_init:
-        inits = [*([seed.cluster_centers_] if seed is not None else []), *_large_k_starts(x_eval, k, config)]
-        fits = [KMeans(n_clusters=k, init=c, n_init=1).fit(x) for c in inits]
-        best = min(fits, key=lambda km: km.inertia_)  # ties: the subsample's best (first)
-        return best.labels_, best.cluster_centers_, float(best.inertia_)
+    if x_eval is not None and k < len(x_eval) < len(x) and (seed is None or k > config.n_init):
+        searched = search_starts(x_eval, k, starts=starts_for(k, config.n_init), random_state=config.random_state)
+        return fit_from_starts(x, k, [*([seed.cluster_centers_] if seed is not None else []), *searched])
     fits: list[KMeans] = []
     if seed is not None:
         fits.append(KMeans(n_clusters=k, init=seed.cluster_centers_, n_init=1).fit(x))
@@ -393,20 +394,6 @@ def _fit_final(
     fits.extend(km.fit(x) for km in extra)
     best = min(fits, key=lambda km: km.inertia_)  # ties: the warm start (first)
     return best.labels_, best.cluster_centers_, float(best.inertia_)
-
-
-def _large_k_starts(x_eval: np.ndarray, k: int, config: SegmentationConfig) -> list[np.ndarray]:
-    """The centroids of the `FINAL_BEST_STARTS` best of `starts_for(k, n_init)` single k-means++ fits on
-    a fixed-seed sample of `FINAL_START_ROWS` rows of the evaluation set (at least 50 rows per segment)."""
-    rows = min(len(x_eval), max(FINAL_START_ROWS, 50 * k))
-    xs = x_eval[sample_indices(len(x_eval), rows, config.random_state + 1)]
-    with threadpool_limits(limits=1):
-        fits = [
-            KMeans(n_clusters=k, init="k-means++", n_init=1, random_state=config.random_state + 1000 + i).fit(xs)
-            for i in range(starts_for(k, config.n_init))
-        ]
-    fits.sort(key=lambda km: km.inertia_)
-    return [km.cluster_centers_ for km in fits[:FINAL_BEST_STARTS]]
 
 
 def _stable_order(labels: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

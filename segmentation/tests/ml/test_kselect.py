@@ -96,6 +96,9 @@ def test_silhouette_many_equals_scikit_learn():
     x = rng.normal(size=(700, 3))
     labelings = {k: rng.integers(0, k, size=700) for k in (2, 3, 7)}
     labelings[9] = np.r_[np.arange(9), rng.integers(0, 3, size=691)]  # singletons score 0
+    labelings[40] = rng.integers(0, 40, size=700)  # many segments: summed per segment, not by one-hot products
+    labelings[41] = np.r_[np.arange(3), rng.integers(5, 41, size=697)]  # segments 3 and 4 absent: not counted
+    labelings[42] = np.r_[np.arange(42), rng.integers(0, 20, size=658)]  # a second labeling with many segments
 
     got = silhouette_many(x, labelings, chunk_rows=100)
 
