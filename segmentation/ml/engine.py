@@ -167,6 +167,7 @@ def _segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress
     prep = FeaturePreparer(
         features=tuple(config.features),
         scaler=config.scaler,
+        scalers=config.scalers,
         missing=config.missing,
         age_groups=config.age_groups,
         age_bins=tuple(config.age_bins),

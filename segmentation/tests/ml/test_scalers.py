@@ -96,9 +96,6 @@ def test_the_config_round_trips_its_scalers():
     assert SegmentationConfig.from_dict({"features": ["age"], "scalers": None}).scalers == {}
 
 
-@pytest.mark.xfail(
-    strict=True, reason="engine.segment passes config.scalers to FeaturePreparer once the engine change is merged"
-)
 def test_a_run_scales_each_feature_with_its_override():
     df = _frame()
     result = segment(df, SegmentationConfig(features=("age", "annual_income"), k=3, scalers={"annual_income": "none"}))
