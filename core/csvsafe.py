@@ -42,14 +42,6 @@ def excel_text(value: Any) -> Any:
     return safe_cell(value)
 
 
-def excel_text_field(value: str) -> str:
-    """`excel_text(value)` quoted as csv.writer writes it inside a row, for writers that join lines themselves.
-
-    For 0124 that is =""0124"" in double quotes; `value` must be one that EXCEL_CONVERTS matches.
-    """
-    return '"=""' + value + '"""'
-
-
 def safe_row(values: Sequence[Any]) -> list[Any]:
     return [safe_cell(v) for v in values]
 
