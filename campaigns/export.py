@@ -31,6 +31,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from operator import call
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -45,14 +46,15 @@ from campaigns.selectors import (
     campaign_export_values,
 )
 from campaigns.services import campaign_export_record
-from core.csvsafe import safe_cell, safe_row
+from core.csvsafe import DANGEROUS_START, EXCEL_CONVERTS, excel_text, safe_cell, safe_row
 from core.exceptions import DataError
 
 _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
-#: Text Excel would read as a number or a date on opening a CSV (and lose leading zeros or digits).
-EXCEL_CONVERTS = re.compile(r"^(0\d+|\d{16,}|\d+[eE][+-]?\d+|\d{1,4}[-/]\d{1,2}([-/]\d{1,4})?)$")
+#: A text cell written as it is: not empty, no formula start (core.csvsafe), nothing to quote.
+_PLAIN = re.compile(rf'[^{re.escape("".join(sorted(DANGEROUS_START)))},"\r\n][^,"\r\n]*')
+#: The same, for Excel also not a text it would convert (core.csvsafe.EXCEL_CONVERTS).
+_PLAIN_EXCEL = re.compile(rf"(?!(?:{EXCEL_CONVERTS.pattern})\Z){_PLAIN.pattern}", re.ASCII)
 BOM = "\ufeff"
-_DANGEROUS_START = frozenset(("=", "+", "-", "@", "\t", "\r"))  # core.csvsafe's; a test holds them equal
 
 
 @dataclass(frozen=True)
@@ -92,43 +94,34 @@ def csv_line(values: Iterable[Any]) -> str:
     return ",".join(csv_field(safe_cell(v)) for v in values) + "\r\n"
 
 
-def excel_text(value: str) -> str:
-    """A text cell for the Excel CSV: `="0124"` (quoted for CSV) when Excel would convert it, else as is."""
-    if EXCEL_CONVERTS.match(value):
-        return '"=""' + value + '"""'
-    return value
+def _number_cell(value: Any) -> Any:
+    """A canonical number column: the number (the row template writes it), empty when missing."""
+    return "" if value is None else value
 
 
-def _csv_renderer(column: ExportColumn, *, excel: bool) -> Callable[[Any], str] | None:
-    """How one customer cell is written; None for a canonical number (written as is, empty when missing).
+def _csv_renderer(column: ExportColumn, *, excel: bool) -> Callable[[Any], Any]:
+    """How one customer cell is written: a function of the value giving what the row template writes.
 
-    The loop calls it per row and cell: the common case (plain text, nothing to quote) returns at once.
+    Called per row and cell, so the common case returns at once: a text that one regular expression
+    (`_PLAIN`, `_PLAIN_EXCEL`) finds needs nothing (no formula start, nothing to quote, for Excel nothing
+    it would convert). Anything else goes the long way, through core.csvsafe and `csv_field`.
     """
     if column.kind == "number" and not column.attribute:
-        return None
+        return _number_cell
     if column.kind == "number":
         return lambda v: csv_field(safe_cell(audience_number(v)))
-    dangerous, needs_quotes, converts = _DANGEROUS_START, _NEEDS_QUOTES.search, EXCEL_CONVERTS.match
+    plain, cell = (_PLAIN_EXCEL.fullmatch, excel_text) if excel else (_PLAIN.fullmatch, safe_cell)
 
     def text(v: Any) -> str:
-        if v is None:
-            return ""
-        if not isinstance(v, str):
-            return csv_field(safe_cell(v))
-        if v[:1] in dangerous or needs_quotes(v):
-            return csv_field(safe_cell(v))
-        if excel and v[:1].isdigit() and converts(v):
-            return '"=""' + v + '"""'
-        return v
+        if v.__class__ is str and plain(v):
+            return v
+        return csv_field(cell(v))
 
     return text
 
 
 def _constant_cell(value: Any, *, excel: bool) -> str:
-    value = safe_cell(value)
-    if excel and isinstance(value, str) and not _NEEDS_QUOTES.search(value):
-        return excel_text(value)
-    return csv_field(value)
+    return csv_field(excel_text(value) if excel else safe_cell(value))
 
 
 def _json_value(column: ExportColumn) -> Callable[[Any], Any]:
@@ -188,50 +181,26 @@ def _csv_blocks(chosen, customer_columns, groups, constants, campaign, block_row
     renderers = [_csv_renderer(c, excel=excel) for c in customer_columns]
     formats = {group_id: template.format for group_id, template in templates.items()}
     rows = campaign_export_rows(campaign=campaign, columns=customer_columns, chunk_size=block_rows)
-    for block in _row_blocks(renderers, excel=excel)(rows, formats, block_rows):
+    for block in _row_blocks(rows, renderers, formats, block_rows):
         counter[0] += len(block)
         yield "".join(block).encode()
 
 
-#: A text cell written as it is: not empty, no formula start, nothing to quote (and, for Excel, not a number shape).
-_PLAIN = re.compile(r'[^=+\-@\t\r,"\n][^,"\r\n]*')
-_PLAIN_EXCEL = re.compile(
-    r"(?!(?:0\d+|\d{16,}|\d+[eE][+-]?\d+|\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?)\Z)"  # not what EXCEL_CONVERTS matches
-    r'[^=+\-@\t\r,"\n][^,"\r\n]*'
-)
-
-
-def _row_blocks(renderers: list[Callable[[Any], str] | None], *, excel: bool) -> Callable:
-    """A generator function `(rows, formats, block_rows) -> lists of CSV lines`, specialised for the columns.
-
-    Speed: the per-row code is written out for this export's columns (the plain-text and number cases inline,
-    the helpers called only for cells that need quoting or protection), as `collections.namedtuple` does.
-    The generated source holds only cell positions and the names below, never a column name or a value.
-    """
-    n = len(renderers)
-    names = ", ".join(f"v{i}" for i in range(n))
-    cells = []
-    for i, renderer in enumerate(renderers):
-        if renderer is None:
-            cells.append(f'"" if v{i} is None else v{i}')
-        else:
-            cells.append(f"v{i} if v{i}.__class__ is str and plain(v{i}) else r{i}(v{i})")
-    source = (
-        "def blocks(rows, formats, block_rows):\n"
-        "    block = []\n"
-        "    append = block.append\n"
-        f"    for group_id, {names}{',' if n == 1 else ''} in rows:\n"
-        f"        append(formats[group_id]({', '.join(cells)}))\n"
-        "        if len(block) >= block_rows:\n"
-        "            yield block\n"
-        "            block = []\n"
-        "            append = block.append\n"
-        "    yield block\n"
-    )
-    namespace: dict[str, Any] = {"plain": (_PLAIN_EXCEL if excel else _PLAIN).fullmatch}
-    namespace.update({f"r{i}": r for i, r in enumerate(renderers)})
-    exec(compile(source, "<campaigns.export row writer>", "exec"), namespace)  # noqa: S102 - positions only, see above
-    return namespace["blocks"]
+def _row_blocks(
+    rows: Iterable[tuple],
+    renderers: list[Callable[[Any], Any]],
+    formats: dict[int, Callable[..., str]],
+    block_rows: int,
+) -> Iterator[list[str]]:
+    """Lists of `block_rows` CSV lines (the last one shorter): per row `(group id, *customer values)`, each
+    value through its column's renderer, into the row template of the member's group."""
+    block: list[str] = []
+    for group_id, *values in rows:
+        block.append(formats[group_id](*map(call, renderers, values)))
+        if len(block) >= block_rows:
+            yield block
+            block = []
+    yield block
 
 
 def _json_blocks(chosen, customer_columns, groups, constants, campaign, block_rows, counter):

@@ -1,9 +1,8 @@
 """The customers list's CSV export: the filtered customers, every column, for a spreadsheet.
 
-Excel-ready: a UTF-8 byte-order mark (accents show right), every text cell formula-safe (`core.csvsafe`),
-and ids Excel would mangle kept as text: an all-digit id with a leading zero or more than 15 digits
-("0124", "12345678901234567") is written as ="0124", which Excel shows as the text 0124. Such a cell is
-a string constant of digits only, so it carries no formula of anyone's making.
+Excel-ready: a UTF-8 byte-order mark (accents show right), every text cell formula-safe, and ids Excel
+would mangle (a leading zero, 16 digits or more, 1E5, 1-2: `core.csvsafe.EXCEL_CONVERTS`) kept as text by
+`core.csvsafe.excel_text`, which writes "0124" as ="0124", shown by Excel as the text 0124.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from core.csvsafe import safe_cell, safe_row
+from core.csvsafe import excel_text, safe_row
 from customers.models import Gender
 from customers.selectors.columns import Column
 
@@ -27,13 +26,6 @@ _GENDERS = dict(Gender.choices)
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-def excel_text_id(value: str) -> str:
-    """="value" when Excel would read `value` as a number and lose digits; else the formula-safe value."""
-    if value.isascii() and value.isdigit() and ((value.startswith("0") and len(value) > 1) or len(value) > 15):
-        return f'="{value}"'
-    return safe_cell(value)
 
 
 def customer_csv_header(*, attributes: list[Column]) -> list[str]:
@@ -61,4 +53,4 @@ def customer_csv_stream(*, queryset: QuerySet, attributes: list[Column]) -> Iter
             score,
             *(values.get(c.key) for c in attributes),
         ]
-        yield writer.writerow([excel_text_id(external_id), *safe_row(row)])
+        yield writer.writerow([excel_text(external_id), *safe_row(row)])

@@ -15,8 +15,9 @@ from campaigns.columns import (
     export_columns_default,
     export_columns_validate,
 )
-from campaigns.export import EXCEL_CONVERTS, audience_export_stream, excel_text
+from campaigns.export import audience_export_stream
 from campaigns.tests.factories import CampaignFactory
+from core.csvsafe import EXCEL_CONVERTS
 from core.exceptions import DataError
 from core.models import Activity
 from customers.models import Customer, CustomerAttribute
@@ -95,16 +96,20 @@ def test_excel_csv_has_bom_keeps_leading_zeros_and_neutralises_formulas(marketer
     assert first[0] == '="0124"' and first[2] == '="01234"'
     assert first[1] == '\'=HYPERLINK("http://x")'  # formula neutralised by core.csvsafe
     assert first[3] == "'-20 % on shoes"
-    assert not any(v.startswith(("=", "+", "-", "@")) and not EXCEL_CONVERTS.match(v[2:-1]) for r in rows for v in r)
+    assert not any(
+        v.startswith(("=", "+", "-", "@")) and not EXCEL_CONVERTS.fullmatch(v[2:-1]) for r in rows for v in r
+    )
     assert "\r\n" in text
 
 
-def test_excel_text_wraps_only_what_excel_would_convert():
-    assert excel_text("0124") == '"=""0124"""'
-    assert excel_text("12345678901234567") == '"=""12345678901234567"""'
-    assert excel_text("1-2") == '"=""1-2"""'
-    for kept in ("124", "CUST-0124", "Ana", "0124 ", "1.5"):
-        assert excel_text(kept) == kept
+@pytest.mark.parametrize(
+    ("value", "field"), [("0124", '"=""0124"""'), ("1-2", '"=""1-2"""'), ("124", "124"), ("0124 ", "0124 ")]
+)
+def test_excel_constant_cells_follow_the_core_rule(value, field):
+    from campaigns.export import _constant_cell
+
+    assert _constant_cell(value, excel=True) == field
+    assert _constant_cell(value, excel=False) == value
 
 
 def test_plain_csv_has_no_bom_and_plain_values(marketer_client, campaign):
@@ -215,13 +220,6 @@ def test_provider_columns_extend_the_choice(with_email, campaign, marketer_user)
         _providers.remove(provider)
 
 
-def test_fast_path_knows_the_same_dangerous_starts_as_core():
-    from campaigns.export import _DANGEROUS_START
-    from core.csvsafe import _DANGEROUS
-
-    assert _DANGEROUS_START == frozenset(_DANGEROUS)
-
-
 def test_api_uses_the_campaigns_columns_still_available(api_as, marketer_user, campaign):
     services.campaign_update(actor=marketer_user, campaign=campaign, export_columns=["external_id", "e_mail"])
     client = api_as(marketer_user, "token")
@@ -237,13 +235,28 @@ def test_api_uses_the_campaigns_columns_still_available(api_as, marketer_user, c
     ["plain", "", None, "=2+3", "+1", "-1", "@x", "\tT", "\rC", "a,b", 'q"x', "l\nb", "0124", "124", "1-2", "1E5",
      "12345678901234567", "Rentrée · café", " lead", "'q"],
 )  # fmt: skip
-def test_generated_row_writer_equals_the_renderers(value, excel):
+def test_row_writer_writes_what_csv_writer_and_core_csvsafe_write(value, excel):
     from campaigns.export import ExportColumn, _csv_renderer, _row_blocks
+    from core.csvsafe import excel_text, safe_cell
 
     columns = [ExportColumn("a", "", "customer", path="a"), ExportColumn("n", "", "customer", kind="number", path="n")]
     renderers = [_csv_renderer(c, excel=excel) for c in columns]
-    blocks = list(_row_blocks(renderers, excel=excel)([(1, value, 7), (1, value, None)], {1: "{0};{1}".format}, 1))
-    assert [line for block in blocks for line in block] == [f"{renderers[0](value)};7", f"{renderers[0](value)};"]
+    blocks = list(_row_blocks([(1, value, 7), (1, value, None)], renderers, {1: "{0},{1}\r\n".format}, 1))
+    assert [len(block) for block in blocks] == [1, 1, 0]
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([[excel_text(value) if excel else safe_cell(value), n] for n in (7, None)])
+    assert "".join(line for block in blocks for line in block) == buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("stored", "written"), [("3", "3"), ("3.0", "3"), ("4.50", "4.5"), ("-2", "-2"), ("n/a", "n/a")]
+)
+def test_number_attributes_are_written_as_numbers(stored, written):
+    from campaigns.export import ExportColumn, _csv_renderer, _row_blocks
+
+    column = ExportColumn("v", "", "customer", kind="number", path="v", attribute="v")
+    blocks = list(_row_blocks([(1, stored), (1, None)], [_csv_renderer(column, excel=True)], {1: "{0}".format}, 5))
+    assert blocks == [[written, ""]]
 
 
 def test_only_constant_columns(marketer_user, campaign):

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core.models import Activity
 from customers import filters as list_filters
-from customers.export import BOM, excel_text_id
+from customers.export import BOM
 from customers.models import AttributeKind, Customer, CustomerAttribute
 from customers.selectors import customers as selectors
 
@@ -200,15 +200,6 @@ def test_export_keeps_leading_zeros_and_defuses_formulas(table, admin_client):
     assert '="0124"' in by_id  # Excel shows the text 0124
     assert by_id['="0124"'][5] == "'=HYPERLINK(1)"
     assert "0" in by_id and "1000" in by_id
-
-
-def test_excel_text_id():
-    assert excel_text_id("0124") == '="0124"'
-    assert excel_text_id("12345678901234567") == '="12345678901234567"'
-    assert excel_text_id("0") == "0"
-    assert excel_text_id("C-7") == "C-7"
-    assert excel_text_id("=1+1") == "'=1+1"
-    assert excel_text_id("-5") == "'-5"
 
 
 def test_export_streams_in_constant_queries(table, admin_client):
