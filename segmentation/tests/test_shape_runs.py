@@ -70,7 +70,7 @@ def test_run_page_shows_transforms_and_lists_outliers_with_their_values(admin_cl
     _with_extreme_income()
     summary = _segment("--k", "3")
     html = admin_client.get(reverse("segmentation:run-detail", args=[summary["run"]])).content.decode()
-    assert "Before scaling" in html and "annual_income</strong>: none" in html
+    assert "Before min–max scaling" in html and "Annual income</strong>: as imported" in html
     assert "Outliers (1)" in html
     assert reverse("customers:detail", args=["C00000"]) in html
     assert "666,666" in html or "666666" in html

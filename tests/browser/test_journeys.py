@@ -115,7 +115,7 @@ def test_admin_imports_resegments_reads_and_edits(tab, admin_user, celery_worker
     page.get_by_role("button", name="Save strategy").click()
     page.wait_for_load_state("load")
     assert page.locator(".strategy-text").inner_text().startswith("Invite to the spring preview")
-    assert page.get_by_text("Source: override").is_visible()
+    assert page.get_by_text("Source: Edited by a person").is_visible()
     tab.shot("05-segment-edited")
     assert tab.errors == []
 
