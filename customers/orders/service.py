@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import IO, Any
 
@@ -206,3 +207,74 @@ def _finish(job: OrderImport, started: float) -> None:
     job.duration_ms = int((time.monotonic() - started) * 1000)
     job.stored_path = ""
     job.save()
+
+
+# --------------------------------------------------------------------------- the page's door: a queued row
+
+
+def order_upload_folder() -> Path:
+    return Path(settings.VAR_DIR) / "order-uploads"
+
+
+def order_import_queue(
+    *,
+    upload: Any,
+    user: AbstractBaseUser | None,
+    source: str = "upload",
+    options: dict[str, Any],
+    dry_run: bool = False,
+) -> OrderImport:
+    """Store an uploaded file and queue its import (the task runs it after commit)."""
+    folder = order_upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(getattr(upload, "name", "") or "upload").name[:200]
+    stored = folder / f"{uuid.uuid4().hex}-{name}"
+    with open(stored, "wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    job = OrderImport.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+        file_name=name,
+        stored_path=str(stored),
+        file_size=stored.stat().st_size,
+        options={**options, "dry_run": dry_run},
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: order_import_enqueue(import_id=job_id))
+    return job
+
+
+def order_import_enqueue(*, import_id: int) -> None:
+    from customers.tasks import run_order_import
+
+    run_order_import.delay(import_id)
+
+
+def order_import_run(*, import_id: int) -> str:
+    """Run a queued import once: claim it (queued -> running), import its stored file, delete the file."""
+    claimed = OrderImport.objects.filter(pk=import_id, status=OrderImportStatus.QUEUED).update(
+        status=OrderImportStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return "skipped"
+    job = OrderImport.objects.get(pk=import_id)
+    stored = Path(job.stored_path)
+    options = job.options
+    try:
+        order_import(
+            file=stored,
+            file_name=job.file_name,
+            source=job.source,
+            mapping=options.get("mapping") or {},
+            columns=options.get("columns", ""),
+            day_first=bool(options.get("day_first")),
+            skip_invalid=bool(options.get("skip_invalid")),
+            dry_run=bool(options.get("dry_run")),
+            job=job,
+        )
+    except DataError:
+        return "failed"
+    finally:
+        stored.unlink(missing_ok=True)
+    return "done"
