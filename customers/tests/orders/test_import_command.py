@@ -70,6 +70,7 @@ def test_refused_file_is_a_command_error(tmp_path):
         call(str(tmp_path / "missing.csv"))
 
 
+@pytest.mark.datasets
 def test_cdnow_sample_as_the_issue_imports_it(datasets):
     path = datasets / "cdnow" / "CDNOW_sample.txt"
     counts = json.loads(call(str(path), "--columns", "customer_id,-,date,quantity,amount", "--json"))
@@ -80,6 +81,7 @@ def test_cdnow_sample_as_the_issue_imports_it(datasets):
     assert first.ordered_at.date().isoformat() == "1997-01-01"
 
 
+@pytest.mark.datasets
 def test_cdnow_reimport_changes_nothing(datasets):
     path = str(datasets / "cdnow" / "CDNOW_sample.txt")
     call(path, "--columns", "customer_id,-,date,quantity,amount")
