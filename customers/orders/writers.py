@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from django.db import connection
+from psycopg import sql
 
 from core import storage
 from customers.models import Customer
@@ -23,6 +24,16 @@ ORM_BATCH = 1000
 COPY_CHUNK = 100_000
 #: A load of at least this many lines into a table holding fewer rebuilds the line indexes after it.
 BULK_REINDEX_LINES = 200_000
+ORDER_COLUMNS = ["order_id", "customer", "ordered_at", "country", "is_cancellation", "amount", "line_count"]
+ORDER_STAGING = [
+    ("order_id", "text"),
+    ("customer_id", "bigint"),
+    ("ordered_at", "timestamptz"),
+    ("country", "text"),
+    ("is_cancellation", "boolean"),
+    ("amount", "float8"),
+    ("line_count", "integer"),
+]
 LINE_COLUMNS = (
     "order_id",
     "line_number",
@@ -102,9 +113,10 @@ def products_upsert(lines: pd.DataFrame) -> dict[str, int]:
 
 
 def orders_upsert(lines: pd.DataFrame, customer_pks: dict[str, int]) -> tuple[dict[str, int], int]:
-    """Upsert one order per order id (customer and country of its first line, earliest time, net amount).
+    """Upsert one order per order id (customer and country of its first line, earliest time, net amount)
+    and delete the old lines of the orders that existed (they are replaced).
 
-    Returns {order id: pk} and how many of them existed (their lines are replaced)."""
+    Returns {order id: pk} and how many orders existed."""
     grouped = lines.groupby("order_id", sort=False)
     summary = grouped.agg(
         customer_id=("customer_id", "first"),
@@ -114,26 +126,38 @@ def orders_upsert(lines: pd.DataFrame, customer_pks: dict[str, int]) -> tuple[di
         amount=("amount", "sum"),
         line_count=("amount", "size"),
     )
-    order_ids = summary.index.tolist()
+    customers = summary["customer_id"].map(customer_pks)
+    columns = [
+        summary.index.tolist(),
+        [None if np.isnan(c) else int(c) for c in customers.astype("float64").tolist()],
+        summary["ordered_at"].dt.tz_convert("UTC").astype(object).tolist(),
+        summary["country"].tolist(),
+        summary["is_cancellation"].astype(bool).tolist(),
+        summary["amount"].astype("float64").tolist(),
+        summary["line_count"].astype(int).tolist(),
+    ]
+    if connection.vendor == "postgresql":
+        return _orders_upsert_staged(columns)
+    order_ids = columns[0]
     existing = _pk_map(Order, "order_id", order_ids)
     orders = [
         Order(
             order_id=order_id,
-            customer_id=customer_pks.get(customer) if customer else None,
-            ordered_at=ordered_at.to_pydatetime(),
+            customer_id=customer,
+            ordered_at=ordered_at,
             country=country,
-            is_cancellation=bool(cancelled),
-            amount=float(amount),
-            line_count=int(count),
+            is_cancellation=cancelled,
+            amount=amount,
+            line_count=count,
         )
-        for order_id, customer, ordered_at, country, cancelled, amount, count in summary.itertuples(name=None)
+        for order_id, customer, ordered_at, country, cancelled, amount, count in zip(*columns, strict=True)
     ]
     Order.objects.bulk_create(
         orders,
         batch_size=ORM_BATCH,
         update_conflicts=True,
         unique_fields=["order_id"],
-        update_fields=["customer", "ordered_at", "country", "is_cancellation", "amount", "line_count"],
+        update_fields=ORDER_COLUMNS[1:],
     )
     if existing:
         pks = list(existing.values())
@@ -141,6 +165,39 @@ def orders_upsert(lines: pd.DataFrame, customer_pks: dict[str, int]) -> tuple[di
         for start in range(0, len(pks), step):
             OrderLine.objects.filter(order_id__in=pks[start : start + step]).delete()
     return _pk_map(Order, "order_id", order_ids), len(existing)
+
+
+def _orders_upsert_staged(columns: list[list]) -> tuple[dict[str, int], int]:
+    """PostgreSQL: COPY the orders to a staging table, delete the lines of those that exist, then one
+    INSERT ... ON CONFLICT DO UPDATE ... RETURNING gives every order's pk."""
+    table = sql.Identifier(Order._meta.db_table)
+    line_table = sql.Identifier(OrderLine._meta.db_table)
+    with connection.cursor() as cursor:
+        staging = storage.staging_table_create(cursor, columns=ORDER_STAGING, prefix="segmenta_orders")
+        names = [name for name, _kind in ORDER_STAGING]
+        storage.copy_rows(cursor, statement=storage.copy_statement(table=staging, columns=names), columns=columns)
+        staged = sql.Identifier(staging)
+        cursor.execute(sql.SQL("SELECT count(*) FROM {} o JOIN {} s ON o.order_id = s.order_id").format(table, staged))
+        existing = cursor.fetchone()[0]
+        if existing:
+            cursor.execute(
+                sql.SQL(
+                    "DELETE FROM {lines} l USING {orders} o, {staged} s "
+                    "WHERE l.order_id = o.id AND o.order_id = s.order_id"
+                ).format(lines=line_table, orders=table, staged=staged)
+            )
+        updates = sql.SQL(", ").join(
+            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(name), sql.Identifier(name)) for name in names[1:]
+        )
+        cursor.execute(
+            sql.SQL(
+                "INSERT INTO {orders} ({columns}) SELECT {columns} FROM {staged} "
+                "ON CONFLICT (order_id) DO UPDATE SET {updates} RETURNING order_id, id"
+            ).format(orders=table, columns=storage.columns_sql(names), staged=staged, updates=updates)
+        )
+        pks = dict(cursor.fetchall())
+        storage.staging_table_drop(cursor, table=staging)
+    return pks, existing
 
 
 def lines_write(lines: pd.DataFrame) -> Written:
@@ -180,9 +237,13 @@ def _lines_copy(columns: list[list], count: int) -> None:
     table = OrderLine._meta.db_table
     statement = storage.copy_statement(table=table, columns=LINE_COLUMNS)
     with connection.cursor() as cursor:
-        creates = []
+        creates: list[sql.Composed] = []
         if count >= BULK_REINDEX_LINES and storage.table_has_fewer_rows(cursor, table=table, than=count):
-            creates = storage.indexes_drop(cursor, table=table)
+            # a large load into a (nearly) empty table: without its indexes and foreign keys, rebuilt after
+            # it (a foreign key added back is checked in one join, not one trigger per line)
+            # (the orders' own deferred checks run first: a table with pending checks cannot be altered)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            creates = [*storage.indexes_drop(cursor, table=table), *_foreign_keys_drop(cursor, table=table)]
         background = storage.BackgroundCopy(cursor)
         try:
             for start in range(0, count, COPY_CHUNK):
@@ -190,10 +251,25 @@ def _lines_copy(columns: list[list], count: int) -> None:
             background.wait()
         finally:
             background.close()
-        if creates:
-            # the foreign keys are checked at commit (deferred); check them now, so the table can be altered
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            storage.indexes_rebuild(cursor, creates)
+        storage.indexes_rebuild(cursor, creates)
+
+
+def _foreign_keys_drop(cursor, *, table: str) -> list[sql.Composed]:  # noqa: ANN001
+    """Drop `table`'s foreign keys; return the statements that add them back (PostgreSQL's own definitions)."""
+    target = sql.Identifier(table)
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND contype = 'f' ORDER BY conname",
+        [table],
+    )
+    creates = []
+    for name, definition in cursor.fetchall():
+        cursor.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(name)))
+        # the definition is PostgreSQL's own text of the constraint, read back from the catalogue
+        creates.append(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(target, sql.Identifier(name), sql.SQL(definition))
+        )
+    return creates
 
 
 def _lines_bulk_create(columns: list[list]) -> None:
