@@ -228,3 +228,6 @@ class ImportJobAdmin(admin.ModelAdmin):
             "form": form,
         }
         return TemplateResponse(request, "customers/import_admin.html", context, status=400 if form.errors else 200)
+
+
+from customers.orders import admin as order_admin  # noqa: E402, F401 - registers the order admin

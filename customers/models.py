@@ -141,3 +141,6 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+from customers.orders.models import Order, OrderImport, OrderImportStatus, OrderLine, Product  # noqa: E402, F401

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from customers import views
+from customers.orders import views as order_views
 
 app_name = "customers"
 
@@ -15,4 +16,8 @@ urlpatterns = [
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import-detail"),
     path("imports/<int:pk>/rejected.csv", views.import_rejected, name="import-rejected"),
+    path("orders/import/", order_views.order_import_upload, name="order-import"),
+    path("orders/imports/<int:pk>/", order_views.order_import_detail, name="order-import-detail"),
+    path("orders/imports/<int:pk>/status.json", order_views.order_import_status, name="order-import-status"),
+    path("orders/imports/<int:pk>/rejected.csv", order_views.order_import_rejected, name="order-import-rejected"),
 ]

@@ -140,6 +140,13 @@ SEGMENTA_MAX_UPLOAD_BYTES = env_int("SEGMENTA_MAX_UPLOAD_BYTES", 200 * 1024 * 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# Order lines whose product code is one of these are not products sold (postage, fees, manual
+# adjustments, discounts, samples): they are kept and marked. Compared in upper case; comma-separated.
+SEGMENTA_NON_PRODUCT_CODES = env_list(
+    "SEGMENTA_NON_PRODUCT_CODES",
+    ["POST", "DOT", "M", "C2", "D", "S", "B", "CRUK", "PADS", "BANK CHARGES", "AMAZONFEE", "ADJUST", "ADJUST2"],
+)
+
 # Segment runs
 SEGMENTA_RUN_TIME_LIMIT = env_int("SEGMENTA_RUN_TIME_LIMIT", 3600, minimum=10)
 SEGMENTA_RUN_STUCK_AFTER = env_int("SEGMENTA_RUN_STUCK_AFTER", 2 * 3600, minimum=60)

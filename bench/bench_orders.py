@@ -1,0 +1,218 @@
+"""Benchmark: order-line import of Online Retail-shaped data into PostgreSQL against a plain COPY.
+
+Run:  DATABASE_URL=postgres://user@host:port/db BENCH_ROWS=1000000 python bench/bench_orders.py
+The database must already be migrated. The script generates a CSV with Online Retail's columns and
+date format (`12/1/2010 8:26`; about 20 lines per invoice, 2 % C-invoices, a quarter of the lines
+without a customer, ~90 lines per customer, 4,000 products, postage lines) and, in the same run, measures
+
+* baseline: a plain `COPY ... (FORMAT csv, HEADER)` of that file into an unindexed table with the
+  same eight columns (typed: integer quantity, timestamp, float8 price), before and after the imports
+  (the ratio uses the mean of the two),
+* import: `customers.orders.service.order_import` of the file (every order and customer new),
+* reimport: the same file again (every order's lines replaced),
+
+each in its own process so that its peak memory (ru_maxrss) is its own. With BENCH_ORDERS_FILE set
+(e.g. the shared Online Retail .csv.gz) that file is measured instead of a generated one (the
+baseline then COPYs its decompressed text). What the import created is deleted afterwards.
+The last line is `BENCH_RESULT {json}`. Goals (issue 12): import within 3x the baseline, peak under 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+CUSTOMER_PREFIX = "OB"
+GOAL_RATIO = 3.0
+GOAL_PEAK_MB = 1536
+HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def generate(path: Path, rows: int, seed: int = 11) -> None:
+    """Write an Online Retail-shaped CSV in chunks (memory stays small)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    customers = max(10, rows // 90)
+    products = np.array([f"{20000 + i}" for i in range(4000)] + ["POST"], dtype=object)
+    descriptions = np.array([f"PRODUCT {i} DESCRIPTION" for i in range(4000)] + ["POSTAGE"], dtype=object)
+    countries = np.array(["United Kingdom"] * 9 + ["France", "Germany", "EIRE"], dtype=object)
+    start = np.datetime64("2010-12-01T08:00")
+    chunk = 200_000
+    invoice = 536365
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(HEADER + "\r\n")
+        for first in range(0, rows, chunk):
+            n = min(chunk, rows - first)
+            sizes = rng.integers(1, 40, n // 10 + 2)
+            invoice_of_line = np.repeat(np.arange(len(sizes)), sizes)[:n]
+            invoices = invoice + invoice_of_line
+            invoice += int(invoice_of_line[-1]) + 1
+            per_invoice = len(sizes)
+            cancelled = rng.random(per_invoice) < 0.02
+            customer = rng.integers(1, customers + 1, per_invoice)
+            anonymous = rng.random(per_invoice) < 0.25
+            minutes = np.sort(rng.integers(0, 373 * 24 * 60, per_invoice))
+            when = pd.to_datetime(start + minutes.astype("timedelta64[m]"))
+            date_text = np.asarray(when.strftime("%-m/%-d/%Y %-H:%M"), dtype=object)
+            product = rng.integers(0, len(products), n)
+            quantity = rng.integers(1, 25, n) * np.where(cancelled[invoice_of_line], -1, 1)
+            frame = pd.DataFrame(
+                {
+                    "InvoiceNo": np.where(cancelled[invoice_of_line], "C", "") + invoices.astype(str),
+                    "StockCode": products[product],
+                    "Description": descriptions[product],
+                    "Quantity": quantity,
+                    "InvoiceDate": date_text[invoice_of_line],
+                    "UnitPrice": np.round(rng.gamma(2.0, 1.5, n), 2),
+                    "CustomerID": np.where(
+                        anonymous[invoice_of_line],
+                        "",
+                        np.char.add(CUSTOMER_PREFIX, customer[invoice_of_line].astype(str)),
+                    ),
+                    "Country": countries[rng.integers(0, len(countries), per_invoice)][invoice_of_line],
+                }
+            )
+            frame.to_csv(fh, header=False, index=False, lineterminator="\r\n")
+
+
+def child_baseline(path: Path) -> dict:
+    """Plain COPY of the (decompressed) file into an unindexed table with the same columns."""
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE bench_order_lines (invoice_no text, stock_code text, description text, "
+            "quantity integer, invoice_date timestamp, unit_price float8, customer_id text, country text) "
+            "ON COMMIT DROP"
+        )
+        cursor.execute("SET LOCAL datestyle = 'ISO, MDY'")
+        opener = gzip.open if path.suffix == ".gz" else open
+        with (
+            opener(path, "rb") as fh,
+            cursor.copy("COPY bench_order_lines FROM STDIN WITH (FORMAT csv, HEADER)") as copy,
+        ):
+            while block := fh.read(1 << 20):
+                copy.write(block)
+        cursor.execute("SELECT count(*) FROM bench_order_lines")
+        rows = cursor.fetchone()[0]
+    return {"seconds": time.perf_counter() - started, "rows": rows, "peak_mb": peak_rss_mb()}
+
+
+def child_import(path: Path) -> dict:
+    import django
+
+    django.setup()
+    from customers.orders.service import order_import
+
+    started = time.perf_counter()
+    job = order_import(file=path, file_name=path.name, source="command")
+    return {"seconds": time.perf_counter() - started, "counts": job.counts, "peak_mb": peak_rss_mb()}
+
+
+def run_child(kind: str, path: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def cleanup() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from customers.models import Customer
+    from customers.orders.models import OrderImport
+
+    # the customers the imports created: those with orders and no profile at all
+    created = Customer.objects.filter(
+        orders__isnull=False, age__isnull=True, annual_income__isnull=True, spending_score__isnull=True, attributes={}
+    )
+    pks = list(created.distinct().values_list("pk", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE customers_orderline, customers_order, customers_product")
+    for start in range(0, len(pks), 10_000):
+        Customer.objects.filter(pk__in=pks[start : start + 10_000]).delete()
+    OrderImport.objects.all().delete()
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        kind, path = sys.argv[2], Path(sys.argv[3])
+        result = child_baseline(path) if kind == "baseline" else child_import(path)
+        print(json.dumps(result))
+        return
+    given = os.environ.get("BENCH_ORDERS_FILE")
+    rows = int(os.environ.get("BENCH_ROWS", "1000000"))
+    folder = Path(tempfile.mkdtemp(prefix="bench-orders-"))
+    try:
+        if given:
+            path = folder / Path(given).name
+            shutil.copyfile(given, path)
+            print(f"file {path.name} ({path.stat().st_size / 1e6:.1f} MB)")
+        else:
+            path = folder / "orders.csv"
+            started = time.perf_counter()
+            generate(path, rows)
+            print(
+                f"generated {rows:,} lines ({path.stat().st_size / 1e6:.1f} MB) "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+        first_copy = run_child("baseline", path)
+        print(f"plain COPY:        {first_copy['seconds']:6.2f} s  {first_copy['rows']:,} rows")
+        first = run_child("import", path)
+        print(
+            f"import:            {first['seconds']:6.2f} s  peak {first['peak_mb']:.0f} MB  "
+            f"{json.dumps(first['counts'])}"
+        )
+        again = run_child("import", path)
+        print(f"reimport:          {again['seconds']:6.2f} s  peak {again['peak_mb']:.0f} MB")
+        second_copy = run_child("baseline", path)
+        print(f"plain COPY again:  {second_copy['seconds']:6.2f} s")
+        baseline = (first_copy["seconds"] + second_copy["seconds"]) / 2
+        ratio, reratio = first["seconds"] / baseline, again["seconds"] / baseline
+        print(f"ratio import / plain COPY: {ratio:.2f}x (goal <= {GOAL_RATIO}x); reimport: {reratio:.2f}x")
+        result = {
+            "rows": first_copy["rows"],
+            "copy_seconds": round(baseline, 2),
+            "import_seconds": round(first["seconds"], 2),
+            "reimport_seconds": round(again["seconds"], 2),
+            "ratio": round(ratio, 2),
+            "reimport_ratio": round(reratio, 2),
+            "peak_mb": round(max(first["peak_mb"], again["peak_mb"])),
+            "goal_met": ratio <= GOAL_RATIO and max(first["peak_mb"], again["peak_mb"]) < GOAL_PEAK_MB,
+            "counts": first["counts"],
+        }
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        cleanup()
+    print("BENCH_RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""Importing order lines from a file: the one service the command, the page's task and the admin call.
+
+1. Read and check every chunk (`reading`, `validation`) before anything is written; the import's row
+   shows the progress meanwhile. A file with any invalid line changes nothing unless `skip_invalid`.
+2. Write in one transaction (`writers`): customers created for unknown ids, products and orders
+   upserted, an order's old lines replaced. A dry run rolls it back.
+3. The counts (`SUMMARY_KEYS`) are stored on the `OrderImport` row and returned.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import DataError
+from core.services import activity_record
+from customers.imports import reading
+from customers.imports import validation as customer_validation
+from customers.models import Customer
+from customers.orders import reading as order_reading
+from customers.orders import writers
+from customers.orders.columns import columns_parse, order_plan
+from customers.orders.models import OrderImport, OrderImportStatus
+from customers.orders.validation import LineChecker
+from customers.signals import customers_changed
+
+SUMMARY_KEYS = (
+    "lines",
+    "imported",
+    "with_customer",
+    "without_customer",
+    "cancellations",
+    "returns",
+    "non_product",
+    "customers_created",
+    "orders",
+    "orders_replaced",
+    "products",
+    "rejected",
+)
+SOURCES = ("upload", "command", "admin")
+#: The reading phase reports up to this percent; writing takes the rest.
+READ_SHARE = 80
+
+
+def non_product_codes() -> frozenset[str]:
+    return frozenset(code.strip().upper() for code in settings.SEGMENTA_NON_PRODUCT_CODES if code.strip())
+
+
+def order_import_options(
+    *, mapping: dict[str, str] | None = None, columns: str = "", day_first: bool = False, skip_invalid: bool = False
+) -> dict[str, Any]:
+    """The options of an import as stored on its row (checked here, so a queued import has valid ones)."""
+    if columns:
+        columns_parse(columns)
+    return {"mapping": mapping or {}, "columns": columns, "day_first": day_first, "skip_invalid": skip_invalid}
+
+
+def order_import(
+    *,
+    file: IO[bytes] | str | os.PathLike,
+    file_name: str = "",
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    source: str = "command",
+    mapping: dict[str, str] | None = None,
+    columns: str = "",
+    day_first: bool = False,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    job: OrderImport | None = None,
+    chunk_rows: int = reading.CHUNK_ROWS,
+) -> OrderImport:
+    """Import order lines from a CSV, TSV, whitespace-separated or .xlsx file, gzip-compressed or not.
+
+    `columns` names the columns of a file without a header row ('-' skips one). Raises DataError
+    (a message for users) when the file is refused; the failed row is attached as `import_job`.
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}; got {source!r}")
+    started = time.monotonic()
+    if not file_name:
+        file_name = Path(str(file)).name if isinstance(file, str | os.PathLike) else getattr(file, "name", "") or ""
+    options = order_import_options(mapping=mapping, columns=columns, day_first=day_first, skip_invalid=skip_invalid)
+    if job is None:
+        actor = user if getattr(user, "is_authenticated", False) else None
+        job = OrderImport.objects.create(
+            created_by=actor, source=source, file_name=Path(file_name).name[:255] or "upload", options=options
+        )
+    job.status, job.stage, job.started_at = OrderImportStatus.RUNNING, "reading", timezone.now()
+    job.save(update_fields=["status", "stage", "started_at"])
+    try:
+        with reading.binary_open(file) as fh:
+            job.file_size = reading.file_size(fh)
+            lines, counts, rejected_csv, mapping_used = _lines_read(fh, job=job, options=options, chunk_rows=chunk_rows)
+        job.mapping = mapping_used
+        _progress(job, stage="writing", progress=READ_SHARE)
+        with transaction.atomic():
+            written = writers.lines_write(lines) if len(lines) else writers.Written([], 0, 0, 0)
+            counts.update(
+                customers_created=len(written.customers_created),
+                orders=written.orders,
+                orders_replaced=written.orders_replaced,
+                products=written.products,
+            )
+            if dry_run:
+                transaction.set_rollback(True)
+            else:
+                activity_record(actor=job.created_by, verb="orders.imported", obj=job, detail=counts)
+                created = written.customers_created
+                if created:
+                    transaction.on_commit(lambda: customers_changed.send(sender=Customer, customer_ids=created))
+        job.status = OrderImportStatus.DRY_RUN if dry_run else OrderImportStatus.SUCCEEDED
+        job.counts = counts
+        job.rejected_csv = rejected_csv
+    except Exception as exc:
+        job.status = OrderImportStatus.FAILED
+        job.error = str(exc) if isinstance(exc, DataError) else f"the import failed unexpectedly ({exc})"
+        _finish(job, started)
+        exc.import_job = job  # type: ignore[attr-defined]
+        raise
+    _finish(job, started)
+    return job
+
+
+def _lines_read(
+    fh: IO[bytes], *, job: OrderImport, options: dict[str, Any], chunk_rows: int
+) -> tuple[pd.DataFrame, dict[str, int], str, dict[str, str]]:
+    names = columns_parse(options["columns"]) if options["columns"] else None
+    checker: LineChecker | None = None
+    frames: list[pd.DataFrame] = []
+    rejected: list[customer_validation.RejectedRow] = []
+    total = bad = 0
+    with order_reading.order_file_open(fh) as table_fh:
+        size = max(1, reading.file_size(table_fh))
+        table = order_reading.table_open(table_fh, header_less=names is not None, chunk_rows=chunk_rows)
+        try:
+            if names is not None and len(names) != len(table.headers):
+                raise DataError(
+                    f"--columns names {len(names)} columns but the file's rows have {len(table.headers)} "
+                    f"(its first row: {' | '.join(table.headers)})"
+                )
+            plan = order_plan(names or table.headers, options["mapping"], named=names is not None)
+            checker = LineChecker(
+                plan=plan,
+                day_first=options["day_first"],
+                non_product=non_product_codes(),
+                time_zone=settings.TIME_ZONE,
+            )
+            for first_row, frame in table.chunks:
+                valid, problems = checker.check(frame, first_row)
+                total += len(valid) + len(problems)
+                bad += len(problems)
+                if options["skip_invalid"] or len(rejected) < customer_validation.MAX_PROBLEMS_SHOWN:
+                    rejected.extend(problems)
+                if options["skip_invalid"] or not bad:
+                    frames.append(valid)
+                share = min(READ_SHARE, int(READ_SHARE * _position(table_fh) / size))
+                OrderImport.objects.filter(pk=job.pk).update(rows_read=total, progress=share)
+        finally:
+            table.close()
+    job.rows_read = total
+    if total == 0:
+        raise DataError("the file has no data rows")
+    if bad and not options["skip_invalid"]:
+        raise DataError(customer_validation.problems_message(rejected, bad))
+    lines = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    with_customer = int((lines["customer_id"] != "").sum()) if len(lines) else 0
+    counts = {key: 0 for key in SUMMARY_KEYS}
+    counts.update(
+        lines=total,
+        imported=len(lines),
+        with_customer=with_customer,
+        without_customer=len(lines) - with_customer,
+        cancellations=int(lines["is_cancellation"].sum()) if len(lines) else 0,
+        returns=int(lines["is_return"].sum()) if len(lines) else 0,
+        non_product=int(lines["is_non_product"].sum()) if len(lines) else 0,
+        rejected=bad,
+    )
+    rejected_csv = customer_validation.rejected_csv(plan, rejected) if bad else ""
+    return lines, counts, rejected_csv, plan.as_mapping()
+
+
+def _position(fh: IO[bytes]) -> int:
+    try:
+        return fh.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _progress(job: OrderImport, *, stage: str, progress: int) -> None:
+    OrderImport.objects.filter(pk=job.pk).update(stage=stage, progress=progress)
+
+
+def _finish(job: OrderImport, started: float) -> None:
+    job.stage = ""
+    job.progress = 100
+    job.finished_at = timezone.now()
+    job.duration_ms = int((time.monotonic() - started) * 1000)
+    job.stored_path = ""
+    job.save()
+
+
+# --------------------------------------------------------------------------- the page's door: a queued row
+
+
+def order_upload_folder() -> Path:
+    return Path(settings.VAR_DIR) / "order-uploads"
+
+
+def order_import_queue(
+    *,
+    upload: Any,
+    user: AbstractBaseUser | None,
+    source: str = "upload",
+    options: dict[str, Any],
+    dry_run: bool = False,
+) -> OrderImport:
+    """Store an uploaded file and queue its import (the task runs it after commit)."""
+    folder = order_upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(getattr(upload, "name", "") or "upload").name[:200]
+    stored = folder / f"{uuid.uuid4().hex}-{name}"
+    with open(stored, "wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    job = OrderImport.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+        file_name=name,
+        stored_path=str(stored),
+        file_size=stored.stat().st_size,
+        options={**options, "dry_run": dry_run},
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: order_import_enqueue(import_id=job_id))
+    return job
+
+
+def order_import_enqueue(*, import_id: int) -> None:
+    from customers.tasks import run_order_import
+
+    run_order_import.delay(import_id)
+
+
+def order_import_run(*, import_id: int) -> str:
+    """Run a queued import once: claim it (queued -> running), import its stored file, delete the file."""
+    claimed = OrderImport.objects.filter(pk=import_id, status=OrderImportStatus.QUEUED).update(
+        status=OrderImportStatus.RUNNING, started_at=timezone.now()
+    )
+    if not claimed:
+        return "skipped"
+    job = OrderImport.objects.get(pk=import_id)
+    stored = Path(job.stored_path)
+    options = job.options
+    try:
+        order_import(
+            file=stored,
+            file_name=job.file_name,
+            source=job.source,
+            mapping=options.get("mapping") or {},
+            columns=options.get("columns", ""),
+            day_first=bool(options.get("day_first")),
+            skip_invalid=bool(options.get("skip_invalid")),
+            dry_run=bool(options.get("dry_run")),
+            job=job,
+        )
+    except DataError:
+        return "failed"
+    finally:
+        stored.unlink(missing_ok=True)
+    return "done"

@@ -1,0 +1,24 @@
+"""Celery tasks of the customers app: thin wrappers that load by id and call the services.
+
+`customers.run_order_import` runs a queued order import (`customers.orders.service.order_import_run`):
+the claim (queued -> running, one row changed) makes a redelivered message a no-op. A refused file
+fails the import with its reason; an unexpected error fails it too (the service records it) and is
+raised for the worker's log.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from customers.orders.service import order_import_run
+
+
+@shared_task(
+    name="customers.run_order_import",
+    acks_late=True,
+    soft_time_limit=settings.SEGMENTA_RUN_TIME_LIMIT,
+    time_limit=settings.SEGMENTA_RUN_TIME_LIMIT + 60,
+)
+def run_order_import(import_id: int) -> str:
+    return order_import_run(import_id=import_id)
