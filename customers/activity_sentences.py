@@ -12,6 +12,7 @@ for verb, label, sentence in (
     ),
     ("customers.seed_demo", "Demo customers added", "{actor} added {object}"),
     ("customers.exported", "Customers exported", "{actor} exported {rows} customers from the customer list"),
+    ("orders.imported", "Orders imported", "{actor} imported {imported} order lines ({with_customer} with a customer)"),
     ("customers.demo_removed", "Demo customers removed", "{actor} removed the demo customers: {object}"),
     ("customers.deleted", "Customers deleted", "{actor} deleted customers: {object}"),
 ):

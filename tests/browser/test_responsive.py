@@ -69,6 +69,14 @@ def every_page(tmp_path, admin_user) -> dict[str, str]:
         "playbook": "/campaigns/playbook/",
         "activity": "/activity/",
         "api-docs": "/api/docs/",
+        "segmentations": "/segmentations/",
+        "segmentation-new": "/segmentations/new/",
+        "segmentation-edit": f"/segmentations/{segmentation.pk}/edit/",
+        "runs": "/runs/",
+        "audiences": "/campaigns/audiences/",
+        "audience-new": "/campaigns/audiences/new/?gender=female",
+        "tokens": "/account/tokens/",
+        "order-import": "/customers/orders/import/",
     }
 
 
