@@ -151,7 +151,11 @@ def maximise(
             theta, result.fun, result.nit = np.asarray(refined.x, dtype=float), refined.fun, result.nit + refined.nit
     value = float(result.fun) * total_weight
     at_edge = [i for i, v in enumerate(theta) if abs(abs(v) - LOG_BOUND) < EDGE]
-    converged = bool(result.success) or (np.isfinite(value) and value < 1e299 and "ABNORMAL" in str(result.message))
-    return Optimum(
-        theta, float(-value), converged and np.isfinite(value), int(result.nit), str(result.message), at_edge
-    )
+    finite = bool(np.isfinite(result.fun) and result.fun < 1e299)
+    # ABNORMAL_TERMINATION_IN_LNSRCH at an optimum is L-BFGS-B failing to improve the last digits
+    # (accepted only where the mean gradient is already flat inside the box)
+    interior = np.abs(np.abs(np.asarray(result.x)) - LOG_BOUND) >= EDGE
+    flat = bool(np.all(np.abs(np.asarray(result.jac))[interior] < 1e-4)) if hasattr(result, "jac") else False
+    converged = finite and (bool(result.success) or ("ABNORMAL" in str(result.message) and flat))
+    message = str(result.message) if finite else "the likelihood is not finite anywhere the optimiser looked"
+    return Optimum(theta, float(-value) if finite else float("nan"), converged, int(result.nit), message, at_edge)

@@ -66,10 +66,12 @@ class GammaGamma:
             p, q, g = np.exp(theta)
             px = p * xu
             denom = g + xu * mu
+            log_denom = np.log(denom)
+            dig = digamma(px + q)
             ll = gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g) + (px - 1) * log_m + px * log_x
-            ll -= (px + q) * np.log(denom)
-            d_p = xu * (digamma(px + q) - digamma(px) + log_m + log_x - np.log(denom))
-            d_q = digamma(px + q) - digamma(q) + np.log(g) - np.log(denom)
+            ll -= (px + q) * log_denom
+            d_p = xu * (dig - digamma(px) + log_m + log_x - log_denom)
+            d_q = dig - digamma(q) + np.log(g) - log_denom
             d_g = q / g - (px + q) / denom
             grad = np.array([p * np.dot(w, d_p), q * np.dot(w, d_q), g * np.dot(w, d_g)])
             return -np.dot(w, ll), -grad
