@@ -92,6 +92,13 @@ def compress(weights: np.ndarray | None, *columns: np.ndarray) -> tuple[list[np.
     return [grouped[f"c{i}"].to_numpy(dtype=float) for i in range(len(columns))], grouped["w"].to_numpy(dtype=float)
 
 
+def distinct_rows(*columns) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(code of each row, the distinct rows' columns): predictions are computed once per distinct row."""
+    arrays = [np.broadcast_to(np.asarray(c, dtype=float), np.broadcast(*columns).shape).ravel() for c in columns]
+    codes, uniques = pd.MultiIndex.from_arrays(arrays).factorize()
+    return codes, [uniques.get_level_values(i).to_numpy(dtype=float) for i in range(len(arrays))]
+
+
 @dataclass
 class Optimum:
     log_params: np.ndarray

@@ -27,7 +27,7 @@ import math
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from segmentation.ml.clv.fitting import FitResult, as_array, compress, maximise
+from segmentation.ml.clv.fitting import FitResult, as_array, compress, distinct_rows, maximise
 from segmentation.ml.errors import EngineInputError
 
 MONTH_WEEKS = 52.0 / 12.0
@@ -131,10 +131,12 @@ class GammaGamma:
                 f"got {horizon}, {period}, {discount_rate}"
             )
         spend = self.expected_average_spend(x, monetary_value)
-        value = np.zeros(np.shape(spend), dtype=float)
-        previous = np.zeros_like(value)
+        # the purchase model is evaluated once per distinct (x, t_x, T), then spread back to customers
+        codes, (xu, txu, Tu) = distinct_rows(x, t_x, T)
+        discounted = np.zeros(len(xu), dtype=float)  # discounted expected purchases per distinct row
+        previous = np.zeros_like(discounted)
         for k in range(1, math.ceil(horizon / period - 1e-9) + 1):
-            current = purchases.expected_purchases(min(k * period, horizon), x, t_x, T)
-            value += spend * (current - previous) / (1 + discount_rate) ** k
+            current = purchases.expected_purchases(min(k * period, horizon), xu, txu, Tu)
+            discounted += (current - previous) / (1 + discount_rate) ** k
             previous = current
-        return value
+        return spend * discounted[codes]
