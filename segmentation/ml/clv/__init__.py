@@ -6,6 +6,7 @@ fallback), `gamma_gamma` (spend per purchase, CLV over a horizon), `pareto_nbd`,
 (calibration / holdout check against a naive rate), `report` (all of it for one command or page).
 """
 
+from segmentation.ml.clv import report  # noqa: F401
 from segmentation.ml.clv.bgnbd import BGNBD, NBD  # noqa: F401
 from segmentation.ml.clv.fitting import FitResult  # noqa: F401
 from segmentation.ml.clv.gamma_gamma import GammaGamma  # noqa: F401

@@ -45,14 +45,14 @@ class NBD:
         status = "ok" if opt.converged and not opt.at_edge else ("boundary" if opt.converged else "failed")
         reason = "" if status == "ok" else (opt.message if status == "failed" else "a parameter is at its bound")
         self.result_ = FitResult(
-            "nbd",
-            status,
-            {"r": self.r_, "alpha": self.alpha_},
-            opt.log_likelihood,
-            len(x),
-            len(w),
-            opt.iterations,
-            reason,
+            model="nbd",
+            status=status,
+            params={"r": self.r_, "alpha": self.alpha_},
+            log_likelihood=opt.log_likelihood,
+            n_customers=len(x),
+            n_rows=len(w),
+            iterations=opt.iterations,
+            reason=reason,
         )
         return self
 
@@ -121,16 +121,16 @@ class BGNBD:
             status, reason = "ok", ""
         self.fallback_ = NBD().fit(x, t_x, T, weights)
         self.result_ = FitResult(
-            "bgnbd",
-            status,
-            params,
-            opt.log_likelihood,
-            len(x),
-            len(w),
-            opt.iterations,
-            reason,
-            None if status == "ok" else "nbd",
-            {"nbd": self.fallback_.result_.as_dict()} if status != "ok" else {},
+            model="bgnbd",
+            status=status,
+            params=params,
+            log_likelihood=opt.log_likelihood,
+            n_customers=len(x),
+            n_rows=len(w),
+            iterations=opt.iterations,
+            reason=reason,
+            fallback=None if status == "ok" else "nbd",
+            extra={"nbd": self.fallback_.result_.as_dict()} if status != "ok" else {},
         )
         return self
 

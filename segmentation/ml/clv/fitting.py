@@ -22,6 +22,7 @@ from segmentation.ml.errors import EngineInputError
 FitStatus = Literal["ok", "boundary", "failed"]
 
 LOG_BOUND = 12.0  # parameters live in [e^-12, e^12] ~ [6e-6, 1.6e5]
+POLISH_MAX_EVALS = 1500  # CDNOW's Pareto/NBD needs ~300; a ridge would take every one it is given
 EDGE = 0.05  # closer than this (in log units) to the box edge counts as on the boundary
 
 
@@ -45,10 +46,16 @@ class FitResult:
         return self.status == "ok"
 
     def as_dict(self) -> dict[str, Any]:
+        """Plain JSON values; a number that is not finite (a failed fit) becomes None."""
         out = asdict(self)
-        out["params"] = {k: round(float(v), 6) for k, v in self.params.items()}
-        out["log_likelihood"] = float(self.log_likelihood)
+        out["params"] = {k: json_number(v, 6) for k, v in self.params.items()}
+        out["log_likelihood"] = json_number(self.log_likelihood, 4)
         return out
+
+
+def json_number(value, digits: int) -> float | None:
+    value = float(value)
+    return round(value, digits) if np.isfinite(value) else None
 
 
 def as_array(values, name: str, *, dtype=float) -> np.ndarray:
@@ -152,7 +159,7 @@ def maximise(
             theta,
             method="Nelder-Mead",
             bounds=bounds,
-            options={"xatol": 1e-9, "fatol": 1e-15, "maxiter": 20_000, "maxfev": 20_000},
+            options={"xatol": 1e-9, "fatol": 1e-15, "maxiter": POLISH_MAX_EVALS, "maxfev": POLISH_MAX_EVALS},
         )
         if refined.fun <= result.fun:
             theta, result.fun, result.nit = np.asarray(refined.x, dtype=float), refined.fun, result.nit + refined.nit

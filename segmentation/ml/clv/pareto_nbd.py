@@ -22,6 +22,7 @@ from segmentation.ml.clv.bgnbd import NBD
 from segmentation.ml.clv.fitting import FitResult, check_rfm, compress, maximise
 
 MIN_DEATH_RATE = 1e-4  # mean lifetime rate s / beta below this (per week) is "no dropout"
+MAX_S = 100.0  # beyond this, s and beta run off together along a ridge: lifetimes look homogeneous
 
 
 def _log_a0(r, alpha, s, beta, x, t_x, T):
@@ -74,22 +75,29 @@ class ParetoNBD:
             status, reason = "failed", f"the optimiser did not converge: {opt.message}"
         elif death_rate < self.min_death_rate:
             status, reason = "boundary", f"no dropout: mean death rate s / beta = {death_rate:.2g} per period"
+        elif self.s_ > MAX_S:
+            status = "boundary"
+            reason = (
+                f"lifetimes look homogeneous: s = {self.s_:.3g} and beta = {self.beta_:.3g} run off together "
+                f"(s / beta = {death_rate:.3g}); predictions use these values"
+            )
         elif opt.at_edge:
             status = "boundary"
             reason = "parameter(s) at the edge of the search box: " + ", ".join(list(params)[i] for i in opt.at_edge)
         else:
             status, reason = "ok", ""
-        self.fallback_ = NBD().fit(x, t_x, T, weights) if status != "ok" else None
+        no_dropout = status == "failed" or death_rate < self.min_death_rate
+        self.fallback_ = NBD().fit(x, t_x, T, weights) if no_dropout else None
         self.result_ = FitResult(
-            "pareto_nbd",
-            status,
-            params,
-            opt.log_likelihood,
-            len(x),
-            len(w),
-            opt.iterations,
-            reason,
-            None if status == "ok" else "nbd",
+            model="pareto_nbd",
+            status=status,
+            params=params,
+            log_likelihood=opt.log_likelihood,
+            n_customers=len(x),
+            n_rows=len(w),
+            iterations=opt.iterations,
+            reason=reason,
+            fallback="nbd" if self.fallback_ is not None else None,
         )
         return self
 

@@ -119,3 +119,7 @@ def test_pareto_predictions_close_to_bgnbd(report):
     pareto: ParetoNBD = report.pareto_nbd
     total = pareto.expected_purchases(39, s["x"], s["t_x"], s["T"]).sum()
     assert abs(total - report.holdout.predicted) / report.holdout.predicted < 0.05
+
+
+def test_spend_and_frequency_are_nearly_independent_as_gamma_gamma_assumes(report):
+    assert round(report.gamma_gamma.result_.extra["frequency_spend_correlation"], 2) == 0.11

@@ -67,7 +67,7 @@ def test_no_dropout_is_a_boundary_with_the_nbd_fallback(no_dropout):
 
 
 def test_pareto_nbd_no_dropout_is_a_boundary_too(no_dropout):
-    model = ParetoNBD().fit(*_rfm(no_dropout.head(1000)))
+    model = ParetoNBD().fit(*_rfm(no_dropout.head(400)))
     assert model.result_.status == "boundary" and "no dropout" in model.result_.reason
     assert model.result_.fallback == "nbd"
 
