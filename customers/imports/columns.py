@@ -17,6 +17,7 @@ attribute under its own name in its own unit ($ unless the header names another 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.exceptions import DataError
@@ -139,21 +140,7 @@ def columns_plan(headers: list[str], overrides: dict[str, str] | None = None, *,
                 f'--map "{header}={target}" (or the {target} field of the upload form)'
             )
         fields[target] = index
-    for source, target in (overrides or {}).items():
-        if target not in CANONICAL_FIELDS:
-            raise DataError(
-                f"mapping {source!r}: the field must be one of {', '.join(CANONICAL_FIELDS)}; got {target!r}"
-            )
-        index = _header_find(headers, source)
-        if index is None:
-            raise DataError(
-                f"mapping {source!r}={target}: the file has no column {source!r}; its columns are "
-                + ", ".join(repr(h) for h in headers)
-            )
-        for f_name, f_index in list(fields.items()):
-            if f_index == index or f_name == target:
-                del fields[f_name]
-        fields[target] = index
+    mapping_apply(fields, headers=headers, overrides=overrides, allowed=CANONICAL_FIELDS)
     if id_prefix and "external_id" in fields:
         raise DataError(
             f"numbering the rows: the file has an id column ({headers[fields['external_id']]!r}); "
@@ -218,6 +205,26 @@ def income_kept(plan: ColumnPlan) -> tuple[ColumnPlan, str]:
 
 
 _UNIT_WORDS = {"$": "usd", "€": "eur", "£": "gbp"}
+
+
+def mapping_apply(
+    fields: dict[str, int], *, headers: list[str], overrides: dict[str, str] | None, allowed: Sequence[str]
+) -> None:
+    """Apply `--map SOURCE=FIELD` choices to `fields` (field -> column index) in place: the named column becomes
+    that field, and whatever the column or the field was mapped to before is dropped."""
+    for source, target in (overrides or {}).items():
+        if target not in allowed:
+            raise DataError(f"mapping {source!r}: the field must be one of {', '.join(allowed)}; got {target!r}")
+        index = _header_find(headers, source)
+        if index is None:
+            raise DataError(
+                f"mapping {source!r}={target}: the file has no column {source!r}; its columns are "
+                + ", ".join(repr(h) for h in headers)
+            )
+        for name, at in list(fields.items()):
+            if at == index or name == target:
+                del fields[name]
+        fields[target] = index
 
 
 def _header_find(headers: list[str], source: str) -> int | None:

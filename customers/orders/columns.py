@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.exceptions import DataError
-from customers.imports.columns import _header_find, header_normalize
+from customers.imports.columns import header_normalize, mapping_apply
 
 #: The fields of an order line, in the order the summary and the docs list them.
 ORDER_FIELDS = (
@@ -140,19 +140,7 @@ def order_plan(headers: list[str], overrides: dict[str, str] | None = None, *, n
                 f'--map "{header}={target}"'
             )
         fields[target] = index
-    for source, target in (overrides or {}).items():
-        if target not in ORDER_FIELDS:
-            raise DataError(f"mapping {source!r}: the field must be one of {', '.join(ORDER_FIELDS)}; got {target!r}")
-        index = _header_find(headers, source)
-        if index is None:
-            raise DataError(
-                f"mapping {source!r}={target}: the file has no column {source!r}; its columns are "
-                + ", ".join(repr(h) for h in headers)
-            )
-        for name, at in list(fields.items()):
-            if at == index or name == target:
-                del fields[name]
-        fields[target] = index
+    mapping_apply(fields, headers=headers, overrides=overrides, allowed=ORDER_FIELDS)
     listed = ", ".join(repr(h) for h in headers)
     if "customer_id" not in fields:
         raise DataError(
