@@ -51,9 +51,9 @@ class CustomerDeletion:
         return self.related.get("memberships", 0)
 
     def describe(self) -> str:
-        """'2,000 customers and 6,000 memberships' (every related kind is named, zeros included)."""
+        """'2,000 customers and 6,000 memberships': the memberships always, any other related kind when it has rows."""
         parts = [f"{self.customers:,} customer{'' if self.customers == 1 else 's'}"]
-        parts += [f"{count:,} {name}" for name, count in self.related.items()]
+        parts += [f"{count:,} {name}" for name, count in self.related.items() if count or name == "memberships"]
         return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
