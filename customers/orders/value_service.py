@@ -75,7 +75,9 @@ def customer_value_fit(
     frame = order_transactions(until=holdout_end or calibration_end)
     timings["read_ms"] = _ms(start)
     if frame.empty:
-        return _failed(fit, NO_ORDERS, timings, actor)
+        until = holdout_end or calibration_end
+        reason = NO_ORDERS if until is None else f"No purchases with a customer up to {until}: nothing to fit on."
+        return _failed(fit, reason, timings, actor)
     if fit.calibration_end is None:
         fit.calibration_end = frame["date"].max().date()
     if holdout_end is not None and holdout_end == fit.calibration_end:
