@@ -31,7 +31,6 @@ from segmentation.ml.clv import clv_report, clv_scores, clv_summary
 from segmentation.ml.errors import EngineInputError
 
 NO_ORDERS = "No orders with a customer to fit on: import order lines first (manage.py import_orders)."
-VALUE_COLUMNS = ("customer_id", "fit_id", "p_alive", "expected_purchases", "expected_value", "x", "t_x", "T")
 
 
 def _json_safe(value: Any) -> Any:
@@ -136,30 +135,64 @@ def _audit(fit: ValueFit, actor: Any) -> None:
 
 
 def _values_replace(fit: ValueFit, summary: pd.DataFrame, scores: pd.DataFrame) -> None:
-    """Delete every stored value and write this fit's, set-based (COPY on PostgreSQL)."""
+    """Delete every stored value and write this fit's, set-based (binary COPY built by numpy on PostgreSQL)."""
     clv = scores["clv"].to_numpy(dtype=float)
-    columns: list[list] = [
-        summary.index.to_numpy(dtype=np.int64).tolist(),
-        [fit.pk] * len(summary),
-        np.clip(scores["p_alive"].to_numpy(dtype=float), 0.0, 1.0).tolist(),
-        scores["expected_purchases"].to_numpy(dtype=float).tolist(),
-        [v if math.isfinite(v) else None for v in clv.tolist()],
-        summary["x"].to_numpy(dtype=np.int64).tolist(),
-        summary["t_x"].to_numpy(dtype=float).tolist(),
-        summary["T"].to_numpy(dtype=float).tolist(),
-    ]
+    rows = pd.DataFrame(
+        {
+            "customer_id": summary.index.to_numpy(dtype=np.int64),
+            "fit_id": fit.pk,
+            "p_alive": np.clip(scores["p_alive"].to_numpy(dtype=float), 0.0, 1.0),
+            "expected_purchases": scores["expected_purchases"].to_numpy(dtype=float),
+            "expected_value": np.where(np.isfinite(clv), clv, np.nan),
+            "x": summary["x"].to_numpy(dtype=np.int64),
+            "t_x": summary["t_x"].to_numpy(dtype=float),
+            "T": summary["T"].to_numpy(dtype=float),
+        }
+    )
     now = timezone.now()
     CustomerValue.objects.all().delete()
     if connection.vendor == "postgresql":
-        names = [*VALUE_COLUMNS, "fitted_at"]
+        columns = [*rows.columns, "fitted_at"]
+        known = rows["expected_value"].notna().to_numpy()
+        payload = [_value_rows_binary(rows[known], now, _VALUE_ROW), _value_rows_binary(rows[~known], now, _NULL_ROW)]
         with connection.cursor() as cursor:
-            statement = storage.copy_statement(table=CustomerValue._meta.db_table, columns=names)
-            storage.copy_rows(cursor, statement=statement, columns=[*columns, [now] * len(summary)])
+            storage.copy_binary(cursor, table=CustomerValue._meta.db_table, columns=columns, rows=payload)
         return
-    CustomerValue.objects.bulk_create(
-        (
-            CustomerValue(**dict(zip(VALUE_COLUMNS, row, strict=True)), fitted_at=now)
-            for row in zip(*columns, strict=True)
-        ),
-        batch_size=500,
-    )
+    records = rows.astype(object).where(rows.notna(), None).to_dict("records")  # NULL for a missing value
+    CustomerValue.objects.bulk_create((CustomerValue(**r, fitted_at=now) for r in records), batch_size=500)
+
+
+def _row_dtype(*, value: bool) -> np.dtype:
+    fields = [("fields", ">i2")]
+    for name, kind in (("customer", ">i8"), ("fit", ">i8"), ("p_alive", ">f8"), ("purchases", ">f8")):
+        fields += [(f"{name}_len", ">i4"), (name, kind)]
+    fields += [("value_len", ">i4")] + ([("value", ">f8")] if value else [])
+    for name, kind in (("x", ">i4"), ("t_x", ">f8"), ("T", ">f8"), ("fitted_at", ">i8")):
+        fields += [(f"{name}_len", ">i4"), (name, kind)]
+    return np.dtype(fields)
+
+
+_VALUE_ROW = _row_dtype(value=True)
+_NULL_ROW = _row_dtype(value=False)  # expected value NULL (length -1, no bytes)
+_PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def _value_rows_binary(rows: pd.DataFrame, now: dt.datetime, dtype: np.dtype) -> bytes:
+    """Rows in PostgreSQL's binary COPY format, fixed width, built by numpy (no per-row Python)."""
+    out = np.empty(len(rows), dtype=dtype)
+    out["fields"] = 9
+    for name in dtype.names:
+        if name.endswith("_len"):
+            base = name[: -len("_len")]
+            out[name] = dtype[base].itemsize if base in dtype.names else -1
+    out["customer"] = rows["customer_id"].to_numpy(dtype=np.int64)
+    out["fit"] = rows["fit_id"].to_numpy(dtype=np.int64)
+    out["p_alive"] = rows["p_alive"].to_numpy(dtype=float)
+    out["purchases"] = rows["expected_purchases"].to_numpy(dtype=float)
+    if "value" in dtype.names:
+        out["value"] = rows["expected_value"].to_numpy(dtype=float)
+    out["x"] = rows["x"].to_numpy(dtype=np.int64)
+    out["t_x"] = rows["t_x"].to_numpy(dtype=float)
+    out["T"] = rows["T"].to_numpy(dtype=float)
+    out["fitted_at"] = (now - _PG_EPOCH) // dt.timedelta(microseconds=1)
+    return out.tobytes()

@@ -15,6 +15,7 @@ from django.urls import reverse
 from core.activity import activity_sentence
 from core.models import Activity
 from customers.models import Customer
+from customers.orders import value_service
 from customers.orders.value_models import CustomerValue, ValueFit
 from customers.orders.value_selectors import customer_purchases, order_transactions
 from customers.orders.value_service import NO_ORDERS, customer_value_fit
@@ -152,3 +153,18 @@ def test_customer_page_without_a_value_says_how_to_get_one(viewer_client):
     page = viewer_client.get(reverse("customers:detail", args=["<b>x</b>"])).content.decode()
     assert "No lifetime value yet" in page and "<dt>Orders</dt><dd>0</dd>" in page
     assert "<b>x</b>" not in page
+
+
+def test_a_value_the_spend_model_cannot_give_is_stored_as_missing(tmp_path, monkeypatch):
+    real = value_service.clv_scores
+
+    def some_missing(*args, **kwargs):
+        scores = real(*args, **kwargs)
+        scores.iloc[::2, scores.columns.get_loc("clv")] = np.nan
+        return scores
+
+    monkeypatch.setattr(value_service, "clv_scores", some_missing)
+    _shop(tmp_path, customers=40)
+    customer_value_fit()
+    assert CustomerValue.objects.filter(expected_value__isnull=True).count() == 20
+    assert CustomerValue.objects.filter(expected_value__gt=0).count() == 20
