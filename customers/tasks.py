@@ -33,6 +33,8 @@ def run_order_import(import_id: int) -> str:
     soft_time_limit=settings.SEGMENTA_RUN_TIME_LIMIT,
     time_limit=settings.SEGMENTA_RUN_TIME_LIMIT + 60,
 )
-def fit_customer_values(horizon_weeks: int = 52) -> str:
-    """Fit on every order to the last order day; returns the fit's status (ok, boundary, failed)."""
-    return customer_value_fit(horizon_weeks=horizon_weeks).status
+def fit_customer_values(horizon_weeks: int = 52, pareto: bool = False) -> str:
+    """Fit on every order to the last order day; returns the fit's status (ok, boundary, failed).
+
+    Pareto/NBD (a comparison only, and the slow part) is skipped unless asked for."""
+    return customer_value_fit(horizon_weeks=horizon_weeks, pareto=pareto).status

@@ -1,4 +1,4 @@
-"""python manage.py clv [--calibration-end DATE] [--holdout-end DATE] [--horizon-weeks N] [--json]"""
+"""python manage.py clv [--calibration-end DATE] [--holdout-end DATE] [--horizon-weeks N] [--no-pareto] [--json]"""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ class Command(BaseCommand):
         parser.add_argument("--calibration-end", metavar="DATE", help="last day fitted (default: last order day)")
         parser.add_argument("--holdout-end", metavar="DATE", help="check the fit on purchases up to this day")
         parser.add_argument("--horizon-weeks", type=int, default=52, metavar="N", help="prediction horizon (52)")
+        parser.add_argument(
+            "--no-pareto", action="store_true", help="skip the Pareto/NBD comparison fit (BG/NBD predicts either way)"
+        )
         parser.add_argument("--json", action="store_true", help="print the models, holdout check and status as JSON")
 
     def handle(self, *args, **options):
@@ -38,7 +41,10 @@ class Command(BaseCommand):
         holdout_end = _date("--holdout-end", options["holdout_end"])
         try:
             fit = customer_value_fit(
-                calibration_end=calibration_end, holdout_end=holdout_end, horizon_weeks=options["horizon_weeks"]
+                calibration_end=calibration_end,
+                holdout_end=holdout_end,
+                horizon_weeks=options["horizon_weeks"],
+                pareto=not options["no_pareto"],
             )
         except EngineInputError as exc:
             raise CommandError(str(exc)) from None

@@ -77,7 +77,7 @@ def test_fit_stores_one_value_per_customer_and_audits(tmp_path, admin_user):
     assert fit.status in ("ok", "boundary"), fit.reason
     assert fit.calibration_end == order_transactions()["date"].max().date()
     assert fit.customers == CustomerValue.objects.count() == Customer.objects.count() == 120
-    assert set(fit.params) >= {"bgnbd", "gamma_gamma", "status"}
+    assert set(fit.params) >= {"bgnbd", "gamma_gamma", "pareto_nbd", "status"}
     assert fit.holdout is None and fit.holdout_end is None
     assert set(fit.timings) == {"read_ms", "fit_ms", "score_ms", "store_ms"}
     values = CustomerValue.objects.all()
@@ -118,18 +118,24 @@ def test_command_refuses_bad_options(tmp_path):
         call_command("clv", "--horizon-weeks", "0")
 
 
-def test_no_dropout_is_reported_not_raised(tmp_path, capsys):
+def test_no_dropout_is_a_boundary_fit_stored_with_its_reason(tmp_path, capsys, viewer_client):
     _shop(tmp_path, customers=80, dropout=False)
-    call_command("clv", "--json")
+    call_command("clv", "--json", "--no-pareto")
     out = json.loads(capsys.readouterr().out)
-    assert out["status"] in ("ok", "boundary")
+    assert out["status"] == "boundary" and out["reason"].startswith("no dropout")
+    assert out["bgnbd"]["fallback"] == "nbd"  # predictions from the no-dropout model
     assert out["stored"] == 80
+    assert "pareto_nbd" not in out
+    assert CustomerValue.objects.filter(p_alive=1.0).count() == 80  # no dropout: everyone still active
+    page = viewer_client.get(reverse("customers:detail", args=["K0"])).content.decode()
+    assert "On a boundary (no-dropout fallback)" in page
 
 
 def test_task_calls_the_service(tmp_path):
     _shop(tmp_path, customers=50)
     assert fit_customer_values.apply(kwargs={"horizon_weeks": 13}).get() in ("ok", "boundary")
-    assert ValueFit.objects.get().horizon_weeks == 13
+    fit = ValueFit.objects.get()
+    assert fit.horizon_weeks == 13 and "pareto_nbd" not in fit.params  # the slow comparison is skipped
 
 
 def test_customer_page_shows_orders_and_value_to_a_viewer(tmp_path, viewer_client, client):
