@@ -13,6 +13,11 @@ for verb, label, sentence in (
     ("customers.seed_demo", "Demo customers added", "{actor} added {object}"),
     ("customers.exported", "Customers exported", "{actor} exported {rows} customers from the customer list"),
     ("orders.imported", "Orders imported", "{actor} imported {imported} order lines ({with_customer} with a customer)"),
+    (
+        "orders.values_fitted",
+        "Lifetime values fitted",
+        "{actor} fitted lifetime values for {customers} customers ({status})",
+    ),
     ("customers.demo_removed", "Demo customers removed", "{actor} removed the demo customers: {object}"),
     ("customers.deleted", "Customers deleted", "{actor} deleted customers: {object}"),
 ):

@@ -144,3 +144,4 @@ class ImportJob(models.Model):
 
 
 from customers.orders.models import Order, OrderImport, OrderImportStatus, OrderLine, Product  # noqa: E402, F401
+from customers.orders.value_models import CustomerValue, ValueFit  # noqa: E402, F401

@@ -4,6 +4,9 @@
 the claim (queued -> running, one row changed) makes a redelivered message a no-op. A refused file
 fails the import with its reason; an unexpected error fails it too (the service records it) and is
 raised for the worker's log.
+
+`customers.fit_customer_values` fits the lifetime-value models and stores every customer's value
+(`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from celery import shared_task
 from django.conf import settings
 
 from customers.orders.service import order_import_run
+from customers.orders.value_service import customer_value_fit
 
 
 @shared_task(
@@ -22,3 +26,15 @@ from customers.orders.service import order_import_run
 )
 def run_order_import(import_id: int) -> str:
     return order_import_run(import_id=import_id)
+
+
+@shared_task(
+    name="customers.fit_customer_values",
+    soft_time_limit=settings.SEGMENTA_RUN_TIME_LIMIT,
+    time_limit=settings.SEGMENTA_RUN_TIME_LIMIT + 60,
+)
+def fit_customer_values(horizon_weeks: int = 52, pareto: bool = False) -> str:
+    """Fit on every order to the last order day; returns the fit's status (ok, boundary, failed).
+
+    Pareto/NBD (a comparison only, and the slow part) is skipped unless asked for."""
+    return customer_value_fit(horizon_weeks=horizon_weeks, pareto=pareto).status

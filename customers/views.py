@@ -21,6 +21,7 @@ from customers import export as customer_export_csv
 from customers import filters as list_filters
 from customers.forms import CustomerImportForm
 from customers.models import Customer, Gender, ImportJob
+from customers.orders import value_selectors
 from customers.selectors import columns as column_selectors
 from customers.selectors import customers as selectors
 from customers.selectors import overview as overview_selectors
@@ -161,6 +162,7 @@ def customer_detail(request, external_id: str):
     context = {
         "customer": customer,
         "attributes": selectors.customer_attributes(customer=customer),
+        "purchases": value_selectors.customer_purchases(customer=customer),
     }
     return render(request, "customers/detail.html", context)
 
