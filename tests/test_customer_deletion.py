@@ -72,10 +72,8 @@ def test_seed_demo_remove_deletes_demo_customers_and_their_memberships_only(
     assert entry.actor is None
     assert entry.detail["customers"] == 2000 and entry.detail["memberships"] == 2000
     assert entry.detail["description"] == "the synthetic demo customers"
-    assert {k: v for k, v in entry.detail.items() if k not in ("description", "customers", "memberships")} == {
-        "orders": 0,
-        "audience members": 0,
-    }  # every related kind is counted in the audit, zeros included
+    others = {k: v for k, v in entry.detail.items() if k not in ("description", "customers", "memberships")}
+    assert "audience members" in others and set(others.values()) == {0}  # every related kind counted, zeros too
     assert "the demo login" not in out.getvalue()
 
 
