@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from customers.imports.validation import RejectedRow, _numbers, text_column
-from customers.orders.columns import OrderPlan
+from customers.orders.columns import ORDER_FIELDS, OrderPlan
 
 ID_MAX_LENGTH = 64
 TEXT_MAX_LENGTH = 255
@@ -38,21 +38,7 @@ DAY_FIRST = (
 )
 OTHER = ("%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d")
 _SAMPLE = 2000
-LINE_COLUMNS = (
-    "row",
-    "order_id",
-    "customer_id",
-    "ordered_at",
-    "product_code",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "country",
-    "is_return",
-    "is_cancellation",
-    "is_non_product",
-)
+LINE_COLUMNS = ("row", *ORDER_FIELDS, "is_return", "is_cancellation", "is_non_product")
 
 
 def date_formats(day_first: bool) -> tuple[str, ...]:
