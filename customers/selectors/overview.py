@@ -267,12 +267,12 @@ def customer_overview(*, sample_size: int | None = None, seed: int = 7, use_cach
     return overview
 
 
-def _version_key(features: list[Feature], sample_size: int, seed: int) -> str | None:
-    """On PostgreSQL, a cache key that changes with every insert, update or delete on the customers table.
+def customers_write_version() -> tuple | None:
+    """On PostgreSQL, numbers that change with every insert, update or delete on the customers table; None elsewhere.
 
     The table's statistics count every row written (committed, plus this transaction's own), and the ids
     bound it: reading them costs a millisecond instead of a scan. Statistics reach other sessions within
-    about a second of a commit. None on other databases (they use the aggregate fingerprint only).
+    about a second of a commit. Caches of what is computed from the customers key on it.
     """
     if connection.vendor != "postgresql":
         return None
@@ -286,7 +286,13 @@ def _version_key(features: list[Feature], sample_size: int, seed: int) -> str | 
             ).format(table=sql.Identifier(Customer._meta.db_table)),
             [Customer._meta.db_table],
         )
-        row = cursor.fetchone()
+        return cursor.fetchone()
+
+
+def _version_key(features: list[Feature], sample_size: int, seed: int) -> str | None:
+    """A cache key that changes with the customers (`customers_write_version`); None on other databases (they use
+    the aggregate fingerprint only)."""
+    row = customers_write_version()
     if row is None:
         return None
     parts = (

@@ -20,10 +20,10 @@ import pandas as pd
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import F
-from psycopg import sql
 
 from customers.models import Customer
 from customers.selectors.columns import column_list
+from customers.selectors.overview import customers_write_version
 from segmentation import loading
 from segmentation.ml import segment
 from segmentation.ml.types import SegmentationConfig
@@ -102,33 +102,15 @@ class ColumnStats:
 COLUMN_STATS_CACHE_SECONDS = 3600
 
 
-def _data_version() -> tuple | None:
-    """On PostgreSQL, numbers that change with every insert, update or delete of customers (a millisecond to read:
-    the table's write statistics and id bounds, as the data overview does); None elsewhere (no caching)."""
-    if connection.vendor != "postgresql":
-        return None
-    table = Customer._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SQL(
-                "SELECT s.n_tup_ins + x.n_tup_ins, s.n_tup_upd + x.n_tup_upd, s.n_tup_del + x.n_tup_del, "
-                "(SELECT min(id) FROM {table}), (SELECT max(id) FROM {table}) "
-                "FROM pg_stat_user_tables s JOIN pg_stat_xact_user_tables x USING (relid) "
-                "WHERE s.relid = to_regclass(%s)"
-            ).format(table=sql.Identifier(table)),
-            [table],
-        )
-        return cursor.fetchone()
-
-
 def column_stats(*, limit: int = SAMPLE_LIMIT) -> ColumnStats:
     """Every column a segmentation may use (`loading.features_available`), described on a sample of customers.
 
-    On PostgreSQL kept in the cache until the customers change (`_data_version`), so the editor opens fast at 1M.
+    On PostgreSQL kept in the cache until the customers change (`customers_write_version`): the editor opens
+    fast at 1M.
     """
     available = loading.features_available()
     meta = {c.key: c for c in column_list()}
-    version = _data_version()
+    version = customers_write_version()
     key = None
     if version is not None:
         parts = (version, [(k, meta[k]) for k in available if k in meta], limit, connection.settings_dict.get("NAME"))
