@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,7 +20,7 @@ from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from campaigns import selectors, services
 from campaigns.columns import campaign_export_columns, export_columns_validate
-from campaigns.export import EXPORT_FORMATS, audience_export_stream, audience_filename, legacy_columns
+from campaigns.export import audience_export_response, legacy_columns
 from campaigns.models import Audience, Campaign, CampaignStatus
 from core.api import CanExportAudience, CursorPage, ModelPermissionsWithView
 from core.exceptions import DataError
@@ -327,13 +327,7 @@ class CampaignViewSet(
             columns = campaign_export_columns(campaign=campaign)  # those still available
         else:
             columns = legacy_columns(campaign=campaign)
-        response = StreamingHttpResponse(
-            audience_export_stream(actor=request.user, campaign=campaign, columns=columns, format=export_format),
-            content_type=EXPORT_FORMATS[export_format].content_type,
-        )
-        response["Content-Disposition"] = f'attachment; filename="{audience_filename(campaign, export_format)}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return audience_export_response(actor=request.user, campaign=campaign, columns=columns, format=export_format)
 
     def _audience_page(self, request, campaign):
         if campaign.audience_id:

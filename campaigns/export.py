@@ -35,12 +35,14 @@ from operator import call
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import StreamingHttpResponse
 
 from campaigns.columns import ExportColumn, campaign_export_columns, export_columns_available
 from campaigns.models import Campaign
 from campaigns.selectors import (
     AUDIENCE_COLUMNS,
     audience_number,
+    campaign_audience_features,
     campaign_export_groups,
     campaign_export_rows,
     campaign_export_values,
@@ -256,11 +258,20 @@ def audience_filename(campaign: Campaign, format: str = "csv") -> str:
     return f"campaign-{campaign.pk}-run-{run}-audience.{EXPORT_FORMATS[format].extension}"
 
 
+def audience_export_response(*, actor: Any, campaign: Campaign, columns: list[str] | None, format: str):
+    """The audience export as a download (streamed, never cached) for the page and the API alike."""
+    response = StreamingHttpResponse(
+        audience_export_stream(actor=actor, campaign=campaign, columns=columns, format=format),
+        content_type=EXPORT_FORMATS[format].content_type,
+    )
+    response["Content-Disposition"] = f'attachment; filename="{audience_filename(campaign, format)}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def legacy_columns(*, campaign: Campaign) -> list[str]:
     """The API's columns before columns could be chosen (AUDIENCE_COLUMNS + the run's attribute features):
     what `?format=csv` sends when neither the request nor the campaign names columns."""
-    from campaigns.selectors import campaign_audience_features
-
     available = export_columns_available()
     names = [*AUDIENCE_COLUMNS, *campaign_audience_features(campaign=campaign)]
     return [n for n in names if n in available]

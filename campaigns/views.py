@@ -6,13 +6,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from campaigns import selectors, services
 from campaigns.columns import campaign_export_columns, export_columns_available, export_columns_validate
-from campaigns.export import EXPORT_FORMATS, audience_export_stream, audience_filename, export_format_validate
+from campaigns.export import EXPORT_FORMATS, audience_export_response, export_format_validate
 from campaigns.forms import CampaignForm, ExportColumnsForm, PlaybookRuleForm
 from campaigns.models import Audience, Campaign, CampaignStatus
 from core.exceptions import SegmentaError
@@ -158,13 +158,7 @@ def campaign_export(request, pk: int):
         columns = export_columns_validate(raw, parameter="columns") if raw is not None else None
     except SegmentaError as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
-    response = StreamingHttpResponse(
-        audience_export_stream(actor=request.user, campaign=campaign, columns=columns, format=export_format),
-        content_type=EXPORT_FORMATS[export_format].content_type,
-    )
-    response["Content-Disposition"] = f'attachment; filename="{audience_filename(campaign, export_format)}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return audience_export_response(actor=request.user, campaign=campaign, columns=columns, format=export_format)
 
 
 @require_POST
