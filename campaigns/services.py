@@ -6,10 +6,12 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from celery import current_app
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from campaigns.columns import export_columns_validate
 from campaigns.models import Audience, AudienceMember, AudienceStatus, Campaign, CampaignStatus, Channel
 from campaigns.selectors import segments_map_to_run
 from core.exceptions import Conflict, DataError
@@ -79,8 +81,6 @@ def _pins_sync(campaign: Campaign) -> None:
 
 def _export_columns_checked(columns: Any) -> list[str]:
     """[] (the default columns) or names checked against campaigns.columns (errors name the unknown ones)."""
-    from campaigns.columns import export_columns_validate
-
     if columns in (None, [], ""):
         return []
     return export_columns_validate(columns, parameter="export_columns")
@@ -328,6 +328,8 @@ def campaign_export_record(
 
 #: Lists up to this many customers are saved inside the request (well under a second); larger ones by a task.
 AUDIENCE_INLINE_MAX = 50_000
+#: The Celery task that fills a large audience (campaigns.tasks), sent by name as runs are.
+AUDIENCE_FILL_TASK = "campaigns.audience_fill"
 
 
 @transaction.atomic
@@ -362,10 +364,8 @@ def audience_create(
         audience_fill(audience_id=audience.pk)
         audience.refresh_from_db()
     else:
-        from campaigns.tasks import audience_fill_task
-
         audience_id = audience.pk
-        transaction.on_commit(lambda: audience_fill_task.delay(audience_id))
+        transaction.on_commit(lambda: current_app.send_task(AUDIENCE_FILL_TASK, args=[audience_id]))
     return audience
 
 

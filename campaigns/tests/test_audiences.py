@@ -68,7 +68,11 @@ def test_a_large_list_is_saved_by_the_task(
     from campaigns import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.audience_fill_task, "delay", lambda audience_id: sent.append(audience_id))
+    monkeypatch.setattr(
+        services.current_app,
+        "send_task",
+        lambda name, args: sent.append(args[0]) if name == tasks.audience_fill_task.name else None,
+    )
     monkeypatch.setattr(services, "AUDIENCE_INLINE_MAX", 10)
     with django_capture_on_commit_callbacks(execute=True):
         audience = services.audience_create(

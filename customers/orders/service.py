@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
@@ -245,10 +246,12 @@ def order_import_queue(
     return job
 
 
-def order_import_enqueue(*, import_id: int) -> None:
-    from customers.tasks import run_order_import
+#: The Celery task that runs a queued import (customers.tasks), sent by name as runs are.
+ORDER_IMPORT_TASK = "customers.run_order_import"
 
-    run_order_import.delay(import_id)
+
+def order_import_enqueue(*, import_id: int) -> None:
+    current_app.send_task(ORDER_IMPORT_TASK, args=[import_id])
 
 
 def order_import_run(*, import_id: int) -> str:
