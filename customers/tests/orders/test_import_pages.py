@@ -108,3 +108,9 @@ def test_admin_lists_orders_read_only_and_adds_via_the_upload(admin_client):
     assert admin_client.get(reverse("admin:customers_orderline_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:customers_orderimport_changelist")).status_code == 200
     assert admin_client.get(reverse("admin:customers_orderimport_add")).url == UPLOAD
+
+
+def test_order_import_pages_sit_under_imports_in_the_navigation(marketer_client):
+    html = marketer_client.get(UPLOAD).content.decode()
+    assert 'href="/customers/imports/" aria-current="true">Imports</a>' in html
+    assert 'aria-current="true">Customers</a>' not in html and 'aria-current="page">Customers</a>' not in html
