@@ -285,6 +285,7 @@ ORDERS_MONTH_DIV_ID = "chart-orders-month"
 REVENUE_COUNTRY_DIV_ID = "chart-revenue-country"
 TOP_PRODUCTS_DIV_ID = "chart-top-products"
 ACTUAL_COLOR, MODEL_COLOR, NAIVE_COLOR = "#1f2933", BAR_COLOR, "#b45309"
+LABEL_MAX = 32  # characters of a bar label on the axis
 
 
 def holdout_frequency_figure(*, groups: Sequence[Mapping], model: str = "BG/NBD") -> go.Figure:
@@ -371,14 +372,17 @@ def orders_month_figure(*, months: Sequence[str], orders: Sequence[int], revenue
 def ranked_bar_figure(
     *, title: str, labels: Sequence[str], values: Sequence[float], value_title: str, height: int = 380
 ) -> go.Figure:
-    """Horizontal bars, the largest on top (revenue by country, top products)."""
+    """Horizontal bars, the largest on top (revenue by country, top products); long labels are shortened on
+    the axis (the hover shows them whole)."""
+    short = [label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…" for label in labels]
     fig = go.Figure(
         go.Bar(
             x=[float(v) for v in values][::-1],
-            y=list(labels)[::-1],
+            y=short[::-1],
+            customdata=list(labels)[::-1],
             orientation="h",
             marker={"color": BAR_COLOR},
-            hovertemplate="%{y}: %{x:,.0f}<extra></extra>",
+            hovertemplate="%{customdata}: %{x:,.0f}<extra></extra>",
             name=value_title,
         )
     )

@@ -145,9 +145,9 @@ def value_distribution() -> ValueDistribution:
         .annotate(n=Count("id"))
         .values_list("b", "n")
     )
-    top = int(max(v_rows)) if v_rows else 0
-    v_counts = [int(v_rows.get(float(i), 0)) for i in range(top + 1)]
-    v_edges = [round(10 ** (i / VALUE_BINS_PER_DECADE) - 1, 2) for i in range(top + 2)]
+    low, top = (int(min(v_rows)), int(max(v_rows))) if v_rows else (0, 0)  # from the first bin with customers
+    v_counts = [int(v_rows.get(float(i), 0)) for i in range(low, top + 1)]
+    v_edges = [round(10 ** (i / VALUE_BINS_PER_DECADE) - 1, 2) for i in range(low, top + 2)]
     return ValueDistribution(
         customers=int(totals["n"] or 0),
         total_value=float(totals["total"] or 0.0),

@@ -91,6 +91,11 @@ def _num(value) -> float | None:
     return None if value is None else float(value)
 
 
+def _p(value: float) -> str:
+    """A parameter to 3 decimals, or in scientific notation when that would print 0.000 (a -> 0)."""
+    return f"{value:.3f}" if value == 0 or abs(value) >= 0.001 else f"{value:.2e}"
+
+
 def parameters_explained(fit: ValueFit) -> list[dict[str, str]]:
     """Each model's parameters with what they mean for a marketer (from the stored report)."""
     params = fit.params or {}
@@ -110,9 +115,10 @@ def parameters_explained(fit: ValueFit) -> list[dict[str, str]]:
         rows.append(
             {
                 "model": "BG/NBD dropout",
-                "params": f"a = {a:.3f}, b = {b:.3f}",
-                "meaning": f"After each purchase a customer leaves with probability {a / (a + b):.2%} on average "
-                "(Beta(a, b))." + (" Not used: the fit is not ok." if fit.status != "ok" else ""),
+                "params": f"a = {_p(a)}, b = {_p(b)}",
+                "meaning": "After each purchase a customer leaves with probability "
+                f"{_p(100 * a / (a + b))} % on average (Beta(a, b))."
+                + (" Not used: the fit is not ok." if fit.status != "ok" else ""),
             }
         )
     nbd = params.get("nbd") or {}

@@ -63,3 +63,5 @@ def test_figures_carry_the_data():
     assert list(fig.data[0].y) == [3, 4] and list(fig.data[1].y) == [10.0, 20.5] and fig.data[1].yaxis == "y2"
     bars = charts.ranked_bar_figure(title="t", labels=["UK", "FR"], values=[9.0, 2.0], value_title="Net revenue")
     assert list(bars.data[0].y) == ["FR", "UK"] and list(bars.data[0].x) == [2.0, 9.0]  # largest on top
+    long = charts.ranked_bar_figure(title="t", labels=["X" * 40], values=[1.0], value_title="v")
+    assert long.data[0].y[0] == "X" * 31 + "…" and long.data[0].customdata[0] == "X" * 40
