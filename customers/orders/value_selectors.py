@@ -17,9 +17,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
+from django.conf import settings
 from django.db import connection
 from django.db.models import Avg, Count, F, FloatField, Max, Min, Q, Sum, Value
 from django.db.models.functions import Cast, Floor, Greatest, Least, Log, TruncDate
+from django.utils import timezone
 
 from customers.models import Customer
 from customers.orders.models import Order
@@ -77,8 +79,18 @@ def value_fit_latest() -> ValueFit | None:
     )
 
 
+def value_fit_stale_before() -> dt.datetime:
+    """A fit still queued or running after `SEGMENTA_RUN_STUCK_AFTER` seconds lost its worker."""
+    return timezone.now() - dt.timedelta(seconds=settings.SEGMENTA_RUN_STUCK_AFTER)
+
+
 def value_fit_pending() -> ValueFit | None:
-    return ValueFit.objects.filter(status__in=ValueFit.PENDING).order_by("-created_at", "-id").first()
+    """The fit queued or running now (one lost by its worker long ago does not count)."""
+    return (
+        ValueFit.objects.filter(status__in=ValueFit.PENDING, created_at__gte=value_fit_stale_before())
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def value_fit_history(*, limit: int = 20) -> list[ValueFit]:

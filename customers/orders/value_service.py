@@ -29,7 +29,7 @@ from django.utils import timezone
 from core import storage
 from core.services import activity_record
 from customers.orders.value_models import CustomerValue, ValueFit, ValueFitStatus
-from customers.orders.value_selectors import order_transactions
+from customers.orders.value_selectors import order_transactions, value_fit_stale_before
 from segmentation.ml.clv import clv_report, clv_scores, clv_summary
 from segmentation.ml.errors import EngineInputError
 
@@ -237,6 +237,9 @@ def value_fit_request(
     if horizon_weeks < 1:
         raise EngineInputError(f"horizon_weeks: must be at least 1, got {horizon_weeks}")
     with transaction.atomic():
+        ValueFit.objects.filter(status__in=ValueFit.PENDING, created_at__lt=value_fit_stale_before()).update(
+            status=ValueFitStatus.FAILED, stage="", reason="the fit stopped without finishing (its worker was lost)"
+        )
         pending = ValueFit.objects.select_for_update().filter(status__in=ValueFit.PENDING).first()
         if pending is not None:
             return pending

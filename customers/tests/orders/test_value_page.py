@@ -170,3 +170,19 @@ def test_suggested_windows_hold_out_the_last_quarter():
     got = suggested_windows(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
     assert got["holdout_end"] == dt.date(2024, 12, 31) and got["calibration_end"] == dt.date(2024, 10, 1)
     assert "calibration_end" not in suggested_windows(None, None)
+
+
+def test_a_fit_lost_by_its_worker_does_not_block_fit_now(admin_user, calm_broker, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    lost = ValueFit.objects.create(status="running", stage="fitting the models")
+    ValueFit.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - dt.timedelta(seconds=settings.SEGMENTA_RUN_STUCK_AFTER + 5)
+    )
+    assert value_fit_pending() is None
+    fresh = value_fit_request(actor=admin_user)
+    lost.refresh_from_db()
+    assert fresh.pk != lost.pk and fresh.status == "queued"
+    assert lost.status == "failed" and "worker was lost" in lost.reason
