@@ -6,7 +6,8 @@ fails the import with its reason; an unexpected error fails it too (the service 
 raised for the worker's log.
 
 `customers.fit_customer_values` fits the lifetime-value models and stores every customer's value
-(`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling.
+(`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling; with a fit id
+it runs the fit row queued by the lifetime-value page (`value_fit_run`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from celery import shared_task
 from django.conf import settings
 
 from customers.orders.service import order_import_run
-from customers.orders.value_service import customer_value_fit
+from customers.orders.value_service import customer_value_fit, value_fit_run
 
 
 @shared_task(
@@ -33,8 +34,12 @@ def run_order_import(import_id: int) -> str:
     soft_time_limit=settings.SEGMENTA_RUN_TIME_LIMIT,
     time_limit=settings.SEGMENTA_RUN_TIME_LIMIT + 60,
 )
-def fit_customer_values(horizon_weeks: int = 52, pareto: bool = False) -> str:
+def fit_customer_values(horizon_weeks: int = 52, pareto: bool = False, fit_id: int | None = None) -> str:
     """Fit on every order to the last order day; returns the fit's status (ok, boundary, failed).
 
-    Pareto/NBD (a comparison only, and the slow part) is skipped unless asked for."""
+    With `fit_id` (the page's "Fit now"), runs that queued row instead, with its windows and horizon
+    ("skipped" when it was already claimed). Pareto/NBD (a comparison only, and the slow part) is
+    skipped unless asked for."""
+    if fit_id is not None:
+        return value_fit_run(fit_id=fit_id, pareto=pareto)
     return customer_value_fit(horizon_weeks=horizon_weeks, pareto=pareto).status
