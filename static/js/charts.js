@@ -13,7 +13,7 @@
   "use strict";
   var NARROW = 640;
   var CONFIG = { responsive: true, displaylogo: false };
-  // The `gl` list of scripts/plotly/traces.json (core/tests/test_plotly_bundle.py checks they agree).
+  // The `gl` list of scripts/plotly/traces.json (tests/test_plotly_bundle.py checks they agree).
   var GL_TRACES = ["scatter3d", "scattergl", "splom"];
   var GL_IN_JSON = new RegExp('"type": ?"(' + GL_TRACES.join("|") + ')"');
   var script = document.currentScript;
