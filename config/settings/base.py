@@ -122,7 +122,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "core.staticfinders.PlotlyFinder",  # plotly/plotly.min.js from the installed plotly package
 ]
 # After `collectstatic` with the manifest storage (always in production; SEGMENTA_STATIC_MANIFEST=1 elsewhere)
 # whitenoise serves every static file as brotli or gzip under a content-hashed name cached for a year.
