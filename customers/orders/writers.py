@@ -254,7 +254,9 @@ class LineStage:
         self.statement = storage.copy_statement(table=self.table, columns=[name for name, _ in STAGE_COLUMNS])
         self.background = storage.BackgroundCopy(self.cursor)
         self.line_counts: dict[str, int] = {}
-        self.products: pd.DataFrame | None = None
+        self.product_codes: set[str] = set()
+        self.descriptions: pd.DataFrame | None = None
+        self.prices: pd.DataFrame | None = None
         self.lines = 0
 
     def add(self, lines: pd.DataFrame) -> None:
@@ -262,14 +264,16 @@ class LineStage:
         if not len(lines):
             return
         line_number = self._line_numbers(lines["order_id"])
-        self._products_track(lines)
-        ordered_us = lines["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]")
+        ordered_us = (
+            lines["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").astype("int64")
+        )
+        self._products_track(lines, ordered_us)
         columns = [
             lines["row"].astype("int64").tolist(),
             line_number.tolist(),
             lines["order_id"].tolist(),
             lines["customer_id"].tolist(),
-            ordered_us.astype("int64").tolist(),
+            ordered_us.tolist(),
             lines["product_code"].tolist(),
             lines["description"].tolist(),
             lines["quantity"].astype("float64").tolist(),
@@ -296,31 +300,25 @@ class LineStage:
         counts.update(zip(uniques.tolist(), (before + added).tolist(), strict=True))
         return before[codes] + within + 1
 
-    def _products_track(self, lines: pd.DataFrame) -> None:
-        """Each product's latest non-empty description and latest sale price (by date, then row)."""
-        coded = lines.loc[lines["product_code"] != "", ["product_code", "ordered_at", "row", "description"]]
-        if coded.empty:
+    def _products_track(self, lines: pd.DataFrame, ordered_us: np.ndarray) -> None:
+        """Each product's latest non-empty description and latest sale price (by time, then row)."""
+        coded = (lines["product_code"] != "").to_numpy()
+        if not coded.any():
             return
-        sold = (lines["quantity"] > 0) & lines["unit_price"].notna()
-        frame = pd.DataFrame(
+        base = pd.DataFrame(
             {
-                "code": coded["product_code"],
-                "at": coded["ordered_at"],
-                "row": coded["row"],
-                "description": coded["description"].where(coded["description"] != ""),
-                "price": lines.loc[coded.index, "unit_price"].where(sold.loc[coded.index]),
+                "code": lines["product_code"].to_numpy()[coded],
+                "us": ordered_us[coded],
+                "row": lines["row"].to_numpy()[coded],
             }
         )
-        if self.products is not None:
-            frame = pd.concat([self.products, frame], ignore_index=True)
-        frame = frame.sort_values(["at", "row"], kind="stable")
-        grouped = frame.groupby("code", sort=False)
-        described = frame.dropna(subset=["description"]).groupby("code", sort=False)
-        priced = frame.dropna(subset=["price"]).groupby("code", sort=False)
-        latest = grouped[["at", "row"]].last()
-        latest["description"] = described["description"].last()
-        latest["price"] = priced["price"].last()
-        self.products = latest.reset_index()
+        self.product_codes.update(pd.unique(base["code"]).tolist())
+        description = lines["description"].to_numpy()[coded]
+        price = lines["unit_price"].to_numpy(dtype="float64")[coded]
+        described = description != ""
+        sold = (lines["quantity"].to_numpy()[coded] > 0) & ~np.isnan(price)
+        self.descriptions = _latest(self.descriptions, base[described].assign(value=description[described]))
+        self.prices = _latest(self.prices, base[sold].assign(value=price[sold]))
 
     def write(self) -> Written:
         """Customers, products, orders and lines from the staging table (call in a transaction)."""
@@ -335,18 +333,19 @@ class LineStage:
         return Written(customers_created=created, orders=orders, orders_replaced=replaced, products=products)
 
     def _products_write(self, cursor) -> int:  # noqa: ANN001
-        if self.products is None or self.products.empty:
+        if not self.product_codes:
             return 0
-        products = self.products
+        codes = sorted(self.product_codes)
+        descriptions = _values(self.descriptions)
+        prices = _values(self.prices)
         staging = storage.staging_table_create(cursor, columns=PRODUCT_STAGE_COLUMNS, prefix="segmenta_products")
-        price = products["price"].astype("float64")
         storage.copy_rows(
             cursor,
             statement=storage.copy_statement(table=staging, columns=[name for name, _ in PRODUCT_STAGE_COLUMNS]),
             columns=[
-                products["code"].tolist(),
-                products["description"].fillna("").str.slice(0, 255).tolist(),
-                price.astype(object).where(price.notna(), None).tolist(),
+                codes,
+                [descriptions.get(code, "")[:255] for code in codes],
+                [prices.get(code) for code in codes],
             ],
         )
         cursor.execute(
@@ -357,7 +356,7 @@ class LineStage:
             ).format(products=sql.Identifier(Product._meta.db_table), staged=sql.Identifier(staging))
         )
         storage.staging_table_drop(cursor, table=staging)
-        return len(products)
+        return len(codes)
 
     def close(self) -> None:
         """Stop the background COPY and drop the staging table (nothing to do after a failed transaction)."""
@@ -366,6 +365,17 @@ class LineStage:
             storage.staging_table_drop(self.cursor, table=self.table)
         finally:
             self.cursor.close()
+
+
+def _latest(known: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+    """Per code, the row (code, us, row, value) latest by time then row, of `known` and `new` (rows after known's)."""
+    frame = new if known is None else pd.concat([known, new], ignore_index=True)
+    latest = frame["us"].to_numpy() == frame.groupby("code", sort=False)["us"].transform("max").to_numpy()
+    return frame[latest].groupby("code", sort=False).last().reset_index()
+
+
+def _values(latest: pd.DataFrame | None) -> dict:
+    return {} if latest is None else dict(zip(latest["code"].tolist(), latest["value"].tolist(), strict=True))
 
 
 def _customers_create(cursor, *, stage: sql.Identifier) -> list[int]:  # noqa: ANN001
