@@ -21,6 +21,8 @@ app.conf.beat_schedule = {
     "segmentation-reap-stuck-runs": {"task": "segmentation.reap_stuck_runs", "schedule": 300.0},
     # Delete finished runs beyond SEGMENTA_RUN_RETENTION per segmentation (never active or pinned ones).
     "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
+    # Fail order imports whose worker died (SEGMENTA_RUN_STUCK_AFTER).
+    "customers-reap-stuck-order-imports": {"task": "customers.reap_stuck_order_imports", "schedule": 300.0},
 }
 FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
 

@@ -5,6 +5,11 @@ the claim (queued -> running, one row changed) makes a redelivered message a no-
 fails the import with its reason; an unexpected error fails it too (the service records it) and is
 raised for the worker's log.
 
+`customers.reap_stuck_order_imports` (every 5 minutes, declared in `config/celery.py`) fails imports
+left queued or running by a dead worker (`customers.orders.service.order_imports_reap_stuck`). The import
+task's soft time limit (SEGMENTA_RUN_TIME_LIMIT) fails it "timed out", changing nothing; if ignored, the
+hard limit kills the process and the reaper fails the import later.
+
 `customers.fit_customer_values` fits the lifetime-value models and stores every customer's value
 (`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling; with a fit id
 it runs the fit row queued by the lifetime-value page (`value_fit_run`).
@@ -15,7 +20,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from customers.orders.service import order_import_run
+from customers.orders.service import order_import_run, order_imports_reap_stuck
 from customers.orders.value_service import customer_value_fit, value_fit_run
 
 
@@ -27,6 +32,11 @@ from customers.orders.value_service import customer_value_fit, value_fit_run
 )
 def run_order_import(import_id: int) -> str:
     return order_import_run(import_id=import_id)
+
+
+@shared_task(name="customers.reap_stuck_order_imports")
+def reap_stuck_order_imports() -> int:
+    return order_imports_reap_stuck(older_than=settings.SEGMENTA_RUN_STUCK_AFTER)
 
 
 @shared_task(
