@@ -97,10 +97,12 @@ class RecommendResult:
     products: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     recommendations: pd.DataFrame | None = None  # customer, rank, product, score, reason, reason_product
+    segment_products: pd.DataFrame | None = None  # segment, product, buyers, share, base_share, lift
 
     def summary(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("recommendations")
+        out.pop("segment_products")
         return out
 
 
@@ -310,6 +312,7 @@ def recommend(
     clock = time.perf_counter()
     recs = served_lists(refit, served, full, labels, customers, segments, config)
     timings["recommend"] = time.perf_counter() - clock
+    defining = segment_lift(full, labels) if segments is not None else None
     return RecommendResult(
         ok=True,
         reason="",
@@ -323,6 +326,7 @@ def recommend(
         products=int(full.shape[1]),
         timings={k: round(v, 3) for k, v in timings.items()},
         recommendations=recs,
+        segment_products=defining,
     )
 
 
