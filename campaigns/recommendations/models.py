@@ -75,8 +75,12 @@ class RecommendationRun(models.Model):
 class Recommendation(models.Model):
     """One line of a customer's list: rank 1 is the best; `reason` is the one line shown beside it."""
 
-    run = models.ForeignKey(RecommendationRun, on_delete=models.CASCADE, related_name="recommendations")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="recommendations")
+    # No index of their own: (run, product) serves run lookups and (customer, run, rank) customer lookups,
+    # so a run's COPY maintains three indexes, not five.
+    run = models.ForeignKey(RecommendationRun, on_delete=models.CASCADE, related_name="recommendations", db_index=False)
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="recommendations", db_index=False
+    )
     rank = models.PositiveSmallIntegerField()
     product = models.ForeignKey("customers.Product", on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()

@@ -240,7 +240,9 @@ def test_admin_lists_runs_read_only_and_runs_now(active, admin_client, django_ca
 def test_schedule_skips_while_a_run_is_queued(db, django_capture_on_commit_callbacks):
     from celery import current_app
 
-    assert current_app.conf.beat_schedule["campaigns-recommendations"]["task"] == "campaigns.recommendation_run_scheduled"
+    assert (
+        current_app.conf.beat_schedule["campaigns-recommendations"]["task"] == "campaigns.recommendation_run_scheduled"
+    )
     with django_capture_on_commit_callbacks(execute=False):
         first = services.recommendation_run_scheduled()
         assert first is not None

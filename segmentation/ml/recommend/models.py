@@ -307,7 +307,7 @@ def top_n(
 
 def top_of_block(block: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Ranked top ``n`` columns per row (ties by lower column index, so results are deterministic)."""
-    part = np.argpartition(-block, n - 1, axis=1)[:, :n]
+    part = np.argpartition(block, block.shape[1] - n, axis=1)[:, -n:]  # the n largest, no negated copy
     vals = np.take_along_axis(block, part, axis=1)
     order = np.lexsort((part, -vals), axis=1)
     idx = np.take_along_axis(part, order, axis=1).astype(np.int32)
