@@ -100,9 +100,7 @@ def store_setup(inter: Interactions):
     from customers.models import Customer
     from customers.orders.models import Product
 
-    Customer.objects.bulk_create(
-        (Customer(id=int(i), external_id=f"b{i}") for i in inter.customers), batch_size=10000
-    )
+    Customer.objects.bulk_create((Customer(id=int(i), external_id=f"b{i}") for i in inter.customers), batch_size=10000)
     Product.objects.bulk_create(
         (Product(id=int(j), code=f"P{j}", description=f"Product {j}") for j in inter.products), batch_size=5000
     )
