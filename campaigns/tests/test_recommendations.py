@@ -261,3 +261,26 @@ def test_unreachable_broker_fails_the_run(db, monkeypatch):
     run.refresh_from_db()
     assert run.status == RecommendationRunStatus.FAILED and "unreachable" in run.error
     assert run.finished_at <= timezone.now()
+
+
+def test_campaign_audience_export_carries_recommended_products(active, segmented, marketer_user, api_as):
+    from campaigns.tests.factories import CampaignFactory
+
+    segment = segmented.segments.order_by("label").first()
+    campaign = CampaignFactory(actor=marketer_user, name="Cross-sell", segments=[segment])
+    client = api_as(marketer_user, "token")
+    response = client.get(
+        f"/api/campaigns/{campaign.pk}/audience/",
+        {"format": "json-stream", "columns": "external_id,recommended_codes,recommended_names"},
+    )
+    assert response.status_code == 200
+    rows = json.loads(b"".join(response.streaming_content))
+    assert rows and len(rows) == Membership.objects.filter(segment=segment).count()
+    for row in rows:
+        expected = list(
+            Recommendation.objects.filter(run=active, customer__external_id=row["external_id"])
+            .order_by("rank")
+            .values_list("product__code", flat=True)
+        )
+        assert row["recommended_codes"] == " ".join(expected)
+        assert row["recommended_names"].count(" | ") == len(expected) - 1
