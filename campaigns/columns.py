@@ -177,3 +177,20 @@ def campaign_export_columns(*, campaign: Campaign, available: dict[str, ExportCo
     available = available if available is not None else export_columns_available()
     chosen = [n for n in campaign.export_columns or [] if n in available]
     return chosen or export_columns_default(available, static=bool(campaign.audience_id))
+
+
+def _recommendation_columns() -> tuple[ExportColumn, ...]:
+    """Each customer's top-10 recommended products (active recommendation run), codes or names in one cell."""
+    from campaigns.recommendations.columns import recommended_codes, recommended_names
+
+    return (
+        ExportColumn(
+            "recommended_codes", "Recommended product codes (top 10)", "customer", expression=recommended_codes
+        ),
+        ExportColumn(
+            "recommended_names", "Recommended product names (top 10)", "customer", expression=recommended_names
+        ),
+    )
+
+
+export_column_provider_register(_recommendation_columns)

@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
     "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
     # Fail order imports whose worker died (SEGMENTA_RUN_STUCK_AFTER).
     "customers-reap-stuck-order-imports": {"task": "customers.reap_stuck_order_imports", "schedule": 300.0},
+    # Train, evaluate and store product recommendations nightly (skipped while one is queued or running).
+    "campaigns-recommendations": {
+        "task": "campaigns.recommendation_run_scheduled",
+        "schedule": crontab(minute=0, hour=4),
+    },
 }
 FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
 
