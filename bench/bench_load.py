@@ -12,6 +12,7 @@ The load generator shares the machine's cores with the server, so figures are a 
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import secrets
 import statistics
@@ -208,6 +209,7 @@ def main() -> None:
     session_key, token = prepare()
     cookie = {"Cookie": f"sessionid={session_key}"}
     server = start_server()
+    result: dict = {"rows": ROWS, "workers": int(WORKERS), "clients": CLIENTS, "load_average": os.getloadavg()[0]}
     try:
         for name, path, headers in (
             ("dashboard", "/", cookie),
@@ -216,12 +218,14 @@ def main() -> None:
         ):
             drive(path, headers, 2, 2)  # warm-up
             r = drive(path, headers, SECONDS, CLIENTS)
+            result[name.replace(" ", "_")] = {k: round(v, 1) for k, v in r.items()}
             print(
                 f"  {name:14s} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
                 f"errors {r['errors']} of {r['requests']}"
             )
         e = export_under_load(server, cookie)
         d = e["dashboard_during"]
+        result["export"] = {k: round(v, 1) for k, v in e.items() if k != "dashboard_during"}
         print(
             f"  export        {e['rows']:,} rows ({e['mb']:.0f} MB) in {e['seconds']:.1f}s, status {e['status']}; "
             f"workers' memory {e['workers_rss_base_mb']:.0f} MB + {e['workers_rss_growth_mb']:.1f} MB; "
@@ -230,6 +234,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
+    print("BENCH_RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":
