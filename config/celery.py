@@ -10,7 +10,7 @@ from pathlib import Path
 from celery import Celery
 from celery.schedules import crontab
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")  # `make run` sets local
 
 app = Celery("segmenta")
 app.config_from_object("django.conf:settings", namespace="CELERY")

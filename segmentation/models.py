@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from segmentation.loading import features_available
 from segmentation.ml.config import K_MAX, K_MIN, config_errors
-from segmentation.validators import cron_schedule_validator
+from segmentation.validators import color_validator, cron_schedule_validator
 
 
 class Scaler(models.TextChoices):
@@ -233,7 +233,7 @@ class Segment(models.Model):
     centroid = models.JSONField(default=dict, help_text="Centroid by feature, in real units")
     profile = models.JSONField(default=dict, help_text="Per feature: mean, median, min, max, z")
     flags = models.JSONField(default=list)
-    color = models.CharField(max_length=7, blank=True)
+    color = models.CharField(max_length=7, blank=True, validators=[color_validator], help_text="#rrggbb")
     lineage = models.CharField(
         max_length=36, blank=True, db_index=True, help_text="Stable id of the same group across runs"
     )
