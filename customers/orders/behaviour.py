@@ -1,0 +1,289 @@
+"""Each customer's purchase behaviour, computed in the database as of a day, stored as derived attributes.
+
+    result = behaviour_compute(as_of=date(2011, 12, 9))
+
+One aggregation over the order lines grouped by customer (built by the ORM, so the same on every
+backend) feeds ONE set-based UPDATE of the customers' attributes: `UPDATE ... FROM (SELECT ... GROUP BY)`
+with `jsonb_build_object` on PostgreSQL, `json_patch(json_object(...))` on SQLite. No Python loop over
+customers. What each column means is in `behaviour_fields` (a table). Customers without a purchase up to
+the day lose the derived keys (a second UPDATE), other attributes are never touched.
+
+The columns are `CustomerAttribute` rows marked `derived` (with when and as of which day they were
+computed): imports of customer files never write them (`derived_columns_renamed`). Recomputed after each
+order import (`order_import` calls `behaviour_after_import`), by `manage.py behaviour` and by the admin.
+The as-of day defaults to the last purchase day in the database (recency 0 for who bought that day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from core.exceptions import DataError
+from core.services import activity_record
+from customers.models import Customer, CustomerAttribute
+from customers.orders.behaviour_fields import BEHAVIOUR_FIELDS, BEHAVIOUR_KEYS
+from customers.orders.models import Order, OrderLine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BehaviourResult:
+    as_of: dt.date | None
+    customers: int  # customers with behaviour (at least one purchase up to as_of)
+    cleared: int  # customers whose derived values were removed (no purchase up to as_of)
+    duration_ms: int
+    reason: str = ""  # why nothing was computed (no orders)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "customers": self.customers,
+            "cleared": self.cleared,
+            "duration_ms": self.duration_ms,
+            "columns": list(BEHAVIOUR_KEYS),
+            "reason": self.reason,
+        }
+
+
+def behaviour_last_purchase_day() -> dt.date | None:
+    """The default as-of day: the last day with an order of a customer (in the site's time zone)."""
+    last = Order.objects.filter(customer__isnull=False, is_cancellation=False).aggregate(m=Max("ordered_at"))["m"]
+    return timezone.localtime(last).date() if last is not None else None
+
+
+def _day_end(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+
+
+def behaviour_aggregate_sql(*, as_of: dt.date) -> tuple[str, tuple[Any, ...]]:
+    """The aggregation: one row per customer with a purchase up to `as_of` (cust, frequency, purchase_days,
+    monetary, bought, returned, first_day, last_day, products). SQL and params of the backend in use."""
+    purchase = Q(order__is_cancellation=False, is_return=False)
+    day = TruncDate("order__ordered_at")
+    queryset = (
+        OrderLine.objects.filter(
+            order__customer__isnull=False, is_non_product=False, order__ordered_at__lt=_day_end(as_of)
+        )
+        .annotate(cust=F("order__customer_id"))
+        .values("cust")
+        .annotate(
+            frequency=Count("order_id", distinct=True, filter=purchase),
+            purchase_days=Count(day, distinct=True, filter=purchase),
+            monetary=Sum("amount"),
+            bought=Sum("amount", filter=Q(is_return=False), default=0.0),
+            returned=Sum("amount", filter=Q(is_return=True), default=0.0),
+            first_day=Min(day, filter=purchase),
+            last_day=Max(day, filter=purchase),
+            products=Count("product_id", distinct=True, filter=purchase),
+        )
+        .filter(frequency__gt=0)
+        .order_by()
+    )
+    sql, params = queryset.query.sql_with_params()
+    return sql, tuple(params)
+
+
+_PG_UPDATE = """
+UPDATE {table} AS c SET
+  updated_at = %s,
+  attributes = (c.attributes - %s::text[]) || jsonb_strip_nulls(jsonb_build_object(
+    'recency', (%s::date - b.last_day),
+    'frequency', b.frequency,
+    'purchase_days', b.purchase_days,
+    'monetary', round(b.monetary::numeric, 2),
+    'average_order_value', round((b.monetary / b.frequency)::numeric, 2),
+    'tenure', (%s::date - b.first_day),
+    'days_between_orders', CASE WHEN b.purchase_days > 1
+        THEN round((b.last_day - b.first_day)::numeric / (b.purchase_days - 1), 2) END,
+    'return_rate', CASE WHEN b.bought > 0 THEN round((-b.returned / b.bought)::numeric, 4) END,
+    'distinct_products', b.products,
+    'first_order', to_char(b.first_day, 'YYYY-MM-DD'),
+    'last_order', to_char(b.last_day, 'YYYY-MM-DD')))
+FROM ({aggregate}) AS b
+WHERE c.id = b.cust
+"""
+
+_SQLITE_UPDATE = """
+UPDATE {table} SET
+  updated_at = %s,
+  attributes = json_patch(json_remove(attributes, {paths}), b.obj)
+FROM (
+  SELECT a.cust AS cust, json_object(
+    'recency', CAST(julianday(%s) - julianday(a.last_day) AS INTEGER),
+    'frequency', a.frequency,
+    'purchase_days', a.purchase_days,
+    'monetary', round(a.monetary, 2),
+    'average_order_value', round(a.monetary / a.frequency, 2),
+    'tenure', CAST(julianday(%s) - julianday(a.first_day) AS INTEGER),
+    'days_between_orders', CASE WHEN a.purchase_days > 1
+        THEN round((julianday(a.last_day) - julianday(a.first_day)) / (a.purchase_days - 1), 2) END,
+    'return_rate', CASE WHEN a.bought > 0 THEN round(-a.returned / a.bought, 4) END,
+    'distinct_products', a.products,
+    'first_order', date(a.first_day),
+    'last_order', date(a.last_day)) AS obj
+  FROM ({aggregate}) AS a
+) AS b
+WHERE {table}.id = b.cust
+"""
+
+
+_PG_CLEAR = "UPDATE {table} SET updated_at = %s, attributes = attributes - %s::text[] WHERE id IN ({stale})"
+_SQLITE_CLEAR = (
+    "UPDATE {table} SET updated_at = %s, attributes = json_remove(attributes, {paths}) WHERE id IN ({stale})"
+)
+
+
+def _update_statement(*, as_of: dt.date, now: dt.datetime) -> tuple[str, list[Any]]:
+    aggregate, agg_params = behaviour_aggregate_sql(as_of=as_of)
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    if connection.vendor == "postgresql":
+        statement = _PG_UPDATE.format(table=table, aggregate=aggregate)
+        return statement, [now, list(BEHAVIOUR_KEYS), as_of, as_of, *agg_params]
+    paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
+    statement = _SQLITE_UPDATE.format(table=table, aggregate=aggregate, paths=paths)
+    return statement, [now.isoformat(), as_of.isoformat(), as_of.isoformat(), *agg_params]
+
+
+def _stale_clear(*, as_of: dt.date, now: dt.datetime) -> int:
+    """Remove the derived keys of customers with no purchase up to `as_of` (set-based, one UPDATE)."""
+    bought = OrderLine.objects.filter(
+        order__customer_id=OuterRef("pk"),
+        order__is_cancellation=False,
+        is_return=False,
+        is_non_product=False,
+        order__ordered_at__lt=_day_end(as_of),
+    )
+    with_keys = Q()
+    for key in BEHAVIOUR_KEYS:
+        with_keys |= Q(attributes__has_key=key)
+    stale = Customer.objects.filter(with_keys).exclude(Exists(bought)).values("pk")
+    sql, params = stale.query.sql_with_params()
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    if connection.vendor == "postgresql":
+        statement = _PG_CLEAR.format(table=table, stale=sql)
+        values: list[Any] = [now, list(BEHAVIOUR_KEYS), *params]
+    else:
+        paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
+        statement = _SQLITE_CLEAR.format(table=table, paths=paths, stale=sql)
+        values = [now.isoformat(), *params]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        return max(cursor.rowcount, 0)
+
+
+def behaviour_columns_register(*, as_of: dt.date | None, now: dt.datetime) -> None:
+    """Create (or mark computed) the derived columns. An imported column of the same key is refused."""
+    existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS)}
+    clash = [a.key for a in existing.values() if not a.derived]
+    if clash:
+        raise DataError(
+            f"customer column(s) {', '.join(repr(k) for k in clash)} were imported from a customer file and "
+            "have the name of a behaviour column; delete or rename them (admin: Customer attributes) "
+            "before computing behaviour"
+        )
+    for field in BEHAVIOUR_FIELDS:
+        if field.key not in existing:
+            CustomerAttribute.objects.create(
+                key=field.key,
+                label=field.label,
+                kind=field.kind,
+                unit=field.unit,
+                role=field.role,
+                derived=True,
+            )
+    # Role and unit stay as an Admin may have set them; what was computed, and when, is updated.
+    CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS).update(computed_at=now, computed_as_of=as_of)
+
+
+def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> BehaviourResult:
+    """Compute every customer's behaviour as of `as_of` (default: the last purchase day) and store it.
+
+    One transaction: the derived columns registered, the values of customers without a purchase up to
+    the day removed, everyone else's written by one UPDATE ... FROM (SELECT ... GROUP BY). Audited.
+    No orders at all is a result with a reason, nothing changed.
+    """
+    started = time.monotonic()
+    as_of = as_of or behaviour_last_purchase_day()
+    if as_of is None:
+        return BehaviourResult(
+            as_of=None,
+            customers=0,
+            cleared=0,
+            duration_ms=0,
+            reason="No orders with a customer: import order lines first (manage.py import_orders).",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        behaviour_columns_register(as_of=as_of, now=now)
+        cleared = _stale_clear(as_of=as_of, now=now)
+        statement, params = _update_statement(as_of=as_of, now=now)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            customers = max(cursor.rowcount, 0)
+        result = BehaviourResult(
+            as_of=as_of, customers=customers, cleared=cleared, duration_ms=int((time.monotonic() - started) * 1000)
+        )
+        activity_record(
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            verb="customers.behaviour_computed",
+            obj=None,
+            detail=result.as_dict(),
+        )
+    return result
+
+
+def behaviour_after_import(*, actor: Any = None) -> None:
+    """The order import's hook: recompute behaviour once its lines are committed; never fails the import."""
+
+    def compute() -> None:
+        try:
+            behaviour_compute(actor=actor)
+        except Exception:  # the import stands; `manage.py behaviour` or the admin can compute it again
+            logger.exception("behaviour could not be computed after the order import")
+
+    transaction.on_commit(compute)
+
+
+# --------------------------------------------------------------------------- customer imports
+
+
+def derived_keys() -> frozenset[str]:
+    """Keys of the derived columns (registered or not yet): a customer file may never write them."""
+    registered = CustomerAttribute.objects.filter(derived=True).values_list("key", flat=True)
+    return frozenset(BEHAVIOUR_KEYS) | frozenset(registered)
+
+
+def derived_columns_renamed(plan: Any) -> tuple[Any, list[str]]:
+    """A customer-import plan whose attribute columns named like a derived column are renamed
+    `<key>_imported` (refused if that name is taken too), with a note for each."""
+    reserved = derived_keys()
+    taken = {a.key for a in plan.attributes}
+    notes: list[str] = []
+    attributes = []
+    for attr in plan.attributes:
+        if attr.key in reserved:
+            new_key = f"{attr.key}_imported"
+            if new_key in taken or new_key in reserved:
+                raise DataError(
+                    f"column {attr.header!r}: {attr.key!r} is a behaviour column computed from the orders and "
+                    f"{new_key!r} is taken too; rename the column"
+                )
+            notes.append(
+                f"Column {attr.header!r} was stored as {new_key!r}: {attr.key!r} is a behaviour column computed "
+                "from the orders, which imports never overwrite."
+            )
+            attr = replace(attr, key=new_key)
+            taken.add(new_key)
+        attributes.append(attr)
+    return replace(plan, attributes=tuple(attributes)), notes
