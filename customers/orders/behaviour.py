@@ -101,8 +101,8 @@ UPDATE {table} AS c SET
     'recency', (%s::date - b.last_day),
     'frequency', b.frequency,
     'purchase_days', b.purchase_days,
-    'monetary', round(b.monetary::numeric, 2),
-    'average_order_value', round((b.monetary / b.frequency)::numeric, 2),
+    'monetary', round(GREATEST(b.monetary, 0)::numeric, 2),
+    'average_order_value', round((GREATEST(b.monetary, 0) / b.frequency)::numeric, 2),
     'tenure', (%s::date - b.first_day),
     'days_between_orders', CASE WHEN b.purchase_days > 1
         THEN round((b.last_day - b.first_day)::numeric / (b.purchase_days - 1), 2) END,
@@ -123,8 +123,8 @@ FROM (
     'recency', CAST(julianday(%s) - julianday(a.last_day) AS INTEGER),
     'frequency', a.frequency,
     'purchase_days', a.purchase_days,
-    'monetary', round(a.monetary, 2),
-    'average_order_value', round(a.monetary / a.frequency, 2),
+    'monetary', round(max(a.monetary, 0), 2),
+    'average_order_value', round(max(a.monetary, 0) / a.frequency, 2),
     'tenure', CAST(julianday(%s) - julianday(a.first_day) AS INTEGER),
     'days_between_orders', CASE WHEN a.purchase_days > 1
         THEN round((julianday(a.last_day) - julianday(a.first_day)) / (a.purchase_days - 1), 2) END,
