@@ -8,7 +8,7 @@ them and the engine reads them like any other column. `customers.orders.behaviou
 | recency | days from the last purchase day to the as-of day | recency |
 | frequency | distinct purchase orders | frequency |
 | purchase_days | distinct purchase days (same-day orders once) | frequency |
-| monetary | net revenue: product lines of every order, returns and cancellations subtracted; never below 0 (returns of purchases made before the first imported day can make it negative) | monetary |
+| monetary | net revenue: product lines of every order, returns and cancellations subtracted; never below 0 | monetary |
 | average_order_value | monetary / frequency | monetary |
 | tenure | days from the first purchase day to the as-of day | other |
 | days_between_orders | (last - first purchase day) / (purchase days - 1); none with one purchase day | other |
@@ -18,6 +18,7 @@ them and the engine reads them like any other column. `customers.orders.behaviou
 
 A purchase order is an order with a customer, not a cancellation (C-invoice), with at least one product
 line bought (quantity not negative), as for lifetime value (`value_selectors.order_transactions`).
+Monetary is floored at 0: returns of purchases made before the first imported day can make the net negative.
 Lines without a customer and non-product lines (postage, fees, adjustments) are left out of everything.
 """
 
