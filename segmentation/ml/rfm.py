@@ -143,6 +143,12 @@ RFM_STRATEGIES: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: Flag -> (label, explanation) of the RFM groups' flags, for pages (`segmentation.ml.flags.flag_label`).
+RFM_FLAG_LABELS: dict[str, tuple[str, str]] = {
+    g.flag: (f"RFM: {g.name}", RFM_STRATEGIES[g.slug][2]) for g in RFM_GROUPS
+}
+
+
 def rfm_strategy_text(slug: str) -> str:
     """The strategy text of a group: 'Offer: ...; Channel: ...; Why: ...'."""
     offer, channel, rationale = RFM_STRATEGIES[slug]
