@@ -106,6 +106,7 @@ class SegmentationForm(forms.Form):
         label="Kind",
         choices=Method.choices,
         initial=Method.KMEANS,
+        required=False,
         widget=forms.RadioSelect,
         help_text="RFM scores the derived recency, frequency and monetary columns (computed from the orders) "
         "and groups customers as Champions, Loyal, At risk…; the columns below are then ignored.",
