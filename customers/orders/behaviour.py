@@ -9,7 +9,9 @@ customers. What each column means is in `behaviour_fields` (a table). Customers 
 the day lose the derived keys (a second UPDATE), other attributes are never touched.
 
 The columns are `CustomerAttribute` rows marked `derived` (with when and as of which day they were
-computed): imports of customer files never write them (`derived_columns_renamed`). Recomputed after each
+computed): imports of customer files never write them (a file's same-named column is stored as
+`<key>_imported`, with a note: `derived_columns_renamed`), and a column imported before behaviour was
+first computed is renamed the same way, values included, by that computation (audited). Recomputed after each
 order import (`order_import` calls `behaviour_after_import`), by `manage.py behaviour` and by the admin.
 The as-of day defaults to the last purchase day in the database (recency 0 for who bought that day).
 """
@@ -43,6 +45,7 @@ class BehaviourResult:
     cleared: int  # customers whose derived values were removed (no purchase up to as_of)
     duration_ms: int
     reason: str = ""  # why nothing was computed (no orders)
+    notes: tuple[str, ...] = ()  # imported columns renamed to make way for the behaviour columns
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class BehaviourResult:
             "duration_ms": self.duration_ms,
             "columns": list(BEHAVIOUR_KEYS),
             "reason": self.reason,
+            "notes": list(self.notes),
         }
 
 
@@ -182,16 +186,18 @@ def _stale_clear(*, as_of: dt.date, now: dt.datetime) -> int:
         return max(cursor.rowcount, 0)
 
 
-def behaviour_columns_register(*, as_of: dt.date | None, now: dt.datetime) -> None:
-    """Create (or mark computed) the derived columns. An imported column of the same key is refused."""
+def behaviour_columns_register(*, as_of: dt.date | None, now: dt.datetime, actor: Any = None) -> list[str]:
+    """Create (or mark computed) the derived columns; returns notes of what was renamed.
+
+    An earlier customer file's column with a behaviour column's name (e.g. `recency` of a profile file) is
+    renamed `<key>_imported`, values included, set-based, and the renaming audited: the name belongs to the
+    value computed from the orders from now on. Refused when `<key>_imported` is taken too.
+    """
     existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS)}
-    clash = [a.key for a in existing.values() if not a.derived]
-    if clash:
-        raise DataError(
-            f"customer column(s) {', '.join(repr(k) for k in clash)} were imported from a customer file and "
-            "have the name of a behaviour column; delete or rename them (admin: Customer attributes) "
-            "before computing behaviour"
-        )
+    notes = []
+    for attribute in [a for a in existing.values() if not a.derived]:
+        notes.append(_imported_column_rename(attribute, actor=actor))
+        del existing[attribute.key]
     for field in BEHAVIOUR_FIELDS:
         if field.key not in existing:
             CustomerAttribute.objects.create(
@@ -204,6 +210,45 @@ def behaviour_columns_register(*, as_of: dt.date | None, now: dt.datetime) -> No
             )
     # Role and unit stay as an Admin may have set them; what was computed, and when, is updated.
     CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS).update(computed_at=now, computed_as_of=as_of)
+    return notes
+
+
+_PG_RENAME = (
+    "UPDATE {table} SET attributes = (attributes - %s) || jsonb_build_object(%s, attributes -> %s) "
+    "WHERE attributes ? %s"
+)
+_SQLITE_RENAME = (
+    "UPDATE {table} SET attributes = json_set(json_remove(attributes, %s), %s, json_extract(attributes, %s)) "
+    "WHERE json_type(attributes, %s) IS NOT NULL"
+)
+
+
+def _imported_column_rename(attribute: CustomerAttribute, *, actor: Any) -> str:
+    old, new = attribute.key, f"{attribute.key}_imported"
+    if CustomerAttribute.objects.filter(key=new).exists():
+        raise DataError(
+            f"customer column {old!r} was imported from a customer file and has the name of a behaviour column, "
+            f"and {new!r} is taken too; delete or rename one of them (admin: Customer attributes)"
+        )
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_PG_RENAME.format(table=table), [old, new, old, old])
+        else:
+            cursor.execute(_SQLITE_RENAME.format(table=table), [f"$.{old}", f"$.{new}", f"$.{old}", f"$.{old}"])
+        customers = max(cursor.rowcount, 0)
+    CustomerAttribute.objects.filter(pk=attribute.pk).update(key=new)
+    note = (
+        f"Imported column {old!r} ({customers:,} customers) was renamed {new!r}: {old!r} is now the behaviour "
+        "computed from the orders."
+    )
+    activity_record(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        verb="customers.column_renamed",
+        obj=None,
+        detail={"from": old, "to": new, "customers": customers, "why": note},
+    )
+    return note
 
 
 def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> BehaviourResult:
@@ -225,14 +270,18 @@ def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> Beh
         )
     now = timezone.now()
     with transaction.atomic():
-        behaviour_columns_register(as_of=as_of, now=now)
+        notes = behaviour_columns_register(as_of=as_of, now=now, actor=actor)
         cleared = _stale_clear(as_of=as_of, now=now)
         statement, params = _update_statement(as_of=as_of, now=now)
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             customers = max(cursor.rowcount, 0)
         result = BehaviourResult(
-            as_of=as_of, customers=customers, cleared=cleared, duration_ms=int((time.monotonic() - started) * 1000)
+            as_of=as_of,
+            customers=customers,
+            cleared=cleared,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            notes=tuple(notes),
         )
         activity_record(
             actor=actor if getattr(actor, "is_authenticated", False) else None,
@@ -259,9 +308,9 @@ def behaviour_after_import(*, actor: Any = None) -> None:
 
 
 def derived_keys() -> frozenset[str]:
-    """Keys of the derived columns (registered or not yet): a customer file may never write them."""
-    registered = CustomerAttribute.objects.filter(derived=True).values_list("key", flat=True)
-    return frozenset(BEHAVIOUR_KEYS) | frozenset(registered)
+    """Keys of the derived columns computed so far: a customer file may never write them. (Before any
+    behaviour is computed a profile file keeps its own `recency`; the first computation renames it.)"""
+    return frozenset(CustomerAttribute.objects.filter(derived=True).values_list("key", flat=True))
 
 
 def derived_columns_renamed(plan: Any) -> tuple[Any, list[str]]:

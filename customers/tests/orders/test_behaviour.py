@@ -135,9 +135,24 @@ def test_a_customer_file_never_writes_a_derived_column(shop, tmp_path):
     assert _attrs("100")["recency"] == 0
 
 
-def test_an_imported_column_with_a_behaviour_name_is_refused_by_the_computation(shop):
+def test_a_column_imported_before_behaviour_is_renamed_with_its_values(shop, tmp_path):
+    path = tmp_path / "profiles.csv"
+    path.write_text("CustomerID,Recency,Tier\n100,77,gold\n")
+    customer_import(file=str(path), source="command")  # no behaviour yet: the file keeps its 'recency'
+    assert _attrs("100")["recency"] == 77 and not CustomerAttribute.objects.get(key="recency").derived
+    result = behaviour_compute()
+    a = _attrs("100")
+    assert (a["recency"], a["recency_imported"], a["tier"]) == (0, 77, "gold")
+    assert CustomerAttribute.objects.get(key="recency").derived
+    assert not CustomerAttribute.objects.get(key="recency_imported").derived
+    assert "renamed 'recency_imported'" in result.notes[0]
+    assert Activity.objects.filter(verb="customers.column_renamed").count() == 1
+
+
+def test_a_rename_onto_a_taken_name_is_refused(shop):
     CustomerAttribute.objects.create(key="monetary", label="Monetary", kind="number")
-    with pytest.raises(DataError, match="'monetary'"):
+    CustomerAttribute.objects.create(key="monetary_imported", label="Monetary (old)", kind="number")
+    with pytest.raises(DataError, match="'monetary_imported' is taken"):
         behaviour_compute()
 
 
