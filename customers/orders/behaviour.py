@@ -25,8 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Max
 from django.utils import timezone
 
 from core.exceptions import DataError
@@ -70,32 +69,60 @@ def _day_end(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
 
 
+#: The aggregation, in two steps so no aggregate needs a per-customer sort of the lines: the lines summed per
+#: order (one hash aggregate), then the orders per customer; distinct products from the distinct (customer,
+#: product) pairs of lines bought. A purchase is an order not cancelled with a product line bought.
+_AGGREGATE = """
+WITH per_order AS (
+  SELECT o.customer_id AS cust, {day} AS day, o.is_cancellation AS cancelled,
+    SUM(l.amount) AS net,
+    SUM(CASE WHEN l.is_return THEN 0 ELSE l.amount END) AS bought,
+    SUM(CASE WHEN l.is_return THEN l.amount ELSE 0 END) AS returned,
+    MAX(CASE WHEN l.is_return THEN 0 ELSE 1 END) AS has_bought
+  FROM {lines} l JOIN {orders} o ON o.id = l.order_id
+  WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND o.ordered_at < %s
+  GROUP BY o.id
+),
+per_customer AS (
+  SELECT cust,
+    SUM(CASE WHEN has_bought = 1 AND NOT cancelled THEN 1 ELSE 0 END) AS frequency,
+    COUNT(DISTINCT CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS purchase_days,
+    SUM(net) AS monetary, SUM(bought) AS bought, SUM(returned) AS returned,
+    MIN(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS first_day,
+    MAX(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS last_day
+  FROM per_order GROUP BY cust
+),
+products AS (
+  SELECT cust, COUNT(*) AS products FROM (
+    SELECT DISTINCT o.customer_id AS cust, l.product_id
+    FROM {lines} l JOIN {orders} o ON o.id = l.order_id
+    WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND NOT l.is_return AND NOT o.is_cancellation
+      AND l.product_id IS NOT NULL AND o.ordered_at < %s
+  ) pairs GROUP BY cust
+)
+SELECT c.cust, c.frequency, c.purchase_days, c.monetary, c.bought, c.returned, c.first_day, c.last_day,
+  COALESCE(p.products, 0) AS products
+FROM per_customer c LEFT JOIN products p ON p.cust = c.cust
+WHERE c.frequency > 0
+"""
+
+
 def behaviour_aggregate_sql(*, as_of: dt.date) -> tuple[str, tuple[Any, ...]]:
     """The aggregation: one row per customer with a purchase up to `as_of` (cust, frequency, purchase_days,
     monetary, bought, returned, first_day, last_day, products). SQL and params of the backend in use."""
-    purchase = Q(order__is_cancellation=False, is_return=False)
-    day = TruncDate("order__ordered_at")
-    queryset = (
-        OrderLine.objects.filter(
-            order__customer__isnull=False, is_non_product=False, order__ordered_at__lt=_day_end(as_of)
+    quote = connection.ops.quote_name
+    end = _day_end(as_of)
+    tz = timezone.get_current_timezone_name()
+    if connection.vendor == "postgresql":
+        day, day_params = "(o.ordered_at AT TIME ZONE %s)::date", [tz]
+    else:  # Django's own SQLite function for TruncDate: the day in the site's time zone, 'YYYY-MM-DD'
+        day, day_params = (
+            "django_datetime_cast_date(o.ordered_at, %s, %s)",
+            list(connection.ops._convert_tznames_to_sql(tz)),
         )
-        .annotate(cust=F("order__customer_id"))
-        .values("cust")
-        .annotate(
-            frequency=Count("order_id", distinct=True, filter=purchase),
-            purchase_days=Count(day, distinct=True, filter=purchase),
-            monetary=Sum("amount"),
-            bought=Sum("amount", filter=Q(is_return=False), default=0.0),
-            returned=Sum("amount", filter=Q(is_return=True), default=0.0),
-            first_day=Min(day, filter=purchase),
-            last_day=Max(day, filter=purchase),
-            products=Count("product_id", distinct=True, filter=purchase),
-        )
-        .filter(frequency__gt=0)
-        .order_by()
-    )
-    sql, params = queryset.query.sql_with_params()
-    return sql, tuple(params)
+        end = connection.ops.adapt_datetimefield_value(end)
+    sql = _AGGREGATE.format(day=day, lines=quote(OrderLine._meta.db_table), orders=quote(Order._meta.db_table))
+    return sql, (*day_params, end, end)
 
 
 _PG_UPDATE = """
@@ -142,9 +169,15 @@ WHERE {table}.id = b.cust
 """
 
 
-_PG_CLEAR = "UPDATE {table} SET updated_at = %s, attributes = attributes - %s::text[] WHERE id IN ({stale})"
+# After the UPDATE: whoever still has derived keys but was not written by it (updated_at differs) has no
+# purchase up to the day; their keys go. Cheaper than looking for their purchases again.
+_PG_CLEAR = (
+    "UPDATE {table} SET updated_at = %s, attributes = attributes - %s::text[] "
+    "WHERE attributes ?| %s::text[] AND updated_at <> %s"
+)
 _SQLITE_CLEAR = (
-    "UPDATE {table} SET updated_at = %s, attributes = json_remove(attributes, {paths}) WHERE id IN ({stale})"
+    "UPDATE {table} SET updated_at = %s, attributes = json_remove(attributes, {paths}) "
+    "WHERE ({has_keys}) AND updated_at <> %s"
 )
 
 
@@ -153,37 +186,32 @@ def _update_statement(*, as_of: dt.date, now: dt.datetime) -> tuple[str, list[An
     table = connection.ops.quote_name(Customer._meta.db_table)
     if connection.vendor == "postgresql":
         statement = _PG_UPDATE.format(table=table, aggregate=aggregate)
-        return statement, [now, list(BEHAVIOUR_KEYS), as_of, as_of, *agg_params]
+        return statement, [_stamp(now), list(BEHAVIOUR_KEYS), as_of, as_of, *agg_params]
     paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
     statement = _SQLITE_UPDATE.format(table=table, aggregate=aggregate, paths=paths)
-    return statement, [now.isoformat(), as_of.isoformat(), as_of.isoformat(), *agg_params]
+    return statement, [_stamp(now), as_of.isoformat(), as_of.isoformat(), *agg_params]
 
 
-def _stale_clear(*, as_of: dt.date, now: dt.datetime) -> int:
-    """Remove the derived keys of customers with no purchase up to `as_of` (set-based, one UPDATE)."""
-    bought = OrderLine.objects.filter(
-        order__customer_id=OuterRef("pk"),
-        order__is_cancellation=False,
-        is_return=False,
-        is_non_product=False,
-        order__ordered_at__lt=_day_end(as_of),
-    )
-    with_keys = Q()
-    for key in BEHAVIOUR_KEYS:
-        with_keys |= Q(attributes__has_key=key)
-    stale = Customer.objects.filter(with_keys).exclude(Exists(bought)).values("pk")
-    sql, params = stale.query.sql_with_params()
+def _stale_clear(*, now: dt.datetime) -> int:
+    """Remove the derived keys of customers the UPDATE did not write (no purchase up to the day)."""
     table = connection.ops.quote_name(Customer._meta.db_table)
+    stamp = _stamp(now)
     if connection.vendor == "postgresql":
-        statement = _PG_CLEAR.format(table=table, stale=sql)
-        values: list[Any] = [now, list(BEHAVIOUR_KEYS), *params]
+        statement = _PG_CLEAR.format(table=table)
+        values: list[Any] = [stamp, list(BEHAVIOUR_KEYS), list(BEHAVIOUR_KEYS), stamp]
     else:
         paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
-        statement = _SQLITE_CLEAR.format(table=table, paths=paths, stale=sql)
-        values = [now.isoformat(), *params]
+        has_keys = " OR ".join(f"json_type(attributes, '$.{key}') IS NOT NULL" for key in BEHAVIOUR_KEYS)
+        statement = _SQLITE_CLEAR.format(table=table, paths=paths, has_keys=has_keys)
+        values = [stamp, stamp]
     with connection.cursor() as cursor:
         cursor.execute(statement, values)
         return max(cursor.rowcount, 0)
+
+
+def _stamp(now: dt.datetime) -> Any:
+    """`now` as the backend stores a DateTimeField (SQLite: Django's text format)."""
+    return connection.ops.adapt_datetimefield_value(now)
 
 
 def behaviour_columns_register(*, as_of: dt.date | None, now: dt.datetime, actor: Any = None) -> list[str]:
@@ -271,11 +299,11 @@ def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> Beh
     now = timezone.now()
     with transaction.atomic():
         notes = behaviour_columns_register(as_of=as_of, now=now, actor=actor)
-        cleared = _stale_clear(as_of=as_of, now=now)
         statement, params = _update_statement(as_of=as_of, now=now)
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             customers = max(cursor.rowcount, 0)
+        cleared = _stale_clear(now=now)
         result = BehaviourResult(
             as_of=as_of,
             customers=customers,
