@@ -63,29 +63,36 @@ def _tables() -> dict[str, str]:
 
 
 def replicate(copies: int) -> None:
-    """Copies 1..copies-1 of every customer, order and line (customers renamed, orders re-keyed)."""
+    """Copies 1..copies-1 of every customer, order and line: copy k's ids are the originals' + k x the
+    largest id (customers renamed <id>-r<k>, orders <order id>-r<k>), so no join on text keys."""
     t = _tables()
     statements = [
-        "INSERT INTO {customers} (external_id, gender, attributes, created_at, updated_at) "
-        "SELECT c.external_id || '-r' || k, c.gender, '{{}}'::jsonb, now(), now() "
+        "INSERT INTO {customers} (id, external_id, gender, attributes, created_at, updated_at) "
+        "SELECT c.id + k * %(customers)s, c.external_id || '-r' || k, c.gender, '{{}}'::jsonb, now(), now() "
         "FROM {customers} c, generate_series(1, %(extra)s) k",
-        "INSERT INTO {orders} (order_id, customer_id, ordered_at, is_cancellation, country, amount, line_count) "
-        "SELECT o.order_id || '-r' || k, c2.id, o.ordered_at, o.is_cancellation, o.country, o.amount, o.line_count "
-        "FROM {orders} o CROSS JOIN generate_series(1, %(extra)s) k "
-        "LEFT JOIN {customers} c ON c.id = o.customer_id "
-        "LEFT JOIN {customers} c2 ON c2.external_id = c.external_id || '-r' || k "
-        "WHERE o.order_id NOT LIKE '%%-r%%'",
+        "INSERT INTO {orders} (id, order_id, customer_id, ordered_at, is_cancellation, country, amount, line_count) "
+        "SELECT o.id + k * %(orders)s, o.order_id || '-r' || k, o.customer_id + k * %(customers)s, o.ordered_at, "
+        "o.is_cancellation, o.country, o.amount, o.line_count "
+        "FROM {orders} o, generate_series(1, %(extra)s) k",
         "INSERT INTO {lines} (order_id, line_number, product_id, description, quantity, unit_price, amount, "
         "is_return, is_non_product) "
-        "SELECT o2.id, l.line_number, l.product_id, l.description, l.quantity, l.unit_price, l.amount, "
-        "l.is_return, l.is_non_product "
-        "FROM {lines} l JOIN {orders} o ON o.id = l.order_id CROSS JOIN generate_series(1, %(extra)s) k "
-        "JOIN {orders} o2 ON o2.order_id = o.order_id || '-r' || k "
-        "WHERE o.order_id NOT LIKE '%%-r%%'",
+        "SELECT l.order_id + k * %(orders)s, l.line_number, l.product_id, l.description, l.quantity, l.unit_price, "
+        "l.amount, l.is_return, l.is_non_product "
+        "FROM {lines} l, generate_series(1, %(extra)s) k",
     ]
     with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM {customers}".format(**t))
+        max_customer = cursor.fetchone()[0]
+        cursor.execute("SELECT max(id) FROM {orders}".format(**t))
+        max_order = cursor.fetchone()[0]
+        params = {"extra": copies - 1, "customers": max_customer, "orders": max_order}
         for statement in statements:
-            cursor.execute(statement.format(**t), {"extra": copies - 1})
+            cursor.execute(statement.format(**t), params)
+        for name in ("customers", "orders"):
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT max(id) FROM {t[name]}))",
+                [t[name].strip('"')],
+            )
         for table in t.values():
             cursor.execute(f"ANALYZE {table}")
 
