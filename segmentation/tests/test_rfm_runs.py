@@ -3,13 +3,19 @@ kind and presets, and KMeans on log-scaled R, F, M."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.orders.behaviour import behaviour_columns_register
+from customers.orders.behaviour import behaviour_columns_register, behaviour_compute
+from customers.tests.orders.factories import order_file
+from customers.tests.orders.test_behaviour import SHOP
+from segmentation.loading import customers_frame, features_available
 from segmentation.models import Method, PlaybookRule, RunStatus, Segmentation
 from segmentation.services import runs
 from segmentation.tests.factories import SegmentationFactory
@@ -131,3 +137,11 @@ def test_the_run_page_shows_the_cut_points_and_group_sizes(behaviour, marketer_c
     run = _run(SegmentationFactory(name="RFM page", method=Method.RFM))
     page = marketer_client.get(reverse("segmentation:run-detail", args=[run.pk])).content.decode()
     assert "Score cut points (quintiles" in page and "rfm-evidence" in page
+
+
+def test_the_engine_reads_behaviour_computed_from_orders_like_any_column(tmp_path):
+    call_command("import_orders", str(order_file(tmp_path, SHOP)), stdout=io.StringIO())
+    behaviour_compute()
+    assert {"recency", "frequency", "monetary"} <= set(features_available())
+    frame = customers_frame(features=["recency", "frequency", "monetary"])
+    assert frame.loc[Customer.objects.get(external_id="100").pk].tolist() == [0.0, 3.0, 20.0]

@@ -19,7 +19,6 @@ from customers.orders.behaviour import behaviour_compute, behaviour_last_purchas
 from customers.orders.behaviour_fields import BEHAVIOUR_KEYS
 from customers.selectors.columns import column_roles
 from customers.tests.orders.factories import ONLINE_RETAIL_HEADER, order_file
-from segmentation.loading import customers_frame, features_available
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -90,16 +89,13 @@ def test_other_attributes_are_kept(shop):
     assert a["tier"] == "gold" and a["recency"] == 0
 
 
-def test_columns_are_derived_with_roles_and_any_segmentation_can_read_them(shop):
+def test_columns_are_derived_with_roles(shop):
     behaviour_compute()
     rows = {a.key: a for a in CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS)}
     assert set(rows) == set(BEHAVIOUR_KEYS)
     assert all(r.derived and r.computed_at and r.computed_as_of == dt.date(2011, 1, 15) for r in rows.values())
     roles = column_roles()
     assert (roles["recency"], roles["frequency"], roles["monetary"]) == ("recency", "frequency", "monetary")
-    assert {"recency", "frequency", "monetary"} <= set(features_available())
-    frame = customers_frame(features=["recency", "frequency", "monetary"])
-    assert frame.loc[Customer.objects.get(external_id="100").pk].tolist() == [0.0, 3.0, 20.0]
     assert Activity.objects.filter(verb="customers.behaviour_computed").count() == 1
 
 
