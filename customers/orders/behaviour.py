@@ -25,13 +25,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from core.exceptions import DataError
 from core.services import activity_record
 from customers.models import Customer, CustomerAttribute
 from customers.orders.behaviour_fields import BEHAVIOUR_FIELDS, BEHAVIOUR_KEYS
+from customers.orders.behaviour_selectors import behaviour_last_purchase_day
 from customers.orders.models import Order, OrderLine
 
 logger = logging.getLogger(__name__)
@@ -56,12 +56,6 @@ class BehaviourResult:
             "reason": self.reason,
             "notes": list(self.notes),
         }
-
-
-def behaviour_last_purchase_day() -> dt.date | None:
-    """The default as-of day: the last day with an order of a customer (in the site's time zone)."""
-    last = Order.objects.filter(customer__isnull=False, is_cancellation=False).aggregate(m=Max("ordered_at"))["m"]
-    return timezone.localtime(last).date() if last is not None else None
 
 
 def _day_end(day: dt.date) -> dt.datetime:

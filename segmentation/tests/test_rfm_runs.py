@@ -145,3 +145,10 @@ def test_the_engine_reads_behaviour_computed_from_orders_like_any_column(tmp_pat
     assert {"recency", "frequency", "monetary"} <= set(features_available())
     frame = customers_frame(features=["recency", "frequency", "monetary"])
     assert frame.loc[Customer.objects.get(external_id="100").pk].tolist() == [0.0, 3.0, 20.0]
+
+
+def test_the_preview_of_an_rfm_segmentation_says_where_its_groups_show(behaviour, marketer_client):
+    response = marketer_client.post(
+        reverse("segmentation:segmentation-preview"), form_data(name="P", method="rfm", features=None)
+    )
+    assert response.status_code == 422 and "run page" in response.content.decode()

@@ -80,6 +80,8 @@ def _preview(form: SegmentationForm):
     """(preview, None) for valid values, else (None, why): the form's errors or the engine's refusal."""
     if not form.is_valid():
         return None, "Fix the fields marked below, then preview again."
+    if form.cleaned_data.get("method") == "rfm":
+        return None, "The preview is for KMeans; an RFM run shows its groups, cut points and sizes on its run page."
     try:
         config = config_from_values(values=form.config_values())
     except ConfigError as exc:

@@ -15,8 +15,9 @@ from core.exceptions import DataError
 from core.models import Activity
 from customers.imports.service import customer_import
 from customers.models import Customer, CustomerAttribute
-from customers.orders.behaviour import behaviour_compute, behaviour_last_purchase_day
+from customers.orders.behaviour import behaviour_compute
 from customers.orders.behaviour_fields import BEHAVIOUR_KEYS
+from customers.orders.behaviour_selectors import behaviour_columns, behaviour_last_purchase_day
 from customers.selectors.columns import column_roles
 from customers.tests.orders.factories import ONLINE_RETAIL_HEADER, order_file
 
@@ -91,7 +92,7 @@ def test_other_attributes_are_kept(shop):
 
 def test_columns_are_derived_with_roles(shop):
     behaviour_compute()
-    rows = {a.key: a for a in CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS)}
+    rows = {a.key: a for a in behaviour_columns()}
     assert set(rows) == set(BEHAVIOUR_KEYS)
     assert all(r.derived and r.computed_at and r.computed_as_of == dt.date(2011, 1, 15) for r in rows.values())
     roles = column_roles()
