@@ -83,6 +83,7 @@ class SegmentRunInline(ReadOnlyMixin, admin.TabularInline):
 class SegmentationAdmin(admin.ModelAdmin):
     list_display = (
         "name",
+        "method",
         "features",
         "transform",
         "scaler",

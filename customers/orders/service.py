@@ -39,6 +39,7 @@ from customers.imports import validation as customer_validation
 from customers.models import Customer
 from customers.orders import reading as order_reading
 from customers.orders import writers
+from customers.orders.behaviour import behaviour_after_import
 from customers.orders.columns import columns_parse, order_plan
 from customers.orders.models import OrderImport, OrderImportStatus
 from customers.orders.validation import LineChecker
@@ -134,6 +135,7 @@ def order_import(
                 transaction.set_rollback(True)
             else:
                 activity_record(actor=job.created_by, verb="orders.imported", obj=job, detail=counts)
+                behaviour_after_import(actor=job.created_by)  # recomputed once the lines are committed
                 created = written.customers_created
                 if created:
                     transaction.on_commit(lambda: customers_changed.send(sender=Customer, customer_ids=created))

@@ -45,6 +45,7 @@ import numpy as np
 
 from segmentation.ml.fields import feature_role, feature_unit
 from segmentation.ml.naming import base_terciles, level_of
+from segmentation.ml.rfm import RFM_FLAG_LABELS
 
 SCORED_ROLES: tuple[str, ...] = ("monetary", "capacity", "frequency", "recency")
 
@@ -196,10 +197,10 @@ FLAG_LABELS: dict[str, tuple[str, str]] = {
 
 def flag_label(key: str) -> str:
     """'high_value' -> 'High value'; an unknown flag in words ('vip_gold' -> 'Vip gold')."""
-    found = FLAG_LABELS.get(key)
+    found = FLAG_LABELS.get(key) or RFM_FLAG_LABELS.get(key)
     return found[0] if found else str(key).replace("_", " ").strip().capitalize()
 
 
 def flag_explanation(key: str) -> str:
-    found = FLAG_LABELS.get(key)
+    found = FLAG_LABELS.get(key) or RFM_FLAG_LABELS.get(key)
     return found[1] if found else ""
