@@ -8,3 +8,7 @@ to assign new customers to the active segments.
 from django.dispatch import Signal
 
 customers_changed = Signal()
+
+customer_values_fitted = Signal()
+"""Sent after a lifetime-value fit has stored its per-customer values and committed, with `fit_id`.
+The segmentation app listens to set the active segments' flags (high value, at risk) from them."""

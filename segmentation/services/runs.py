@@ -72,6 +72,7 @@ from segmentation.services import housekeeping, lineage, memberships
 from segmentation.services.claims import CLAIMED, FAILED, SUCCEEDED, run_claim, worker_identity
 from segmentation.services.config import segmentation_config
 from segmentation.services.strategies import strategy_for_segment
+from segmentation.services.value_flags import segment_flags_apply_values
 
 logger = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
         stage = "saving memberships"
         writer.write(stage=stage, percent=88)
         memberships.memberships_write(run=run, result=result, segments=segments)
+        segment_flags_apply_values(run_id=run.pk)  # high value / at risk from lifetime values
         stage = "activating"
         writer.write(stage=stage, percent=98)
         run_activate(run=run, result=result, worker=worker)
