@@ -2,7 +2,8 @@
 
 `customers_changed` is sent after an import (or any bulk change) has committed, with
 `customer_ids`: the ids of the customers added or updated. The segmentation app listens
-to assign new customers to the active segments.
+to assign new customers to the active segments. A behaviour recompute sends it with
+`customer_ids=[]` (any customer's recency, frequency and monetary may have changed).
 """
 
 from django.dispatch import Signal
