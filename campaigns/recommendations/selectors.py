@@ -123,3 +123,26 @@ def recommendations_for_export(*, n: int = 10) -> QuerySet[Recommendation]:
         .order_by("customer__external_id", "rank")
         .values_list("customer__external_id", "rank", "product__code", "product__description", "score", "reason")
     )
+
+
+FEATURED = 3  # products to feature in a segment's strategy
+
+
+def segment_products_to_feature(*, segment: Segment, n: int = FEATURED) -> list[dict[str, Any]]:
+    """The products a segment's message should feature: its defining products (lift against the whole base)
+    and its most recommended ones, alternately, without repeats; each with `code`, `description` and `why`
+    ("defines this segment" or "most recommended to its members"). Empty without an active run."""
+    if recommendation_run_active() is None:
+        return []
+    defining = [{**p, "why": "defines this segment"} for p in segment_defining_products(segment=segment, n=n)]
+    recommended = [
+        {**p, "why": "most recommended to its members"} for p in segment_recommended_products(segment=segment, n=n * 2)
+    ]
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i in range(max(len(defining), len(recommended))):
+        for source in (defining, recommended):
+            if i < len(source) and source[i]["code"] not in seen and len(out) < n:
+                seen.add(source[i]["code"])
+                out.append(source[i])
+    return out
