@@ -146,3 +146,14 @@ def segment_products_to_feature(*, segment: Segment, n: int = FEATURED) -> list[
                 seen.add(source[i]["code"])
                 out.append(source[i])
     return out
+
+
+def recommendations_basis(*, items: list[Recommendation], run: RecommendationRun | None) -> dict[str, Any] | None:
+    """Why a customer's list is what it is when it is a cold start (too little history): `kind` is
+    "segment" (popular in their segment) or "overall" (popular with all customers), with the run's
+    threshold `below` (purchase days); None for a list from their own history (or no list)."""
+    if not items or not all(r.cold_start for r in items):
+        return None
+    kind = "segment" if any(r.reason_kind == "segment_popular" for r in items) else "overall"
+    below = int(((run.params if run else None) or {}).get("cold_start_below") or 1)
+    return {"kind": kind, "below": below}

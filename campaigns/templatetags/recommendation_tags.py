@@ -28,10 +28,13 @@ SHOWN = 10
 def customer_recommendations(context: template.Context, customer: Customer) -> dict[str, Any]:
     request = context.get("request")
     allowed = request is None or request.user.has_perm("campaigns.view_recommendation")
+    items = selectors.customer_recommendations(customer=customer, n=SHOWN) if allowed else []
+    run = selectors.recommendation_run_active() if allowed else None
     return {
         "allowed": allowed,
-        "items": selectors.customer_recommendations(customer=customer, n=SHOWN) if allowed else [],
-        "run": selectors.recommendation_run_active() if allowed else None,
+        "items": items,
+        "run": run,
+        "basis": selectors.recommendations_basis(items=items, run=run),
     }
 
 
