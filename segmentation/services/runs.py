@@ -220,7 +220,10 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
         stage = "saving memberships"
         writer.write(stage=stage, percent=88)
         memberships.memberships_write(run=run, result=result, segments=segments)
-        segment_flags_apply_values(run_id=run.pk)  # high value / at risk from lifetime values
+        try:  # high value / at risk from lifetime values; the engine's flags stay if this fails
+            segment_flags_apply_values(run_id=run.pk)
+        except Exception:
+            logger.exception("run %s: segment flags from lifetime values could not be applied", run_id)
         stage = "activating"
         writer.write(stage=stage, percent=98)
         run_activate(run=run, result=result, worker=worker)
