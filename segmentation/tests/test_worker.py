@@ -8,6 +8,7 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from customers.tests.factories import customer_blobs_create, customers_import_file
 from segmentation.models import Membership, RunStatus, Segmentation, SegmentRun
@@ -97,8 +98,9 @@ def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin
 def test_two_requests_at_once_never_run_twice(celery_worker):
     customer_blobs_create(150)
     seg = config.segmentation_get_or_create_default()
-    a = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
-    b = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    with transaction.atomic():  # two requests at once: both messages are sent when they commit
+        a = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+        b = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert SegmentRun.objects.filter(segmentation=seg, status=RunStatus.RUNNING).count() <= 1
