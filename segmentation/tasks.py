@@ -48,7 +48,7 @@ def run_segment_run(self, run_id: int) -> str:
     if outcome == claims.BUSY:  # another run of the same segmentation is running: wait for it
         countdown = runs_queue.run_busy_wait(run_id=run_id)
         if countdown is None:  # waited too long (the run says why), or superseded meanwhile
-            return claims.FAILED
+            return runs_queue.run_status_of(run_id=run_id)
         self.apply_async(args=[run_id], countdown=countdown)  # a fresh message: no retry cap
         return "waiting"
     return outcome

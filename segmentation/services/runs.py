@@ -14,12 +14,15 @@ Claim (`run_execute`)
 
 Two requests for the same segmentation at once
     Never two running: the partial unique constraint `one_running_run_per_segmentation` guarantees it
-    and the claim checks it first. The rule:
-    * the later request wins: when a queued run is picked up and a newer one (higher version) of the
-      same segmentation is queued or running, the older one is marked superseded and skipped;
-    * a request made while a run is running waits: its claim answers BUSY and the task retries after
-      SEGMENTA_RUN_BUSY_RETRY seconds (the inline command says so and stops). The running run finishes
-      and activates normally; the waiting one runs after it (unless a newer request supersedes it).
+    and the claim checks it first. The rule (`segmentation.services.runs_queue`, README "Runs: what
+    happens to a request"):
+    * the later request wins: once a request's message is sent, older queued runs of the same
+      segmentation are superseded at once (and a queued run picked up while a newer one is queued or
+      running is superseded then);
+    * a request made while a run is running waits: its claim answers BUSY and the task sends its
+      message again with a countdown growing from SEGMENTA_RUN_BUSY_RETRY s to a minute, with no cap on
+      the tries, until SEGMENTA_RUN_WAIT_LIMIT (then it fails with the reason). `segment --inline`
+      waits the same way in its own process (`run_execute_waiting`).
 
 A worker that dies mid-run (the pool process is killed)
     The task is `acks_late` + `reject_on_worker_lost`, so the broker redelivers its message. A run that
@@ -28,9 +31,12 @@ A worker that dies mid-run (the pool process is killed)
     heartbeat is older than SEGMENTA_RUN_RECLAIM_AFTER seconds. A re-claim increments `attempts`, removes
     the partial segments/memberships and runs again; past SEGMENTA_RUN_MAX_ATTEMPTS attempts the run is
     failed with "worker lost ...". Either way the previous active run stays active and untouched until a
-    run succeeds. A holder on another host that is still heartbeating makes the redelivery a no-op;
-    if it died silently, `run_reap_stuck` fails the run once its heartbeat is older than
-    SEGMENTA_RUN_STUCK_AFTER.
+    run succeeds. A holder on another host that is still heartbeating makes the redelivery a no-op.
+
+A whole worker killed (nothing redelivers its message before the broker's visibility timeout)
+    While a run is held, its heartbeat is written at each progress step and by a thread (`Heartbeat`)
+    every SEGMENTA_RUN_HEARTBEAT s; the reaper (`run_reap_stuck`, every minute) re-queues a running run
+    whose heartbeat is older than SEGMENTA_RUN_STUCK_AFTER (or fails it past SEGMENTA_RUN_MAX_ATTEMPTS).
 
 Execution
     Load the customers set-based (`loading.py`), call the engine with a progress callback (stage,
@@ -71,7 +77,7 @@ from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.services import housekeeping, lineage, memberships
 from segmentation.services.claims import BUSY, CLAIMED, FAILED, SUCCEEDED, run_claim, worker_identity
 from segmentation.services.config import segmentation_config
-from segmentation.services.runs_queue import run_busy_wait, run_enqueue, runs_supersede_older
+from segmentation.services.runs_queue import run_busy_wait, run_enqueue, run_status_of, runs_supersede_older
 from segmentation.services.strategies import strategy_for_segment
 
 logger = logging.getLogger(__name__)
@@ -247,7 +253,7 @@ def run_execute_waiting(
             return outcome
         countdown = run_busy_wait(run_id=run_id)
         if countdown is None:
-            return SegmentRun.objects.filter(pk=run_id).values_list("status", flat=True).first() or outcome
+            return run_status_of(run_id=run_id)
         if on_wait is not None:
             on_wait(countdown)
         try:

@@ -107,6 +107,11 @@ def run_busy_wait(*, run_id: int) -> float | None:
     return float(min(MAX_WAIT_COUNTDOWN, max(first, waited / 4), limit - waited + 1))
 
 
+def run_status_of(*, run_id: int) -> str:
+    """The run's status now ("missing" when it was deleted)."""
+    return SegmentRun.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
+
+
 def runs_queued_stale(*, stale_after: int) -> list[tuple[int, object]]:
     """Queued runs with no sign of a message for `stale_after` seconds: [(id, heartbeat_at)]."""
     limit = timezone.now() - timedelta(seconds=stale_after)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -792,3 +793,19 @@ def test_imputing_run_keeps_customers_with_most_features_and_counts_the_rest(seg
     assert run.rows_used == 301 and run.rows_dropped == 2
     assert run.excluded == {"missing 2 of 3 features": 1, "missing all 3 features": 1}
     assert sum(run.segments.values_list("size", flat=True)) == len(members) == 301
+
+
+def test_redis_visibility_timeout_follows_the_run_time_limit_and_the_reaper_runs_every_minute():
+    code = (
+        "import config.settings.base as b; "
+        "print(b.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], b.SEGMENTA_RUN_STUCK_AFTER)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0", "SEGMENTA_RUN_TIME_LIMIT": "600"}
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True)
+    out = out.stdout
+    assert out.split() == ["780", "180"]  # hard limit (+60 s) + 2 min; not Redis's default of an hour
+    from config.celery import app
+
+    reaper = app.conf.beat_schedule["segmentation-reap-stuck-runs"]
+    assert reaper["task"] == "segmentation.reap_stuck_runs" and reaper["schedule"] <= 120
