@@ -805,7 +805,7 @@ def test_redis_visibility_timeout_follows_the_run_time_limit_and_the_reaper_runs
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True)
     out = out.stdout
     assert out.split() == ["780", "180"]  # hard limit (+60 s) + 2 min; not Redis's default of an hour
-    from config.celery import app
+    from celery import current_app  # the project's app (no import of config from here: layers)
 
-    reaper = app.conf.beat_schedule["segmentation-reap-stuck-runs"]
+    reaper = current_app.conf.beat_schedule["segmentation-reap-stuck-runs"]
     assert reaper["task"] == "segmentation.reap_stuck_runs" and reaper["schedule"] <= 120
