@@ -809,3 +809,21 @@ def test_redis_visibility_timeout_follows_the_run_time_limit_and_the_reaper_runs
 
     reaper = current_app.conf.beat_schedule["segmentation-reap-stuck-runs"]
     assert reaper["task"] == "segmentation.reap_stuck_runs" and reaper["schedule"] <= 120
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_thread_beats_through_a_silent_stage_and_stops_when_the_run_is_lost(seg, settings):
+    import time
+
+    settings.SEGMENTA_RUN_HEARTBEAT = 1
+    run = _request(seg)
+    claims.run_claim(run_id=run.pk, worker="test:1")
+    old = timezone.now() - timedelta(hours=1)
+    SegmentRun.objects.filter(pk=run.pk).update(heartbeat_at=old)
+    with runs.Heartbeat(run_id=run.pk, worker="test:1") as beat:
+        time.sleep(2.5)  # a stage with no progress (loading, writing memberships)
+        run.refresh_from_db()
+        assert run.heartbeat_at > old + timedelta(minutes=59)
+        SegmentRun.objects.filter(pk=run.pk).update(worker="other:2")  # taken over: the thread stops writing
+        time.sleep(1.5)
+        assert not beat._thread.is_alive()
