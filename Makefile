@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export SEGMENTA_DATASETS ?= $(abspath ../shared/datasets)
 
-.PHONY: install run test bench lint migrate worker clean
+.PHONY: install run test bench lint migrate worker clean plotly
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,6 @@ lint: install ## ruff (rules and format) and the layer contracts (import-linter,
 
 clean:
 	rm -rf var/test-*.sqlite3* .pytest_cache
+
+plotly: ## rebuild static/vendor/plotly (partial plotly.js bundles) from scripts/plotly; needs Node.js and npm, run/CI do not
+	cd scripts/plotly && npm ci --no-audit --no-fund && node build.mjs

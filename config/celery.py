@@ -23,7 +23,7 @@ def beat_schedule() -> dict:
 
     return {
         # Runs nobody will finish: re-queue or fail running runs whose worker went silent
-        # (SEGMENTA_RUN_STUCK_AFTER), re-send or fail queued runs with no live message
+        # (SEGMENTA_RUN_SILENT_AFTER), re-send or fail queued runs with no live message
         # (SEGMENTA_RUN_QUEUED_STALE, SEGMENTA_RUN_WAIT_LIMIT). Every minute by default.
         "segmentation-reap-stuck-runs": {
             "task": "segmentation.reap_stuck_runs",
@@ -31,6 +31,8 @@ def beat_schedule() -> dict:
         },
         # Delete finished runs beyond SEGMENTA_RUN_RETENTION per segmentation (never active or pinned ones).
         "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
+        # Fail order imports whose worker died (SEGMENTA_RUN_STUCK_AFTER).
+        "customers-reap-stuck-order-imports": {"task": "customers.reap_stuck_order_imports", "schedule": 300.0},
     }
 
 

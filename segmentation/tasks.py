@@ -56,7 +56,7 @@ def run_segment_run(self, run_id: int) -> str:
 
 @shared_task(name="segmentation.reap_stuck_runs")
 def reap_stuck_runs() -> int:
-    return housekeeping.run_reap_stuck(older_than=settings.SEGMENTA_RUN_STUCK_AFTER)
+    return housekeeping.run_reap_stuck(older_than=settings.SEGMENTA_RUN_SILENT_AFTER)
 
 
 @shared_task(name="segmentation.run_scheduled_segmentation")

@@ -122,7 +122,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "core.staticfinders.PlotlyFinder",  # plotly/plotly.min.js from the installed plotly package
 ]
 # After `collectstatic` with the manifest storage (always in production; SEGMENTA_STATIC_MANIFEST=1 elsewhere)
 # whitenoise serves every static file as brotli or gzip under a content-hashed name cached for a year.
@@ -149,11 +148,12 @@ SEGMENTA_NON_PRODUCT_CODES = env_list(
 
 # Segment runs
 SEGMENTA_RUN_TIME_LIMIT = env_int("SEGMENTA_RUN_TIME_LIMIT", 3600, minimum=10)
-# A running run whose heartbeat (written every SEGMENTA_RUN_HEARTBEAT s by its worker) is older than
-# SEGMENTA_RUN_STUCK_AFTER s is re-queued (or failed past SEGMENTA_RUN_MAX_ATTEMPTS) by the reaper, which
+SEGMENTA_RUN_STUCK_AFTER = env_int("SEGMENTA_RUN_STUCK_AFTER", 2 * 3600, minimum=60)
+# A running segment run whose heartbeat (written every SEGMENTA_RUN_HEARTBEAT s by its worker) is older than
+# SEGMENTA_RUN_SILENT_AFTER s is re-queued (or failed past SEGMENTA_RUN_MAX_ATTEMPTS) by the reaper, which
 # beat runs every SEGMENTA_RUN_REAP_EVERY s: a whole worker killed is noticed within a few minutes.
 SEGMENTA_RUN_HEARTBEAT = env_int("SEGMENTA_RUN_HEARTBEAT", 15, minimum=1)
-SEGMENTA_RUN_STUCK_AFTER = env_int("SEGMENTA_RUN_STUCK_AFTER", 180, minimum=3 * SEGMENTA_RUN_HEARTBEAT)
+SEGMENTA_RUN_SILENT_AFTER = env_int("SEGMENTA_RUN_SILENT_AFTER", 180, minimum=3 * SEGMENTA_RUN_HEARTBEAT)
 SEGMENTA_RUN_REAP_EVERY = env_int("SEGMENTA_RUN_REAP_EVERY", 60, minimum=1)
 SEGMENTA_RUN_RETENTION = env_int("SEGMENTA_RUN_RETENTION", 20, minimum=1)
 # A redelivered run may be taken over when its worker is gone or silent this long (s); attempts are capped.

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 def run_reap_stuck(*, older_than: int | None = None) -> int:
     """Runs nobody will finish: returns how many were re-queued, re-sent, superseded or failed.
 
-    * running with a heartbeat (or start) older than `older_than` (SEGMENTA_RUN_STUCK_AFTER) seconds: its
+    * running with a heartbeat (or start) older than `older_than` (SEGMENTA_RUN_SILENT_AFTER) seconds: its
       worker is gone (a whole worker killed: nothing redelivers its message before the broker's
       visibility timeout). Its partial results are removed and it is re-queued (sent again) while it
       had fewer than SEGMENTA_RUN_MAX_ATTEMPTS attempts, otherwise failed with the reason;
@@ -28,7 +28,7 @@ def run_reap_stuck(*, older_than: int | None = None) -> int:
       queued longer than SEGMENTA_RUN_WAIT_LIMIT, superseded when a newer request exists, else sent again.
     The previous active run is never touched.
     """
-    older_than = settings.SEGMENTA_RUN_STUCK_AFTER if older_than is None else older_than
+    older_than = settings.SEGMENTA_RUN_SILENT_AFTER if older_than is None else older_than
     return _reap_running(older_than=older_than) + _reap_queued(stale_after=settings.SEGMENTA_RUN_QUEUED_STALE)
 
 

@@ -36,7 +36,7 @@ A worker that dies mid-run (the pool process is killed)
 A whole worker killed (nothing redelivers its message before the broker's visibility timeout)
     While a run is held, its heartbeat is written at each progress step and by a thread (`Heartbeat`)
     every SEGMENTA_RUN_HEARTBEAT s; the reaper (`run_reap_stuck`, every minute) re-queues a running run
-    whose heartbeat is older than SEGMENTA_RUN_STUCK_AFTER (or fails it past SEGMENTA_RUN_MAX_ATTEMPTS).
+    whose heartbeat is older than SEGMENTA_RUN_SILENT_AFTER (or fails it past SEGMENTA_RUN_MAX_ATTEMPTS).
 
 Execution
     Load the customers set-based (`loading.py`), call the engine with a progress callback (stage,

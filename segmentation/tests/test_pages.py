@@ -148,7 +148,7 @@ def test_run_page_has_every_chart_with_fixed_ids(seeded, viewer_client):
         "chart-silhouette",
     ):
         assert f'id="{div}"' in html, div
-    assert html.count("/static/plotly/plotly.min.js") == 1 and "/static/js/charts.js" in html
+    assert html.count("/static/vendor/plotly/plotly-segmenta.min.js") == 1 and "/static/js/charts.js" in html
     assert "sample of 90 of 90 customers" in html
     assert escape(run.k_reason) in html  # why k was chosen, as the run service wrote it
     assert run.evidence["disagreement"] is True and "criteria disagree" in html

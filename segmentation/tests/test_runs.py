@@ -798,13 +798,14 @@ def test_imputing_run_keeps_customers_with_most_features_and_counts_the_rest(seg
 def test_redis_visibility_timeout_follows_the_run_time_limit_and_the_reaper_runs_every_minute():
     code = (
         "import config.settings.base as b; "
-        "print(b.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], b.SEGMENTA_RUN_STUCK_AFTER)"
+        "print(b.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], "
+        "b.SEGMENTA_RUN_SILENT_AFTER, b.SEGMENTA_RUN_STUCK_AFTER)"
     )
     env = {"PATH": "/usr/bin:/bin", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0", "SEGMENTA_RUN_TIME_LIMIT": "600"}
     repo = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True)
     out = out.stdout
-    assert out.split() == ["780", "180"]  # hard limit (+60 s) + 2 min; not Redis's default of an hour
+    assert out.split() == ["780", "180", "7200"]  # hard limit (+60 s) + 2 min; not Redis's default of an hour
     from celery import current_app  # the project's app (no import of config from here: layers)
 
     reaper = current_app.conf.beat_schedule["segmentation-reap-stuck-runs"]

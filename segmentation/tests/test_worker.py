@@ -152,7 +152,7 @@ def test_two_requests_during_a_slow_run_with_two_workers_both_reach_an_outcome(c
         {
             "SEGMENTA_TEST_SEGMENT_DELAY": "8",
             "SEGMENTA_RUN_HEARTBEAT": "2",
-            "SEGMENTA_RUN_STUCK_AFTER": "6",
+            "SEGMENTA_RUN_SILENT_AFTER": "6",
             "SEGMENTA_RUN_REAP_EVERY": "2",
         }
     ],

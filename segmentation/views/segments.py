@@ -22,7 +22,13 @@ from segmentation.ml.fields import CANONICAL_FIELDS
 from segmentation.models import Segment
 from segmentation.selectors.runs import run_features, run_units
 from segmentation.selectors.samples import run_sample
-from segmentation.selectors.segments import member_value, segment_get, segment_member_rows, segment_members
+from segmentation.selectors.segments import (
+    member_value,
+    segment_get,
+    segment_member_rows,
+    segment_members,
+    segments_with_values,
+)
 from segmentation.services.strategies import segment_strategy_update
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
@@ -46,6 +52,7 @@ def _page_int(value: str | None, default: int = 1) -> int:
 def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = _segment_or_404(segment_id)
     run = segment.run
+    segments_with_values(segments=[segment])  # expected value, churn risk; flags from them when present
     search = request.GET.get("q", "")[:64]
     page = Paginator(segment_members(segment=segment, search=search), 50).get_page(_page_int(request.GET.get("page")))
     features = run_features(run=run)

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--older-than", type=int, default=settings.SEGMENTA_RUN_STUCK_AFTER, dest="older_than")
+        parser.add_argument("--older-than", type=int, default=settings.SEGMENTA_RUN_SILENT_AFTER, dest="older_than")
         parser.add_argument("--prune", action="store_true", help="Also delete runs beyond SEGMENTA_RUN_RETENTION")
 
     def handle(self, *args, **options) -> None:
