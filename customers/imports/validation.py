@@ -4,7 +4,8 @@ Pure (pandas), no database.
 * Gender: Female/F/2 -> female, Male/M/1 -> male (the ISO/IEC 5218 codes: 1 = male,
   2 = female, 0 = unknown, 9 = not applicable), Other/X/Diverse -> other, Unknown/U/N/A and
   empty -> unknown.
-* Ranges: age a whole number 0-120, annual income (k$) >= 0, spending score 1-100.
+* Ranges: age a whole number 0-120, annual income (k$) 0 to 1e12 (ANNUAL_INCOME_MAX: beyond it a value is a
+  typing error, and a run or the assignment of new customers would lose precision), spending score 1-100.
 * Empty cells are stored as missing. Ids are text: "0001" stays "0001".
 * Attribute kinds: number when every non-empty value is a number, date when every
   non-empty value is an ISO date (YYYY-MM-DD, optionally with a time), text otherwise.
@@ -21,6 +22,9 @@ import pandas as pd
 
 from core.csvsafe import write_csv
 from customers.imports.columns import CANONICAL_FIELDS, EXTERNAL_ID_MAX_LENGTH, ColumnPlan
+
+# The largest annual income accepted (module doc): far below where float64 or int64 lose precision.
+ANNUAL_INCOME_MAX = 10**12
 
 # Lower-cased cell value -> normalised gender. 1/2 follow ISO/IEC 5218 (1 = male, 2 = female).
 GENDER_VALUES: dict[str, str] = {
@@ -195,7 +199,7 @@ def chunk_validate(
     # numbers: validated here, written as their text
     for name, low, high, whole in (
         ("age", 0, 120, True),
-        ("annual_income", 0, None, False),
+        ("annual_income", 0, ANNUAL_INCOME_MAX, False),
         ("spending_score", 1, 100, False),
     ):
         if name not in plan.fields:

@@ -227,7 +227,7 @@ def test_map_unknown_column_or_field(tmp_path):
         ),
         (
             HEADER + "0004,Male,30,-1,39\r\n",
-            "row 2, column Annual Income (k$): '-1' is out of range: must be at least 0",
+            "row 2, column Annual Income (k$): '-1' is out of range: must be between 0 and 1000000000000",
         ),
         (
             HEADER + "0004,Male,30,15,39\r\n0004,Female,31,16,40\r\n",
