@@ -250,7 +250,14 @@ def _overview_charts(overview: overview_selectors.Overview, choice: overview_sel
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
     form = CustomerImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    too_large = getattr(request, "upload_too_large", None)  # stopped as it streamed in (core.middleware)
+    if request.method == "POST" and too_large:
+        form = CustomerImportForm(request.POST, request.FILES)
+        form.is_valid()
+        form.errors["file"] = form.error_class(
+            [f"the file is larger than the upload limit of {too_large:,} bytes; nothing was kept"]
+        )
+    elif request.method == "POST" and form.is_valid():
         result = form.run_import(user=request.user, source="upload")
         if result is not None:
             job = result.job
