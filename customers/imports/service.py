@@ -37,7 +37,7 @@ from typing import IO, Any, Protocol
 
 import pandas as pd
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from core import storage
 from core.exceptions import DataError
@@ -48,6 +48,14 @@ from customers.models import AttributeKind, Customer, CustomerAttribute, ImportJ
 from customers.signals import customers_changed
 
 IMPORT_SOURCES = ("upload", "command", "admin")
+CONNECTION_LOST = (
+    "the database connection was lost during the import, so nothing was imported (the transaction was rolled "
+    "back); import the file again"
+)
+
+
+class ImportInterrupted(DataError):
+    """The import stopped for a reason outside the file (the database went away); nothing was written."""
 
 
 class CustomerWriter(Protocol):
@@ -174,13 +182,38 @@ def customer_import(
     except Exception as exc:
         unexpected = f"the import failed unexpectedly ({exc.__class__.__name__}: {exc})"
         message = str(exc) if isinstance(exc, DataError) else unexpected
+        lost = _connection_lost(exc)
+        if lost:
+            message = CONNECTION_LOST
+            connection.close()  # the next query opens a new connection for the record
         progress.mapping = progress.mapping or (mapping or {})
         job = _job_record(job_fields, progress, None, status=ImportStatus.FAILED, started=started, error=message)
+        if lost:
+            interrupted = ImportInterrupted(message)
+            interrupted.import_job = job  # type: ignore[attr-defined]
+            raise interrupted from exc
         exc.import_job = job  # type: ignore[attr-defined]
         raise
     if dry_run:
         job = _job_record(job_fields, progress, outcome, status=ImportStatus.DRY_RUN, started=started)
     return ImportResult(job=job, dry_run=dry_run, file_format=outcome.file_format)
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """Whether `exc` says the database connection went away (killed, server restarted, network cut),
+    outside any transaction of the caller: the import's own transaction was then rolled back by the
+    server. (The writer's clean-up may already have opened a new connection, so ask the error.)"""
+    if not isinstance(exc, OperationalError | InterfaceError) or connection.in_atomic_block:
+        return False
+    text = str(exc).lower()
+    if any(sign in text for sign in ("connection", "terminating", "server closed", "shutdown")):
+        return True
+    if connection.connection is None:
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:  # noqa: BLE001 - any failure to ask means it is gone
+        return True
 
 
 def _import_rows(

@@ -6,6 +6,9 @@ Pure (pandas), no database.
   empty -> unknown.
 * Ranges: age a whole number 0-120, annual income (k$) >= 0, spending score 1-100.
 * Empty cells are stored as missing. Ids are text: "0001" stays "0001".
+* Lengths: an id at most EXTERNAL_ID_MAX_LENGTH (64) characters, a text attribute at most
+  ATTRIBUTE_TEXT_MAX_LENGTH (1,000), a gender or number cell at most FIELD_TEXT_MAX_LENGTH (100).
+  Messages show at most 40 characters of a value, with its length (`reading.value_shown`).
 * Attribute kinds: number when every non-empty value is a number, date when every
   non-empty value is an ISO date (YYYY-MM-DD, optionally with a time), text otherwise.
 """
@@ -21,6 +24,7 @@ import pandas as pd
 
 from core.csvsafe import write_csv
 from customers.imports.columns import CANONICAL_FIELDS, EXTERNAL_ID_MAX_LENGTH, ColumnPlan
+from customers.imports.reading import value_shown
 
 # Lower-cased cell value -> normalised gender. 1/2 follow ISO/IEC 5218 (1 = male, 2 = female).
 GENDER_VALUES: dict[str, str] = {
@@ -49,6 +53,8 @@ GENDER_VALUES: dict[str, str] = {
 GENDER_HELP = "Female/F/2, Male/M/1, Other/X or Unknown/U"
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 MAX_PROBLEMS_SHOWN = 10
+ATTRIBUTE_TEXT_MAX_LENGTH = 1000
+FIELD_TEXT_MAX_LENGTH = 100
 RejectedRow = tuple[int, list[str], str]  # (row number, raw cells, reason)
 
 
@@ -150,7 +156,7 @@ def chunk_validate(
             ids = ids[keep].reset_index(drop=True)
             rows = rows[keep]
             empty_id = empty_id[keep]
-    problems: dict[int, list[str]] = {}
+    problems, frame = _long_cells(frame, plan, rows)
 
     def flag(mask: np.ndarray, column: str, message: Any) -> None:
         for pos in np.flatnonzero(mask):
@@ -162,7 +168,11 @@ def chunk_validate(
     id_header = plan.header_of("external_id")
     flag(empty_id, id_header, lambda pos: "the id is empty")
     too_long = (ids.str.len() > EXTERNAL_ID_MAX_LENGTH).to_numpy()
-    flag(too_long, id_header, lambda pos: f"{ids.iat[pos]!r} is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
+    flag(
+        too_long,
+        id_header,
+        lambda pos: f"{value_shown(ids.iat[pos])} is longer than {EXTERNAL_ID_MAX_LENGTH} characters",
+    )
     id_list = ids.tolist()
     row_list = rows.tolist()
     fresh = dict(zip(id_list, row_list, strict=True))
@@ -238,6 +248,32 @@ def chunk_validate(
             rejected.append((int(rows[pos]), frame.iloc[pos, :width].tolist(), "; ".join(problems[pos])))
         out = out[valid].reset_index(drop=True)
     return ChunkResult(clean=out, rejected=rejected)
+
+
+def _long_cells(frame: pd.DataFrame, plan: ColumnPlan, rows: np.ndarray) -> tuple[dict[int, list[str]], pd.DataFrame]:
+    """Problems of the cells longer than their column allows (ids are checked with the ids), and the
+    frame with those cells emptied, so that no later message repeats them (their rows are rejected)."""
+    problems: dict[int, list[str]] = {}
+    copied = False
+    limits = [(plan.fields[name], FIELD_TEXT_MAX_LENGTH) for name in plan.fields if name != "external_id"]
+    limits += [(attr.index, ATTRIBUTE_TEXT_MAX_LENGTH) for attr in plan.attributes]
+    for index, limit in limits:
+        if index >= frame.shape[1]:
+            continue
+        column = frame[index]
+        lengths = column.str.len().to_numpy()
+        if not (lengths > limit).any():
+            continue
+        header = plan.headers[index]
+        for pos in np.flatnonzero(lengths > limit):
+            value = column.iat[pos]
+            problems.setdefault(int(pos), []).append(
+                f"row {rows[pos]}, column {header}: {value_shown(value)} is longer than {limit:,} characters"
+            )
+        if not copied:
+            frame, copied = frame.copy(), True
+        frame[index] = column.where(lengths <= limit, "")
+    return problems, frame
 
 
 def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
