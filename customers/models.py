@@ -133,6 +133,9 @@ class ImportJob(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     rejected_csv = models.TextField(blank=True, help_text="Rejected rows with the reason for each, as CSV")
+    rejected_path = models.CharField(
+        max_length=500, blank=True, help_text="The file of rejected rows (skip invalid rows), on the server"
+    )
     numbered_rows = models.BooleanField(default=False, help_text="Ids made from the file name and row numbers")
     notes = models.JSONField(default=list, blank=True, help_text="What the import decided, in plain sentences")
 

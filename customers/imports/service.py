@@ -9,8 +9,9 @@ How an import runs:
    one of the `writers`: a COPY straight into an empty customer table on PostgreSQL, a COPY into
    a staging table then set-based upserts when it has customers, `bulk_create` on SQLite.
 3. Everything runs in one transaction: a file with any invalid row changes nothing, unless
-   `skip_invalid` is set, in which case the valid rows go in and the rejected ones come back as
-   a CSV with a `reason` column. A dry run validates and counts, then rolls back.
+   `skip_invalid` is set, in which case the valid rows go in and the rejected ones are streamed to
+   a CSV file with a `reason` column (`ImportJob.rejected_path`; none is kept for a dry run). A dry
+   run validates and counts, then rolls back.
 4. Every import, failed and dry runs included, is recorded as an `ImportJob`. After a committed
    import `customers_changed` is sent with the ids of the customers added or changed (a known
    customer whose values are all the same as in the file is left untouched and not announced;
@@ -30,12 +31,15 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pandas as pd
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import InterfaceError, OperationalError, connection, transaction
 
@@ -72,6 +76,7 @@ class ImportResult:
     job: ImportJob
     dry_run: bool
     file_format: str = ""
+    rejected_sample: str = ""  # the first rejected rows as CSV (all of them: the job's rejected file)
 
     @property
     def rows_total(self) -> int:
@@ -90,8 +95,9 @@ class ImportResult:
         return self.job.rows_rejected
 
     @property
-    def rejected_csv(self) -> str:
-        return self.job.rejected_csv
+    def rejected_path(self) -> Path | None:
+        """The stored file of every rejected row (committed imports with skip invalid rows), or None."""
+        return Path(self.job.rejected_path) if self.job.rejected_path else None
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -112,9 +118,15 @@ class _Outcome:
     added: int
     updated: int
     rejected: int
-    rejected_csv: str
     customer_ids: list[int]
     file_format: str
+    rejected_rows: validation.RejectedRows | None = None
+    rejected_sample: str = ""
+
+
+def rejected_folder() -> Path:
+    """Where the rejected rows of committed imports are kept (one CSV per import)."""
+    return Path(settings.VAR_DIR) / "import-rejected"
 
 
 def customer_import(
@@ -129,11 +141,15 @@ def customer_import(
     dry_run: bool = False,
     max_bytes: int | None = None,
     chunk_rows: int = reading.CHUNK_ROWS,
+    rejected_out: str | os.PathLike | None = None,
 ) -> ImportResult:
     """Import customers from a CSV, TSV or .xlsx file (a path or a binary file object).
 
     `mapping` overrides the automatic header mapping: {header in the file: canonical field}.
     `number_rows` gives each row of a file without an id column the id "<file name stem>-<row number>".
+    With `skip_invalid` the rejected rows are streamed to a file, never held in memory: kept with the
+    job (`rejected_path`) when the import is committed, not kept on a dry run; `rejected_out` also
+    gets a copy of them (the command's --rejected-out), dry runs included.
     Raises DataError (message fit for users) when the file is refused; the failed ImportJob is
     attached to the exception as `import_job`.
     """
@@ -170,7 +186,15 @@ def customer_import(
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
-                    job = _job_record(job_fields, progress, outcome, status=ImportStatus.SUCCEEDED, started=started)
+                    stored = _rejected_store(outcome.rejected_rows)
+                    job = _job_record(
+                        job_fields,
+                        progress,
+                        outcome,
+                        status=ImportStatus.SUCCEEDED,
+                        started=started,
+                        rejected_path=stored,
+                    )
                     activity_record(
                         actor=actor,
                         verb="customers.imported",
@@ -196,7 +220,33 @@ def customer_import(
         raise
     if dry_run:
         job = _job_record(job_fields, progress, outcome, status=ImportStatus.DRY_RUN, started=started)
-    return ImportResult(job=job, dry_run=dry_run, file_format=outcome.file_format)
+    _rejected_hand_over(outcome.rejected_rows, job=job, out=rejected_out)
+    return ImportResult(
+        job=job, dry_run=dry_run, file_format=outcome.file_format, rejected_sample=outcome.rejected_sample
+    )
+
+
+def _rejected_store(rejected: validation.RejectedRows | None) -> str:
+    """Move the rejected rows of a committed import to their place; its path ('' when none)."""
+    if rejected is None or rejected.path is None:
+        return ""
+    if not rejected.count:
+        rejected.discard()
+        return ""
+    target = rejected_folder() / f"import-{uuid.uuid4().hex}.csv"
+    rejected.path.replace(target)
+    rejected.path = target
+    return str(target)
+
+
+def _rejected_hand_over(rejected: validation.RejectedRows | None, *, job: ImportJob, out: Any) -> None:
+    """Copy the rejected rows to `out` if asked; drop the temporary file of a dry run."""
+    if rejected is None or rejected.path is None:
+        return
+    if out is not None and rejected.count:
+        shutil.copyfile(rejected.path, out)
+    if not job.rejected_path:
+        rejected.discard()
 
 
 def _connection_lost(exc: Exception) -> bool:
@@ -283,25 +333,29 @@ def _import_once(
         progress.mapping = plan.as_mapping()
         kinds = validation.KindTracker()
         writer = writer_for(plan, kinds, first_load=first_load, file_size=progress.file_size)
+        rejected = validation.RejectedRows(plan, folder=rejected_folder() if skip_invalid else None)
         try:
             seen_ids: dict[str, int] = {}
-            rejected: list[validation.RejectedRow] = []
             for first_row, frame in chunks:
                 result = validation.chunk_validate(frame, first_row, plan, seen_ids, kinds)
                 progress.rows_total += len(result.clean) + len(result.rejected)
                 progress.rejected += len(result.rejected)
-                if skip_invalid or len(rejected) < validation.MAX_PROBLEMS_SHOWN:
-                    rejected.extend(result.rejected)
+                rejected.add(result.rejected)
                 if skip_invalid or not progress.rejected:
                     writer.write(result.clean)
+                del result
             writer.flush()
+            rejected.close()
             del seen_ids
             if progress.rows_total == 0:
                 raise DataError("the file has a header row but no data rows")
             if progress.rejected and not skip_invalid:
-                raise DataError(validation.problems_message(rejected, progress.rejected))
+                raise DataError(validation.problems_message(rejected.sample, progress.rejected))
             registered = attributes_register(plan, kinds, summaries=summaries, notes=progress.notes)
             added, updated, ids = writer.finish(plan, registered)
+        except BaseException:
+            rejected.discard()
+            raise
         finally:
             writer.close()
     finally:
@@ -310,9 +364,10 @@ def _import_once(
         added=added,
         updated=updated,
         rejected=progress.rejected,
-        rejected_csv=validation.rejected_csv(plan, rejected),
         customer_ids=ids,
         file_format=table.format,
+        rejected_rows=rejected,
+        rejected_sample=validation.rejected_csv(plan, rejected.sample),
     )
 
 
@@ -394,11 +449,10 @@ def _job_record(
     status: str,
     started: float,
     error: str = "",
+    rejected_path: str = "",
 ) -> ImportJob:
     """The ImportJob of a succeeded, dry or failed (`outcome` None, `error` said) import."""
-    done = outcome or _Outcome(
-        added=0, updated=0, rejected=progress.rejected, rejected_csv="", customer_ids=[], file_format=""
-    )
+    done = outcome or _Outcome(added=0, updated=0, rejected=progress.rejected, customer_ids=[], file_format="")
     return ImportJob.objects.create(
         **job_fields,
         notes=progress.notes,
@@ -410,7 +464,7 @@ def _job_record(
         rows_updated=done.updated,
         rows_rejected=done.rejected,
         duration_ms=_elapsed_ms(started),
-        rejected_csv=done.rejected_csv,
+        rejected_path=rejected_path,
         error=error,
     )
 

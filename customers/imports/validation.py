@@ -15,14 +15,18 @@ Pure (pandas), no database.
 
 from __future__ import annotations
 
+import csv
 import io
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.csvsafe import write_csv
+from core.csvsafe import safe_row, write_csv
 from customers.imports.columns import CANONICAL_FIELDS, EXTERNAL_ID_MAX_LENGTH, ColumnPlan
 from customers.imports.reading import value_shown
 
@@ -334,6 +338,51 @@ def rejected_csv(plan: ColumnPlan, rejected: list[RejectedRow]) -> str:
     buffer = io.StringIO()
     write_csv(buffer, rejected_header(plan), ([row, *cells, reason] for row, cells, reason in rejected))
     return buffer.getvalue()
+
+
+class RejectedRows:
+    """The rejected rows of an import, streamed to a CSV file as they come (formula-safe, with the row
+    number and the reason), never held in memory: only the first SAMPLE_ROWS are kept, for messages.
+
+    With `folder` None nothing is written (an import that stops at the first invalid row needs only
+    the sample). `path` is the written file (a temporary name in `folder`) once `close()` was called;
+    the caller moves it where it belongs or calls `discard()`.
+    """
+
+    SAMPLE_ROWS = 20
+
+    def __init__(self, plan: ColumnPlan, *, folder: Path | None) -> None:
+        self.count = 0
+        self.sample: list[RejectedRow] = []
+        self.path: Path | None = None
+        self._fh: Any = None
+        self._writer: Any = None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="rejected-", suffix=".csv.part", dir=folder)
+            self.path = Path(name)
+            self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(safe_row(rejected_header(plan)))
+
+    def add(self, rows: list[RejectedRow]) -> None:
+        self.count += len(rows)
+        room = self.SAMPLE_ROWS - len(self.sample)
+        if room > 0:
+            self.sample.extend(rows[:room])
+        if self._writer is not None:
+            self._writer.writerows(safe_row([row, *cells, reason]) for row, cells, reason in rows)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = self._writer = None
+
+    def discard(self) -> None:
+        self.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
 
 
 def problems_message(rejected: list[RejectedRow], count: int) -> str:
