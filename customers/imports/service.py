@@ -297,13 +297,20 @@ def _import_rows(
 
 
 def _customers_table_empty() -> bool:
-    """Lock the customer table against other writers until commit; True when it holds no row.
+    """True when the customer table holds no row; then it is locked against other writers until commit.
 
-    Concurrent imports are serialised by this SHARE ROW EXCLUSIVE lock (readers are not blocked).
+    Only a first load (COPY straight into the empty table, its indexes dropped and rebuilt) holds the
+    SHARE ROW EXCLUSIVE lock while the file is read. An import into a table with customers takes no
+    lock while it reads and validates the file: its rows go to a staging table, and the lock is taken
+    for the upsert at the end (`writers.StagingWriter.finish`), which also serialises concurrent imports.
+    Readers are never blocked.
     """
+    table = writers.customer_table()
     with connection.cursor() as cursor:
-        storage.table_lock(cursor, table=writers.customer_table())
-        return storage.table_is_empty(cursor, table=writers.customer_table())
+        if not storage.table_is_empty(cursor, table=table):
+            return False
+        storage.table_lock(cursor, table=table)
+        return storage.table_is_empty(cursor, table=table)
 
 
 def _import_once(

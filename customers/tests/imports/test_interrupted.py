@@ -76,3 +76,43 @@ def test_text_attributes_and_field_cells_are_length_capped():
         "row 4, column City: 'ParisParisParisParisParisParisParisParis'… (1,005 characters) is longer than 1,000"
         in (rejected)
     )
+
+
+# ------------------------------------------------------------------------------ no lock while parsing
+
+
+def _customer_table_locks() -> list[str]:
+    """The locks other sessions hold on the customer table, seen from a connection of its own."""
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    ) as other:
+        rows = other.execute(
+            "SELECT mode FROM pg_locks WHERE relation = %s::regclass AND pid <> pg_backend_pid()",
+            [Customer._meta.db_table],
+        ).fetchall()
+    return sorted(mode for (mode,) in rows)
+
+
+def test_no_lock_on_the_customer_table_while_the_file_is_read(monkeypatch):
+    if connection.vendor != "postgresql":
+        pytest.skip("table locks are PostgreSQL's")
+    Customer.objects.create(external_id="old")
+    seen: list[list[str]] = []
+    real = validation.chunk_validate
+
+    def validate_and_look(*args, **kwargs):
+        seen.append(_customer_table_locks())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service.validation, "chunk_validate", validate_and_look)
+    result = customer_import(file=_file(3000), file_name="again.csv", chunk_rows=1000)
+    assert result.added == 3000 and len(seen) >= 3
+    assert all("ShareRowExclusiveLock" not in modes and "AccessExclusiveLock" not in modes for modes in seen), seen
