@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware as _DjangoLoginRequired
-from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile, StopUpload
 from django.http import HttpResponse, JsonResponse
 from django.utils.html import escape
 
@@ -23,9 +23,10 @@ class UploadLimitMiddleware:
     """Request bodies over the limit are refused before a byte of them is read (issue 14).
 
     * `Content-Length` above `SEGMENTA_MAX_REQUEST_BYTES` (the largest upload and its form): 413.
-    * Callers who are not logged in (no session user and no `Authorization` header) may send no file
-      at all and at most `SEGMENTA_MAX_ANONYMOUS_BODY_BYTES` (a login form): 413. A 1 GB POST to
-      the login page is answered at once and never spooled to disk.
+    * Callers who are not logged in (no session user and no `Authorization` header) may send at most
+      `SEGMENTA_MAX_ANONYMOUS_BODY_BYTES` (a login form), else 413, and no file at all: the files of
+      their multipart forms are skipped unread (`NoFileHandler`). A 1 GB POST to the login page is
+      answered at once and never spooled to disk.
     * A body without a valid length is refused (400) unless it is empty.
     * Every other request gets `UploadLimitHandler` first among its upload handlers: a file that
       turns out larger than `SEGMENTA_MAX_UPLOAD_BYTES` stops the upload as it streams in (nothing
@@ -55,18 +56,17 @@ class UploadLimitMiddleware:
                 f"(files up to {settings.SEGMENTA_MAX_UPLOAD_BYTES:,} bytes).",
             )
         anonymous = not request.META.get("HTTP_AUTHORIZATION") and not request.user.is_authenticated
-        if anonymous and length:
-            content_type = request.META.get("CONTENT_TYPE", "").lower()
-            if content_type.startswith("multipart/"):
-                return _body_refused(request, 413, "Log in to upload files.")
+        if anonymous:
             if length > settings.SEGMENTA_MAX_ANONYMOUS_BODY_BYTES:
                 return _body_refused(
                     request,
                     413,
                     f"The request is {length:,} bytes; before logging in at most "
-                    f"{settings.SEGMENTA_MAX_ANONYMOUS_BODY_BYTES:,} bytes are accepted.",
+                    f"{settings.SEGMENTA_MAX_ANONYMOUS_BODY_BYTES:,} bytes are accepted (log in to upload files).",
                 )
-        request.upload_handlers.insert(0, UploadLimitHandler(request, settings.SEGMENTA_MAX_UPLOAD_BYTES))
+            request.upload_handlers.insert(0, NoFileHandler(request))
+        else:
+            request.upload_handlers.insert(0, UploadLimitHandler(request, settings.SEGMENTA_MAX_UPLOAD_BYTES))
         return self.get_response(request)
 
 
@@ -82,6 +82,19 @@ def _body_refused(request, status: int, message: str):
             content_type="text/html; charset=utf-8",
         )
     return response
+
+
+class NoFileHandler(FileUploadHandler):
+    """First upload handler before logging in: every file is skipped, its bytes never kept."""
+
+    def new_file(self, *args, **kwargs):
+        raise SkipFile("log in to upload files")
+
+    def receive_data_chunk(self, raw_data, start):
+        return None
+
+    def file_complete(self, file_size):
+        return None
 
 
 class UploadLimitHandler(FileUploadHandler):

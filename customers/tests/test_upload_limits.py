@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import HttpResponse
 from django.urls import reverse
 
 from customers.models import Customer, ImportJob
@@ -70,11 +71,30 @@ def test_anonymous_gigabyte_to_the_login_page_is_refused_unread(anon_client, tem
     assert time.monotonic() - started < 2
 
 
-def test_anonymous_may_send_no_file_at_all(anon_client, temp_dir):
-    response = anon_client.post("/accounts/login/", {"file": SimpleUploadedFile("a.csv", b"x" * 10)})
-    assert response.status_code == 413
-    assert "Log in to upload files." in response.content.decode()
+def test_anonymous_may_send_no_file_at_all(temp_dir):
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import RequestFactory
+
+    from core.middleware import UploadLimitMiddleware
+
+    request = RequestFactory().post(
+        "/accounts/login/", {"username": "u", "file": SimpleUploadedFile("a.csv", b"x" * 20_000)}
+    )
+    request.user = AnonymousUser()
+    seen = {}
+
+    def view(request):
+        seen.update(files=dict(request.FILES), post=request.POST.dict())
+        return HttpResponse("ok")
+
+    assert UploadLimitMiddleware(view)(request).status_code == 200
+    assert seen == {"files": {}, "post": {"username": "u"}}  # the file skipped unread
     assert list(temp_dir.iterdir()) == []
+
+
+def test_anonymous_forms_still_reach_the_login_redirect(anon_client):
+    response = anon_client.post("/customers/import/", {"file": SimpleUploadedFile("c.csv", GOOD)})
+    assert response.status_code == 302 and Customer.objects.count() == 0
 
 
 def test_anonymous_small_bodies_over_the_anonymous_limit_are_refused(anon_client, settings):
