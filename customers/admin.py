@@ -175,7 +175,7 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "source")
     search_fields = ("file_name", "error")
     change_list_template = "customers/import_admin_changelist.html"
-    exclude = ("rejected_csv", "rejected_path")
+    exclude = ("rejected_csv", "rejected_path", "stored_path")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name not in self.exclude] + ["rejected_rows"]

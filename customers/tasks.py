@@ -5,6 +5,9 @@ the claim (queued -> running, one row changed) makes a redelivered message a no-
 fails the import with its reason; an unexpected error fails it too (the service records it) and is
 raised for the worker's log.
 
+`customers.run_customer_import` runs a queued customer import (an upload over
+`SEGMENTA_IMPORT_INLINE_MAX_BYTES`) the same way, within `SEGMENTA_IMPORT_TIME_LIMIT` seconds.
+
 `customers.fit_customer_values` fits the lifetime-value models and stores every customer's value
 (`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from customers.imports.service import customer_import_run
 from customers.orders.service import order_import_run
 from customers.orders.value_service import customer_value_fit
 
@@ -26,6 +30,17 @@ from customers.orders.value_service import customer_value_fit
 )
 def run_order_import(import_id: int) -> str:
     return order_import_run(import_id=import_id)
+
+
+@shared_task(
+    name="customers.run_customer_import",
+    acks_late=True,
+    soft_time_limit=settings.SEGMENTA_IMPORT_TIME_LIMIT,
+    time_limit=settings.SEGMENTA_IMPORT_TIME_LIMIT + 60,
+)
+def run_customer_import(import_id: int) -> str:
+    """A queued customer import (a large upload); past the soft limit it fails with that reason."""
+    return customer_import_run(import_id=import_id)
 
 
 @shared_task(

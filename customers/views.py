@@ -257,6 +257,14 @@ def import_upload(request):
         form.errors["file"] = form.error_class(
             [f"the file is larger than the upload limit of {too_large:,} bytes; nothing was kept"]
         )
+    elif (
+        request.method == "POST"
+        and form.is_valid()
+        and form.cleaned_data["file"].size > settings.SEGMENTA_IMPORT_INLINE_MAX_BYTES
+    ):
+        job = form.queue_import(user=request.user, source="upload")
+        messages.info(request, f"{job.file_name} is being imported in the background; this page shows the outcome.")
+        return redirect("customers:import-detail", pk=job.pk)
     elif request.method == "POST" and form.is_valid():
         result = form.run_import(user=request.user, source="upload")
         if result is not None:

@@ -248,3 +248,7 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "core.middleware.UploadLimitMiddleware",
 )
+# Customer uploads larger than this are imported by the worker (customers.run_customer_import), which
+# stops an import after SEGMENTA_IMPORT_TIME_LIMIT seconds (failed with that reason, nothing written).
+SEGMENTA_IMPORT_INLINE_MAX_BYTES = env_int("SEGMENTA_IMPORT_INLINE_MAX_BYTES", 20 * 1024 * 1024, minimum=0)
+SEGMENTA_IMPORT_TIME_LIMIT = env_int("SEGMENTA_IMPORT_TIME_LIMIT", 1800, minimum=10)

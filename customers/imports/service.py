@@ -39,6 +39,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pandas as pd
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -142,6 +144,7 @@ def customer_import(
     max_bytes: int | None = None,
     chunk_rows: int = reading.CHUNK_ROWS,
     rejected_out: str | os.PathLike | None = None,
+    job_id: int | None = None,
 ) -> ImportResult:
     """Import customers from a CSV, TSV or .xlsx file (a path or a binary file object).
 
@@ -149,7 +152,8 @@ def customer_import(
     `number_rows` gives each row of a file without an id column the id "<file name stem>-<row number>".
     With `skip_invalid` the rejected rows are streamed to a file, never held in memory: kept with the
     job (`rejected_path`) when the import is committed, not kept on a dry run; `rejected_out` also
-    gets a copy of them (the command's --rejected-out), dry runs included.
+    gets a copy of them (the command's --rejected-out), dry runs included. `job_id` records the outcome
+    on that (queued) ImportJob instead of a new one.
     Raises DataError (message fit for users) when the file is refused; the failed ImportJob is
     attached to the exception as `import_job`.
     """
@@ -168,6 +172,8 @@ def customer_import(
         "skip_invalid": skip_invalid,
         "numbered_rows": number_rows,
     }
+    if job_id is not None:
+        job_fields["pk"] = job_id
     id_prefix = row_id_prefix(file_name) if number_rows else ""
     try:
         with reading.binary_open(file) as fh:
@@ -206,6 +212,11 @@ def customer_import(
     except Exception as exc:
         unexpected = f"the import failed unexpectedly ({exc.__class__.__name__}: {exc})"
         message = str(exc) if isinstance(exc, DataError) else unexpected
+        if isinstance(exc, SoftTimeLimitExceeded):
+            message = (
+                f"the import took longer than {settings.SEGMENTA_IMPORT_TIME_LIMIT:,} seconds and was stopped, so "
+                "nothing was imported; split the file"
+            )
         lost = _connection_lost(exc)
         if lost:
             message = CONNECTION_LOST
@@ -460,8 +471,28 @@ def _job_record(
 ) -> ImportJob:
     """The ImportJob of a succeeded, dry or failed (`outcome` None, `error` said) import."""
     done = outcome or _Outcome(added=0, updated=0, rejected=progress.rejected, customer_ids=[], file_format="")
-    return ImportJob.objects.create(
-        **job_fields,
+    values = dict(job_fields)
+    pk = values.pop("pk", None)
+    if pk is not None:  # a queued import: its row is updated
+        values.update(stored_path="", options={})
+        ImportJob.objects.filter(pk=pk).update(
+            **_record_values(values, progress, done, status, started, error, rejected_path)
+        )
+        return ImportJob.objects.get(pk=pk)
+    return ImportJob.objects.create(**_record_values(values, progress, done, status, started, error, rejected_path))
+
+
+def _record_values(
+    values: dict[str, Any],
+    progress: _Progress,
+    done: _Outcome,
+    status: str,
+    started: float,
+    error: str,
+    rejected_path: str,
+) -> dict[str, Any]:
+    return dict(
+        **values,
         notes=progress.notes,
         status=status,
         file_size=progress.file_size,
@@ -478,3 +509,81 @@ def _job_record(
 
 def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+# --------------------------------------------------------------------------- large uploads: a queued row, a task
+
+#: The Celery task that runs a queued customer import (customers.tasks), sent by name as runs are.
+CUSTOMER_IMPORT_TASK = "customers.run_customer_import"
+
+
+def customer_upload_folder() -> Path:
+    return Path(settings.VAR_DIR) / "customer-uploads"
+
+
+def customer_import_queue(
+    *,
+    upload: Any,
+    user: AbstractBaseUser | AnonymousUser | None,
+    source: str = "upload",
+    mapping: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    number_rows: bool = False,
+    dry_run: bool = False,
+) -> ImportJob:
+    """Store an uploaded file and queue its import: the worker parses it (with the task's time limit)
+    while the page shows the queued job. The task is sent after commit."""
+    folder = customer_upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(getattr(upload, "name", "") or "upload").name[:200] or "upload"
+    stored = folder / f"{uuid.uuid4().hex}-{name}"
+    with open(stored, "wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    job = ImportJob.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+        file_name=name[:255],
+        file_size=stored.stat().st_size,
+        status=ImportStatus.QUEUED,
+        skip_invalid=skip_invalid,
+        numbered_rows=number_rows,
+        mapping=mapping or {},
+        stored_path=str(stored),
+        options={"dry_run": dry_run},
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: customer_import_enqueue(import_id=job_id))
+    return job
+
+
+def customer_import_enqueue(*, import_id: int) -> None:
+    current_app.send_task(CUSTOMER_IMPORT_TASK, args=[import_id])
+
+
+def customer_import_run(*, import_id: int) -> str:
+    """Run a queued import once: claim it (queued -> running), import its stored file, delete the file.
+
+    Returns "skipped" when it was not queued (a redelivered message), else the job's status."""
+    claimed = ImportJob.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING)
+    if not claimed:
+        return "skipped"
+    job = ImportJob.objects.select_related("created_by").get(pk=import_id)
+    stored = Path(job.stored_path)
+    try:
+        customer_import(
+            file=stored,
+            file_name=job.file_name,
+            user=job.created_by,
+            source=job.source,
+            mapping=job.mapping,
+            skip_invalid=job.skip_invalid,
+            number_rows=job.numbered_rows,
+            dry_run=bool(job.options.get("dry_run")),
+            job_id=job.pk,
+        )
+    except DataError:
+        pass  # recorded on the job
+    finally:
+        stored.unlink(missing_ok=True)
+    return ImportJob.objects.values_list("status", flat=True).get(pk=import_id)
