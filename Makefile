@@ -5,8 +5,11 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export SEGMENTA_DATASETS ?= $(abspath ../shared/datasets)
+# The entry points default to production settings (manage.py warns and uses local ones): the local targets
+# name theirs. Not exported: pytest takes its own (config.settings.test) from pyproject.toml.
+LOCAL := DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local}
 
-.PHONY: install run test bench lint migrate worker clean
+.PHONY: install run test bench lint migrate worker clean plotly
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,16 +23,17 @@ install: $(VENV)/.installed ## create .venv and install pinned dependencies
 
 migrate: install ## the folder of local state (SQLite file, broker) first: settings create none
 	mkdir -p "$${SEGMENTA_VAR_DIR:-var}"
-	$(BIN)/python manage.py migrate --noinput
+	$(LOCAL) $(BIN)/python manage.py migrate --noinput
+	$(LOCAL) $(BIN)/python manage.py createcachetable
 
 run: migrate ## migrate, seed the demo on first start, start web server + Celery worker
-	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py segment --inline --if-no-active
-	@bash scripts/run.sh "$(HOST)" "$(PORT)"
+	$(LOCAL) $(BIN)/python manage.py seed_demo --if-empty
+	$(LOCAL) $(BIN)/python manage.py segment --inline --if-no-active
+	@$(LOCAL) bash scripts/run.sh "$(HOST)" "$(PORT)"
 
 worker: install
 	mkdir -p "$${SEGMENTA_VAR_DIR:-var}"
-	$(BIN)/celery -A config worker --loglevel INFO --concurrency 1 -Q $${CELERY_TASK_DEFAULT_QUEUE:-segmenta}
+	$(LOCAL) $(BIN)/celery -A config worker --loglevel INFO --concurrency 1 -Q $${CELERY_TASK_DEFAULT_QUEUE:-segmenta}
 
 test: install ## the whole suite (browser tests skip when no Chromium is installed, except in CI)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -44,3 +48,6 @@ lint: install ## ruff (rules and format) and the layer contracts (import-linter,
 
 clean:
 	rm -rf var/test-*.sqlite3* .pytest_cache
+
+plotly: ## rebuild static/vendor/plotly (partial plotly.js bundles) from scripts/plotly; needs Node.js and npm, run/CI do not
+	cd scripts/plotly && npm ci --no-audit --no-fund && node build.mjs

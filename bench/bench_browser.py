@@ -18,11 +18,17 @@ Measured against that server in the same run:
 * baseline: the same page's bare HTML fetch (server time, no browser) and `/healthz`;
 * server time p50 / p95 of BENCH_PAGE_REPEAT (20) requests for every other page a user reaches.
 
+* the cost of plotly.js itself, without the app: parse + compile + evaluation of the full bundle the Python plotly
+  package ships (4.8 MB) and of the app's partial bundles (static/vendor/plotly: the main one, then the WebGL
+  add-on), each in a fresh page, served from memory, measured alternately BENCH_BUNDLE_REPEAT (5) times: the time
+  from the script's last byte to its `load` event, and Chromium's own script time (CDP Performance.getMetrics
+  ScriptDuration). A machine busy with other work slows both alike, so their ratio is the fair comparison.
+
 Goals (issue 11), reported as numbers and never asserted: run page and overview charts visible in ≤ 2 s at
 2,000 customers and ≤ 3 s at 1,000,000; ≤ 1.5 MB transferred on a first visit; every other page ≤ 150 ms.
-The machine's load average is printed with the numbers: browser times grow with a busy CPU (plotly.js alone is
-4.8 MB of JavaScript to compile). The last line is `BENCH_RESULT {json}`. The bench's rows are removed at the
-start and at the end.
+The machine's load average is printed with the numbers: browser times grow with a busy CPU (plotly.js is
+megabytes of JavaScript to compile). `--bundles` measures only the bundles (no database, no server). The last
+line is `BENCH_RESULT {json}`. The bench's rows are removed at the start and at the end.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ from customers.models import Customer, ImportJob, ImportStatus  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 ROWS = loader.ROWS
 BROWSER_REPEAT = int(os.environ.get("BENCH_BROWSER_REPEAT", "3"))
+BUNDLE_REPEAT = int(os.environ.get("BENCH_BUNDLE_REPEAT", "5"))
 PAGE_REPEAT = int(os.environ.get("BENCH_PAGE_REPEAT", "20"))
 CHROMIUM = os.environ.get("SEGMENTA_CHROMIUM", "/usr/bin/chromium")
 USERNAME = "bench-browser-admin"
@@ -91,6 +98,84 @@ IN_VIEW_DRAWN = """() => [...document.querySelectorAll("[data-chart]")]
   .filter((el) => { const r = el.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; })
   .every((el) => el.dataset.drawn)"""
 ALL_DRAWN = """() => [...document.querySelectorAll("[data-chart]")].every((el) => el.dataset.drawn)"""
+
+
+# Load one script into the page; resolves once it has run: ms from its last byte to its load event.
+LOAD_SCRIPT_JS = """(url) => new Promise((resolve, reject) => {
+  const tag = document.createElement("script");
+  tag.src = url;
+  tag.onload = () => {
+    const done = performance.now();
+    resolve(done - performance.getEntriesByName(url)[0].responseEnd);
+  };
+  tag.onerror = () => reject(new Error("could not load " + url));
+  document.head.appendChild(tag);
+})"""
+BUNDLE_HOST = "http://bundles.bench.invalid"
+
+
+def bundle_files() -> dict[str, Path]:
+    import plotly
+
+    vendor = REPO / "static" / "vendor" / "plotly"
+    return {
+        "full": Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js",
+        "partial": vendor / "plotly-segmenta.min.js",
+        "partial_gl": vendor / "plotly-segmenta-gl.min.js",
+    }
+
+
+def bundle_costs(browser) -> dict[str, dict]:
+    """Parse + compile + evaluation of the full plotly.js and of the partial bundles, alternately, fresh pages."""
+    files = {name: path.read_bytes() for name, path in bundle_files().items()}
+
+    def serve(route, request) -> None:
+        name = request.url.rsplit("/", 1)[-1].removesuffix(".js")
+        if name in files:
+            route.fulfill(status=200, body=files[name], content_type="text/javascript")
+        else:
+            route.fulfill(status=200, body="<!doctype html><title>bundles</title>", content_type="text/html")
+
+    def script_ms(cdp) -> float:
+        metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        return metrics["ScriptDuration"] * 1000
+
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in files}
+    for _ in range(BUNDLE_REPEAT):
+        for visit in (["full"], ["partial", "partial_gl"]):
+            context = browser.new_context()
+            page = context.new_page()
+            page.route(f"{BUNDLE_HOST}/**", serve)
+            page.goto(f"{BUNDLE_HOST}/")
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            for name in visit:
+                before = script_ms(cdp)
+                wall = page.evaluate(LOAD_SCRIPT_JS, f"{BUNDLE_HOST}/{name}.js")
+                samples[name].append((wall, script_ms(cdp) - before))
+            assert page.evaluate("typeof window.Plotly.newPlot") == "function"
+            context.close()
+    out = {}
+    for name, values in samples.items():
+        out[name] = {
+            "bytes": len(files[name]),
+            "load_ms": round(statistics.median(v[0] for v in values), 1),
+            "script_ms": round(statistics.median(v[1] for v in values), 1),
+            "load_ms_all": [round(v[0]) for v in values],
+        }
+    return out
+
+
+def print_bundle_costs(costs: dict[str, dict]) -> None:
+    print(f"  plotly.js alone: parse + compile + run, median of {BUNDLE_REPEAT} alternate fresh pages:")
+    for name, c in costs.items():
+        print(
+            f"    {name:<11} {c['bytes'] / 1e6:5.2f} MB  load {c['load_ms']:7.1f} ms  "
+            f"(Chromium script time {c['script_ms']:7.1f} ms)  each: {c['load_ms_all']}"
+        )
+    full, main = costs["full"]["load_ms"], costs["partial"]["load_ms"]
+    both = main + costs["partial_gl"]["load_ms"]
+    print(f"    partial is {main / full:.0%} of full's time; with the WebGL add-on {both / full:.0%}")
 
 
 def free_port() -> int:
@@ -233,6 +318,7 @@ def browser_pages(base: str, pages: dict[str, str]) -> tuple[dict, str]:
         page.wait_for_load_state("load")
         state = context.storage_state()
         context.close()
+        out["bundles"] = bundle_costs(browser)
         for name in ("run_page", "overview"):
             visits = [first_visit(browser, state, base + pages[name]) for _ in range(BROWSER_REPEAT)]
             keys = ("in_view_drawn_ms", "all_drawn_ms", "first_drawn_ms", "dom_content_loaded_ms", "bytes")
@@ -251,7 +337,22 @@ def browser_pages(base: str, pages: dict[str, str]) -> tuple[dict, str]:
     return out, cookie
 
 
+def bundles_only() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        costs = bundle_costs(browser)
+        browser.close()
+    print(f"bench_browser --bundles: machine load average {[round(x, 1) for x in os.getloadavg()]}")
+    print_bundle_costs(costs)
+    print("BENCH_RESULT " + json.dumps({"bundles": costs}))
+
+
 def main() -> None:
+    if "--bundles" in sys.argv[1:]:
+        bundles_only()
+        return
     if connection.vendor != "postgresql":
         sys.exit("bench_browser: DATABASE_URL must point at PostgreSQL")
     if not Path(CHROMIUM).exists():
@@ -288,6 +389,8 @@ def main() -> None:
         "load_average": load,
         "cpus": os.cpu_count(),
     }
+    result["bundles"] = visits.pop("bundles")
+    print_bundle_costs(result["bundles"])
     for name, v in visits.items():
         html_ms = times[name]["p50_ms"]
         seconds = v["all_drawn_ms"] / 1000

@@ -64,3 +64,6 @@ class AudienceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+from campaigns.recommendations import admin as recommendations_admin  # noqa: E402, F401

@@ -24,6 +24,7 @@ from typing import Any
 from campaigns.models import Campaign
 from core.exceptions import DataError
 from customers.models import AttributeKind, CustomerAttribute
+from customers.orders.value_models import CustomerValue
 from segmentation.ml.fields import CANONICAL_FEATURES, EXTERNAL_ID, FEATURE_META
 
 
@@ -51,6 +52,27 @@ CAMPAIGN_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("campaign_name", "Campaign name", "campaign"),
     ExportColumn("channel", "Channel", "campaign"),
     ExportColumn("offer", "Offer", "campaign"),
+)
+#: Lifetime-value columns (the customer's stored prediction of the latest fit; empty without one), offered
+#: once values have been fitted (`manage.py clv` or the lifetime-value page).
+VALUE_COLUMNS: tuple[ExportColumn, ...] = (
+    ExportColumn(
+        "p_active", "P(active): probability still a customer", "customer", kind="number", path="value__p_alive"
+    ),
+    ExportColumn(
+        "expected_purchases",
+        "Expected purchases (over the fit's horizon)",
+        "customer",
+        kind="number",
+        path="value__expected_purchases",
+    ),
+    ExportColumn(
+        "expected_value",
+        "Expected value (over the fit's horizon)",
+        "customer",
+        kind="number",
+        path="value__expected_value",
+    ),
 )
 _CANONICAL_KINDS = {"gender": "text", "age": "number", "annual_income": "number", "spending_score": "number"}
 
@@ -87,6 +109,9 @@ def export_columns_available() -> dict[str, ExportColumn]:
         )
     for column in (*GROUP_COLUMNS, *CAMPAIGN_COLUMNS):
         columns[column.name] = column
+    if CustomerValue.objects.exists():
+        for column in VALUE_COLUMNS:
+            columns.setdefault(column.name, column)  # an attribute of the same name keeps it
     for provider in _providers:
         for column in provider():
             columns.setdefault(column.name, column)
@@ -152,3 +177,20 @@ def campaign_export_columns(*, campaign: Campaign, available: dict[str, ExportCo
     available = available if available is not None else export_columns_available()
     chosen = [n for n in campaign.export_columns or [] if n in available]
     return chosen or export_columns_default(available, static=bool(campaign.audience_id))
+
+
+def _recommendation_columns() -> tuple[ExportColumn, ...]:
+    """Each customer's top-10 recommended products (active recommendation run), codes or names in one cell."""
+    from campaigns.recommendations.columns import recommended_codes, recommended_names
+
+    return (
+        ExportColumn(
+            "recommended_codes", "Recommended product codes (top 10)", "customer", expression=recommended_codes
+        ),
+        ExportColumn(
+            "recommended_names", "Recommended product names (top 10)", "customer", expression=recommended_names
+        ),
+    )
+
+
+export_column_provider_register(_recommendation_columns)

@@ -10,6 +10,7 @@ from campaigns.services import _TRANSITIONS
 from core.exceptions import ConfigError
 from segmentation.models import PlaybookRule, Segment, Segmentation
 from segmentation.playbook import conditions_validate
+from segmentation.validators import json_depth_validate
 
 
 class SegmentChoiceField(forms.ModelMultipleChoiceField):
@@ -128,6 +129,7 @@ class PlaybookRuleForm(forms.ModelForm):
         raw = (self.cleaned_data.get("conditions") or "").strip()
         if not raw:
             return []
+        json_depth_validate(raw, name="conditions")  # a deeply nested text would make the parser recurse
         try:
             value = json.loads(raw)
         except json.JSONDecodeError as exc:

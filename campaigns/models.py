@@ -128,3 +128,6 @@ class AudienceMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} in {self.audience_id}"
+
+
+from campaigns.recommendations.models import Recommendation, RecommendationRun  # noqa: E402, F401

@@ -16,3 +16,9 @@ def audience_fill_task(self, audience_id: int) -> str:
         return audience_fill(audience_id=audience_id)
     except (DatabaseOperationalError, InterfaceError) as exc:
         raise self.retry(exc=exc, countdown=10) from exc
+
+
+from campaigns.recommendations.tasks import (  # noqa: E402, F401
+    recommendation_run_scheduled_task,
+    recommendation_run_task,
+)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from campaigns import views, views_audiences
+from campaigns.recommendations import views as recommendation_views
 
 app_name = "campaigns"
 
@@ -19,4 +20,6 @@ urlpatterns = [
     path("playbook/", views.playbook_list, name="playbook"),
     path("playbook/new/", views.playbook_edit, name="playbook-create"),
     path("playbook/<int:pk>/edit/", views.playbook_edit, name="playbook-edit"),
+    path("recommendations/", recommendation_views.recommendations_page, name="recommendations"),
+    path("recommendations/run/", recommendation_views.recommendations_run, name="recommendations-run"),
 ]

@@ -207,7 +207,14 @@ def campaign_archive(request, pk: int):
 
 @require_POST
 def campaign_repin(request, pk: int):
-    run = get_object_or_404(SegmentRun, pk=request.POST.get("run") or 0)
+    if not request.user.has_perm("campaigns.change_campaign"):
+        raise PermissionDenied
+    wanted = (request.POST.get("run") or "").strip()
+    if not wanted.isdecimal() or len(wanted) > 18:
+        return HttpResponseBadRequest(
+            f"run: expected the number of a run; got {wanted[:40]!r}", content_type="text/plain; charset=utf-8"
+        )
+    run = get_object_or_404(SegmentRun, pk=int(wanted))
     return _post_action(
         request,
         pk,

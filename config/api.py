@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from campaigns import api as campaigns_api
+from campaigns.recommendations import api as recommendations_api
 from segmentation import api as segmentation_api
 
 router = DefaultRouter()
@@ -10,3 +11,4 @@ segmentation_api.register(router)
 campaigns_api.register(router)
 
 urlpatterns = router.urls
+urlpatterns += recommendations_api.urlpatterns  # paths under other apps' resources (customers, segments)

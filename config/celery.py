@@ -10,7 +10,7 @@ from pathlib import Path
 from celery import Celery
 from celery.schedules import crontab
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")  # `make run` sets local
 
 app = Celery("segmenta")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -21,6 +21,13 @@ app.conf.beat_schedule = {
     "segmentation-reap-stuck-runs": {"task": "segmentation.reap_stuck_runs", "schedule": 300.0},
     # Delete finished runs beyond SEGMENTA_RUN_RETENTION per segmentation (never active or pinned ones).
     "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
+    # Fail order imports whose worker died (SEGMENTA_RUN_STUCK_AFTER).
+    "customers-reap-stuck-order-imports": {"task": "customers.reap_stuck_order_imports", "schedule": 300.0},
+    # Train, evaluate and store product recommendations nightly (skipped while one is queued or running).
+    "campaigns-recommendations": {
+        "task": "campaigns.recommendation_run_scheduled",
+        "schedule": crontab(minute=0, hour=4),
+    },
 }
 FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
 

@@ -34,3 +34,9 @@ def activity_record(
         after=after,
         detail=detail or {},
     )
+
+
+def activity_detail_update(*, activity: Activity, **detail: Any) -> None:
+    """Add or replace keys of an entry's detail (e.g. a streamed export's row count, known at its end)."""
+    activity.detail = {**(activity.detail or {}), **detail}
+    Activity.objects.filter(pk=activity.pk).update(detail=activity.detail)

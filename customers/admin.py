@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.exceptions import DataError
 from customers.deletion import (
     RESEGMENT_ADVICE,
     CustomerDeletion,
@@ -20,6 +21,7 @@ from customers.deletion import (
 )
 from customers.forms import CustomerImportForm
 from customers.models import CanonicalFieldRole, Customer, CustomerAttribute, ImportJob
+from customers.orders.behaviour import behaviour_compute
 from customers.selectors.columns import CANONICAL_ROLES
 
 
@@ -135,14 +137,33 @@ class CustomerAttributeAdmin(admin.ModelAdmin):
     """Imported columns: an Admin corrects the role and unit guessed at import (later imports keep them).
     A change applies to runs requested afterwards; a finished run keeps the roles and units it froze."""
 
-    list_display = ("key", "label", "kind", "unit", "role", "created_at")
+    list_display = ("key", "label", "kind", "unit", "role", "derived", "computed_as_of", "created_at")
     list_editable = ("unit", "role")
-    list_filter = ("kind", "role")
+    list_filter = ("kind", "role", "derived")
     search_fields = ("key", "label")
-    readonly_fields = ("key", "kind", "created_at")
+    readonly_fields = ("key", "kind", "created_at", "derived", "computed_at", "computed_as_of")
+    actions = ["behaviour_recompute"]
 
     def has_add_permission(self, request):
         return False  # attributes come from imported columns
+
+    @admin.action(permissions=["change"], description="Recompute behaviour from the orders (derived columns)")
+    def behaviour_recompute(self, request, queryset):
+        """Every customer's behaviour as of the last purchase day, whatever rows are selected."""
+        try:
+            result = behaviour_compute(actor=request.user)
+        except DataError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        if result.as_of is None:
+            self.message_user(request, result.reason, messages.WARNING)
+            return
+        self.message_user(
+            request,
+            f"Behaviour computed as of {result.as_of} for {result.customers:,} customers "
+            f"({result.cleared:,} without a purchase cleared).",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(CanonicalFieldRole)

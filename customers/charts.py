@@ -275,3 +275,123 @@ def figure_html(fig: go.Figure, *, div_id: str) -> str:
 
 def _num(x: float) -> str:
     return format_number(x)
+
+
+# Lifetime value and purchases (the lifetime-value page and the data overview's purchase charts).
+VALUE_HOLDOUT_DIV_ID = "chart-value-holdout"
+VALUE_P_ALIVE_DIV_ID = "chart-value-p-alive"
+VALUE_EXPECTED_DIV_ID = "chart-value-expected"
+ORDERS_MONTH_DIV_ID = "chart-orders-month"
+REVENUE_COUNTRY_DIV_ID = "chart-revenue-country"
+TOP_PRODUCTS_DIV_ID = "chart-top-products"
+ACTUAL_COLOR, MODEL_COLOR, NAIVE_COLOR = "#1f2933", BAR_COLOR, "#b45309"
+LABEL_MAX = 32  # characters of a bar label on the axis
+
+
+def holdout_frequency_figure(*, groups: Sequence[Mapping], model: str = "BG/NBD") -> go.Figure:
+    """Mean holdout purchases per calibration frequency group: actual beside the model and the naive rate.
+
+    `groups`: dicts with x (group label), customers, actual, predicted, naive (as stored by a fit)."""
+    labels = [str(g["x"]) for g in groups]
+    customers = [int(g["customers"]) for g in groups]
+    fig = go.Figure()
+    for key, name, color, dash in (
+        ("actual", "Actual", ACTUAL_COLOR, "solid"),
+        ("predicted", model, MODEL_COLOR, "dash"),
+        ("naive", "Naive rate", NAIVE_COLOR, "dot"),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=labels,
+                y=[float(g[key]) for g in groups],
+                customdata=customers,
+                mode="lines+markers",
+                name=name,
+                line={"color": color, "dash": dash},
+                hovertemplate=f"{name}: %{{y:.2f}} purchases per customer (x = %{{x}}, %{{customdata:,}} customers)"
+                "<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        title={"text": "Holdout purchases per customer by calibration repeat purchases"},
+        xaxis={"title": {"text": "Repeat purchases in the calibration period"}, "type": "category"},
+        yaxis_title="Mean purchases in the holdout",
+        legend={"orientation": "h", "y": -0.25},
+        height=360,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def binned_figure(
+    *, title: str, axis_title: str, edges: Sequence[float], counts: Sequence[int], y_title: str = "Customers"
+) -> go.Figure:
+    """Customers per pre-computed bin drawn as categories ("0 – 0.78", ...): for unequal (log) bins."""
+    if len(edges) != len(counts) + 1:
+        raise ValueError(f"edges: expected {len(counts) + 1} values for {len(counts)} bins; got {len(edges)}")
+    labels = [f"{_num(edges[i])} – {_num(edges[i + 1])}" for i in range(len(counts))]
+    return category_figure(
+        title=title, axis_title=axis_title, counts=list(zip(labels, counts, strict=True)), y_title=y_title
+    )
+
+
+def orders_month_figure(*, months: Sequence[str], orders: Sequence[int], revenue: Sequence[float]) -> go.Figure:
+    """Orders per month (bars) and net revenue (line, right axis); `months` as "YYYY-MM"."""
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=list(months),
+                y=list(orders),
+                name="Orders",
+                marker={"color": BAR_COLOR},
+                hovertemplate="%{x}: %{y:,} orders<extra></extra>",
+            ),
+            go.Scatter(
+                x=list(months),
+                y=[float(v) for v in revenue],
+                name="Net revenue",
+                yaxis="y2",
+                mode="lines+markers",
+                line={"color": NAIVE_COLOR},
+                hovertemplate="%{x}: %{y:,.0f} net revenue<extra></extra>",
+            ),
+        ]
+    )
+    fig.update_layout(
+        title={"text": "Orders and net revenue per month"},
+        xaxis={"title": {"text": "Month"}, "type": "category"},
+        yaxis_title="Orders",
+        yaxis2={"title": {"text": "Net revenue"}, "overlaying": "y", "side": "right", "showgrid": False},
+        legend={"orientation": "h", "y": -0.25},
+        height=360,
+        **_LAYOUT,
+    )
+    return fig
+
+
+def ranked_bar_figure(
+    *, title: str, labels: Sequence[str], values: Sequence[float], value_title: str, height: int = 380
+) -> go.Figure:
+    """Horizontal bars, the largest on top (revenue by country, top products); long labels are shortened on
+    the axis (the hover shows them whole)."""
+    short = [label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…" for label in labels]
+    fig = go.Figure(
+        go.Bar(
+            x=[float(v) for v in values][::-1],
+            y=short[::-1],
+            customdata=list(labels)[::-1],
+            orientation="h",
+            marker={"color": BAR_COLOR},
+            hovertemplate="%{customdata}: %{x:,.0f}<extra></extra>",
+            name=value_title,
+        )
+    )
+    fig.update_layout(
+        title={"text": title},
+        xaxis_title=value_title,
+        yaxis={"type": "category", "automargin": True},
+        showlegend=False,
+        height=height,
+        **_LAYOUT,
+    )
+    return fig

@@ -80,6 +80,11 @@ class CustomerAttribute(models.Model):
     unit = models.CharField(max_length=16, blank=True, help_text="e.g. $, k$, €, £, days; empty for none")
     role = models.CharField(max_length=16, choices=FeatureRole.choices, default=FeatureRole.OTHER)
     created_at = models.DateTimeField(auto_now_add=True)
+    derived = models.BooleanField(
+        default=False, help_text="Computed from the orders (customers.orders.behaviour), never imported"
+    )
+    computed_at = models.DateTimeField(null=True, blank=True, help_text="When a derived column was last computed")
+    computed_as_of = models.DateField(null=True, blank=True, help_text="The day a derived column was computed as of")
 
     class Meta:
         ordering = ["key"]

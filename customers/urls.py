@@ -1,6 +1,7 @@
 from django.urls import path
 
 from customers import views
+from customers.orders import value_views
 from customers.orders import views as order_views
 
 app_name = "customers"
@@ -20,4 +21,7 @@ urlpatterns = [
     path("orders/imports/<int:pk>/", order_views.order_import_detail, name="order-import-detail"),
     path("orders/imports/<int:pk>/status.json", order_views.order_import_status, name="order-import-status"),
     path("orders/imports/<int:pk>/rejected.csv", order_views.order_import_rejected, name="order-import-rejected"),
+    path("value/", value_views.value_page, name="value"),
+    path("value/fit/", value_views.value_fit_now, name="value-fit"),
+    path("value/status.json", value_views.value_status, name="value-status"),
 ]

@@ -190,7 +190,39 @@ def customer_overview(request):
             ("Categories", [("gender", "Gender"), *((t.key, t.title) for t in overview.texts)]),
         ]
         context["matrix_options"] = [(h.feature.key, h.feature.title) for h in overview.histograms]
+        context.update(_purchase_charts(overview_selectors.purchase_overview()))
     return render(request, "customers/overview.html", context)
+
+
+def _purchase_charts(purchases: overview_selectors.PurchaseOverview | None) -> dict:
+    """Orders per month, revenue by country, top products (when orders exist; aggregated in SQL)."""
+    if purchases is None:
+        return {"purchases": None}
+    out: dict = {"purchases": purchases}
+    if purchases.months:
+        months, orders, revenue = zip(*purchases.months, strict=True)
+        out["orders_month_chart"] = charts.figure_html(
+            charts.orders_month_figure(months=months, orders=orders, revenue=revenue), div_id=charts.ORDERS_MONTH_DIV_ID
+        )
+    if purchases.countries:
+        labels, values = zip(*purchases.countries, strict=True)
+        title = f"Net revenue by country (top {len(labels)} of {purchases.countries_total})"
+        out["revenue_country_chart"] = charts.figure_html(
+            charts.ranked_bar_figure(title=title, labels=labels, values=values, value_title="Net revenue"),
+            div_id=charts.REVENUE_COUNTRY_DIV_ID,
+        )
+    if purchases.products:
+        labels, values = zip(*purchases.products, strict=True)
+        out["top_products_chart"] = charts.figure_html(
+            charts.ranked_bar_figure(
+                title=f"Top {len(labels)} products by net revenue",
+                labels=labels,
+                values=values,
+                value_title="Net revenue",
+            ),
+            div_id=charts.TOP_PRODUCTS_DIV_ID,
+        )
+    return out
 
 
 def _overview_charts(overview: overview_selectors.Overview, choice: overview_selectors.OverviewChoice) -> dict:

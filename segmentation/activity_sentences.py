@@ -17,6 +17,8 @@ for verb, label, sentence in (
     ("segment.renamed", "Segment renamed", "{actor} renamed segment “{before_name}” to “{after_name}”"),
     ("playbook.create", "Playbook rule added", "{actor} added the playbook rule “{object}”"),
     ("playbook.update", "Playbook rule changed", "{actor} changed the playbook rule “{object}”"),
+    ("segment.members_exported", "Members exported", "{actor} exported the members of {object} ({rows} rows)"),
+    ("segmentation.moves_exported", "Movers exported", "{actor} exported the movers into {object} ({rows} rows)"),
 ):
     activity_verb_register(verb, label=label, sentence=sentence)
 

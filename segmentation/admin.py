@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -15,6 +16,7 @@ from segmentation.models import PlaybookRule, RunStatus, Segment, Segmentation, 
 from segmentation.playbook import conditions_validate, flags_validate, rule_as_dict
 from segmentation.services import runs, schedules
 from segmentation.services.strategies import playbook_rule_saved, segment_rename
+from segmentation.validators import JSON_MAX_DEPTH, json_depth, json_depth_validate
 
 RUN_PERMISSION = "segmentation.run_segmentation"
 
@@ -81,6 +83,7 @@ class SegmentRunInline(ReadOnlyMixin, admin.TabularInline):
 class SegmentationAdmin(admin.ModelAdmin):
     list_display = (
         "name",
+        "method",
         "features",
         "transform",
         "scaler",
@@ -193,7 +196,28 @@ class SegmentAdmin(admin.ModelAdmin):
             segment_rename(segment=obj, name=obj.name, user=request.user)
 
 
+class _BoundedJSONField(forms.JSONField):
+    """The admin's JSON box, refusing text nested deeper than the validator allows before parsing it."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            json_depth_validate(value, name=self.label or "value")
+        return super().to_python(value)
+
+    def bound_data(self, data, initial):
+        if isinstance(data, str) and json_depth(data) > JSON_MAX_DEPTH:
+            return InvalidJSONInput(data[:200])  # shown back as typed (cut), never parsed
+        return super().bound_data(data, initial)
+
+    def has_changed(self, initial, data):
+        if isinstance(data, str) and json_depth(data) > JSON_MAX_DEPTH:
+            return True
+        return super().has_changed(initial, data)
+
+
 class PlaybookRuleAdminForm(forms.ModelForm):
+    conditions = _BoundedJSONField(required=False, label="conditions")
+
     class Meta:
         model = PlaybookRule
         fields = ["name", "priority", "active", "flags", "conditions", "actions", "rationale"]

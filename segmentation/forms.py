@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 
 from segmentation.ml.charts import feature_label
 from segmentation.ml.config import K_MAX, K_MIN, MIN_SHARE_MAX, config_errors
+from segmentation.ml.rfm import RFM_FEATURES, rfm_cuts_errors
 from segmentation.models import (
+    Method,
     MissingPolicy,
     OutlierPolicy,
     Scaler,
@@ -98,9 +102,21 @@ class SegmentationForm(forms.Form):
 
     name = forms.CharField(label="Name", max_length=100, strip=True)
     description = forms.CharField(label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    features = forms.MultipleChoiceField(
-        label="Columns", widget=forms.CheckboxSelectMultiple, error_messages={"required": "Choose at least one column."}
+    method = forms.ChoiceField(
+        label="Kind",
+        choices=Method.choices,
+        initial=Method.KMEANS,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="RFM scores the derived recency, frequency and monetary columns (computed from the orders) "
+        "and groups customers as Champions, Loyal, At risk…; the columns below are then ignored.",
     )
+    rfm_cuts = forms.CharField(
+        label="RFM cut points",
+        required=False,
+        help_text='Empty = quintiles. Four ascending numbers per column, JSON: {"frequency": [1, 2, 4, 8]}.',
+    )
+    features = forms.MultipleChoiceField(label="Columns", widget=forms.CheckboxSelectMultiple, required=False)
     scaler = forms.ChoiceField(label="Scaler (every column unless it says otherwise)", choices=Scaler.choices)
     transform = forms.ChoiceField(label="Transform (every column unless it says otherwise)", choices=Transform.choices)
     k_mode = forms.ChoiceField(
@@ -155,6 +171,8 @@ class SegmentationForm(forms.Form):
         initial = {
             "name": segmentation.name,
             "description": segmentation.description,
+            "method": segmentation.method,
+            "rfm_cuts": json.dumps(segmentation.rfm_cuts) if segmentation.rfm_cuts else "",
             "features": list(segmentation.features or []),
             "scaler": segmentation.scaler,
             "transform": segmentation.transform,
@@ -217,8 +235,31 @@ class SegmentationForm(forms.Form):
             raise forms.ValidationError(f"allowed is 0 to {MIN_SHARE_MAX * 100:g} %; got {value:g}")
         return value
 
+    def clean_rfm_cuts(self) -> dict:
+        raw = (self.cleaned_data.get("rfm_cuts") or "").strip()
+        if not raw:
+            return {}
+        try:
+            cuts = json.loads(raw)
+        except ValueError:
+            raise forms.ValidationError(f'expected JSON like {{"frequency": [1, 2, 4, 8]}}; got {raw!r}') from None
+        errors = rfm_cuts_errors(cuts)
+        if errors:
+            raise forms.ValidationError(errors["rfm_cuts"])
+        return cuts
+
     def clean(self):
         data = super().clean()
+        if data.get("method") == Method.RFM:
+            data["features"] = list(RFM_FEATURES)
+            missing = [f for f in RFM_FEATURES if f not in {c.key for c in self.columns}]
+            if missing:
+                self.add_error(
+                    "method",
+                    f"RFM needs the columns {', '.join(missing)}: import order lines first",
+                )
+        elif not data.get("features") and "features" not in self.errors:
+            self.add_error("features", "Choose at least one column.")
         if self.errors:
             return data
         if data.get("k_mode") == "fixed" and data.get("k") is None:
@@ -235,6 +276,8 @@ class SegmentationForm(forms.Form):
         return {
             "name": data.get("name", ""),
             "description": data.get("description", ""),
+            "method": data.get("method") or Method.KMEANS,
+            "rfm_cuts": data.get("rfm_cuts") or {},
             "features": features,
             "scaler": data.get("scaler"),
             "scalers": {f: data[f"scaler__{f}"] for f in features if data.get(f"scaler__{f}")},
@@ -277,3 +320,16 @@ class SegmentationForm(forms.Form):
         for field, text in errors.items():
             target = EDITOR_ERROR_FIELDS.get(field, field)
             self.add_error(target if target in self.fields else None, text)
+
+
+#: One-click editor presets (`?preset=` on the new-segmentation page): initial values of the form.
+EDITOR_PRESETS: dict[str, dict] = {
+    "rfm": {"name": "RFM groups", "method": Method.RFM},
+    "rfm_kmeans": {
+        "name": "KMeans on log R, F, M",
+        "method": Method.KMEANS,
+        "features": list(RFM_FEATURES),
+        "transform": "log",
+        "scaler": "minmax",
+    },
+}

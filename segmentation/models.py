@@ -5,7 +5,8 @@ from django.db.models import Q
 
 from segmentation.loading import features_available
 from segmentation.ml.config import K_MAX, K_MIN, config_errors
-from segmentation.validators import cron_schedule_validator
+from segmentation.ml.rfm import rfm_cuts_errors
+from segmentation.validators import color_validator, cron_schedule_validator
 
 
 class Scaler(models.TextChoices):
@@ -33,6 +34,11 @@ class MissingPolicy(models.TextChoices):
     MOST_FREQUENT = "most_frequent", "Impute the most frequent value"
 
 
+class Method(models.TextChoices):
+    KMEANS = "kmeans", "KMeans clustering"
+    RFM = "rfm", "RFM groups (recency, frequency, monetary scores)"
+
+
 def default_features() -> list[str]:
     return ["annual_income", "spending_score"]
 
@@ -46,6 +52,18 @@ class Segmentation(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    method = models.CharField(
+        max_length=8,
+        choices=Method.choices,
+        default=Method.KMEANS,
+        help_text="KMeans on the chosen columns, or RFM groups from the recency, frequency and monetary columns",
+    )
+    rfm_cuts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='RFM only: four ascending cut points per column, e.g. {"frequency": [1, 2, 4, 8]}; '
+        "a column without them is cut at its quintiles",
+    )
     features = models.JSONField(default=default_features)
     scaler = models.CharField(max_length=16, choices=Scaler.choices, default=Scaler.MINMAX)
     k = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Fixed number of segments; empty = auto")
@@ -120,6 +138,7 @@ class Segmentation(models.Model):
     def clean(self) -> None:
         """The configuration must give a valid run (the engine's validator, errors keyed by field)."""
         errors = config_errors(self.config_values(), available=features_available())
+        errors.update(rfm_cuts_errors(self.rfm_cuts))
         if errors:
             raise ValidationError({CONFIG_FIELD_NAMES.get(field, field): text for field, text in errors.items()})
 
@@ -233,7 +252,7 @@ class Segment(models.Model):
     centroid = models.JSONField(default=dict, help_text="Centroid by feature, in real units")
     profile = models.JSONField(default=dict, help_text="Per feature: mean, median, min, max, z")
     flags = models.JSONField(default=list)
-    color = models.CharField(max_length=7, blank=True)
+    color = models.CharField(max_length=7, blank=True, validators=[color_validator], help_text="#rrggbb")
     lineage = models.CharField(
         max_length=36, blank=True, db_index=True, help_text="Stable id of the same group across runs"
     )

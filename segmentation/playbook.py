@@ -65,28 +65,42 @@ def first_match(rules: Sequence[PlaybookRule], *, flags: Iterable[str], stats: S
     return None
 
 
+MAX_CONDITIONS = 50
+
+
+def _short(value: object, limit: int = 80) -> str:
+    """A value for an error message, cut short (a nested or huge value is never echoed whole)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"a deeply nested {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def conditions_validate(conditions: object) -> list[Condition]:
     """Check a rule's conditions; the message names the entry, the field, allowed values and the value."""
     if conditions in (None, ""):
         return []
     if not isinstance(conditions, list):
-        raise ConfigError(f"conditions: expected a list of conditions; got {conditions!r}")
+        raise ConfigError(f"conditions: expected a list of conditions; got {_short(conditions)}")
+    if len(conditions) > MAX_CONDITIONS:
+        raise ConfigError(f"conditions: at most {MAX_CONDITIONS} conditions per rule; got {len(conditions)}")
     clean: list[Condition] = []
     for i, c in enumerate(conditions, start=1):
         if not isinstance(c, dict):
-            raise ConfigError(f"condition {i}: expected an object with feature, stat, op, value; got {c!r}")
+            raise ConfigError(f"condition {i}: expected an object with feature, stat, op, value; got {_short(c)}")
         feature = c.get("feature")
         if not isinstance(feature, str) or not feature:
-            raise ConfigError(f"condition {i}, feature: expected a feature name; got {feature!r}")
+            raise ConfigError(f"condition {i}, feature: expected a feature name; got {_short(feature)}")
         stat = c.get("stat", "z")
         if stat not in STATS:
-            raise ConfigError(f"condition {i}, stat: expected one of {', '.join(STATS)}; got {stat!r}")
+            raise ConfigError(f"condition {i}, stat: expected one of {', '.join(STATS)}; got {_short(stat)}")
         op = c.get("op")
         if op not in OPS:
-            raise ConfigError(f"condition {i}, op: expected one of {', '.join(OPS)}; got {op!r}")
+            raise ConfigError(f"condition {i}, op: expected one of {', '.join(OPS)}; got {_short(op)}")
         value = c.get("value")
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"condition {i}, value: expected a number; got {value!r}")
+            raise ConfigError(f"condition {i}, value: expected a number; got {_short(value)}")
         clean.append({"feature": feature, "stat": stat, "op": op, "value": value})
     return clean
 

@@ -264,3 +264,33 @@ def test_only_constant_columns(marketer_user, campaign):
         audience_export_stream(actor=marketer_user, campaign=campaign, columns=["campaign_name"], format="csv")
     ).decode()
     assert body.splitlines()[1:] == ["Rentrée · café"] * campaign.segments.get().size
+
+
+def test_lifetime_value_columns_once_values_exist(api_as, marketer_user, viewer_user, campaign):
+    from django.utils import timezone
+
+    from customers.orders.value_models import CustomerValue, ValueFit
+
+    assert "expected_value" not in export_columns_available()  # nothing fitted: not offered
+    fit = ValueFit.objects.create(status="ok")
+    first = Customer.objects.get(external_id="0124")
+    CustomerValue.objects.create(
+        customer=first, fit=fit, p_alive=0.25, expected_purchases=1.5, expected_value=42.5, x=2, t_x=3, T=9,
+        fitted_at=timezone.now(),
+    )  # fmt: skip
+    assert {"p_active", "expected_purchases", "expected_value"} <= set(export_columns_available())
+    client = api_as(marketer_user, "token")
+    url = f"/api/campaigns/{campaign.pk}/audience/"
+    streamed = client.get(
+        url, {"format": "json-stream", "columns": "external_id,p_active,expected_purchases,expected_value"}
+    )
+    data = json.loads(b"".join(streamed.streaming_content))
+    assert {"external_id": "0124", "p_active": 0.25, "expected_purchases": 1.5, "expected_value": 42.5} in data
+    assert any(row["expected_value"] is None for row in data)  # a member without a value: empty
+    csv_body = b"".join(client.get(url, {"format": "csv", "columns": "external_id,expected_value"}).streaming_content)
+    assert b"0124,42.5" in csv_body
+    assert (
+        api_as(viewer_user, "token").get(url, {"format": "csv", "columns": "external_id,expected_value"}).status_code
+        == 403
+    )
+    assert Activity.objects.filter(verb__contains="export").exists()  # exports stay audited

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -17,7 +18,7 @@ VAR_DIR = Path(env_str("SEGMENTA_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = env_str("SECRET_KEY", "insecure-local-development-key-not-for-production")
 DEBUG = env_bool("DJANGO_DEBUG", False)
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])  # the tests add "testserver"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "segmentation",
     "campaigns",
     "django_celery_beat",
+    "axes",  # login throttling: failed attempts per username + IP, in the database
+    "csp",  # Content-Security-Policy header (settings: CONTENT_SECURITY_POLICY)
 ]
 
 MIDDLEWARE = [
@@ -50,9 +53,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.middleware.RejectNulBytesMiddleware",
     "core.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a locked-out login into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -122,7 +128,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    "core.staticfinders.PlotlyFinder",  # plotly/plotly.min.js from the installed plotly package
 ]
 # After `collectstatic` with the manifest storage (always in production; SEGMENTA_STATIC_MANIFEST=1 elsewhere)
 # whitenoise serves every static file as brotli or gzip under a content-hashed name cached for a year.
@@ -236,6 +241,128 @@ LOGGING = {
 DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
 SEGMENTA_ALLOW_DEMO_USER = True
 
+
+# --- Web hardening (issue 14): login throttling, shared cache and throttles, proxy, CSP, email ---------------
+
+# Login throttling (django-axes) on the app and admin logins: after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one IP address, that pair is locked out for LOGIN_LOCKOUT_MINUTES (attempts live in the database,
+# so every web process sees them). A right password resets the count.
+AUTHENTICATION_BACKENDS = [
+    "core.login_throttle.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("LOGIN_THROTTLE", True)
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
+# Behind a reverse proxy (nginx, a load balancer) that sets X-Forwarded-Proto and X-Forwarded-For: only then are
+# those headers trusted (HTTPS detection, and the client IP that login throttling counts).
+SEGMENTA_BEHIND_PROXY = env_bool("SEGMENTA_BEHIND_PROXY", False)
+if SEGMENTA_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = env_int("SEGMENTA_PROXY_COUNT", 1, minimum=1)
+
+# The health check answers over plain HTTP too (load balancers probe it without TLS).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+
+# The cache holds API throttles, login-independent counters and page fragments. It must be shared by every web
+# process (else each process has its own limits, reset on restart): Redis when REDIS_URL / CACHE_URL name one or
+# the broker is Redis (its next database number), else the database on PostgreSQL, else files under VAR_DIR.
+# CACHE_URL: redis://host:port/db, db:// (the database's cache table), file:///path, locmem:// (one process only).
+def cache_from_url(url: str) -> dict:
+    if url.startswith(("redis://", "rediss://")):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url, "KEY_PREFIX": "segmenta"}
+    if url == "db://":
+        return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "segmenta_cache"}
+    if url.startswith("file://") and len(url) > len("file://"):
+        return {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": url[len("file://") :]}
+    if url == "locmem://":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(
+        f"CACHE_URL: expected redis://host:port/db, db://, file:///path or locmem://; got {url!r}"
+    )
+
+
+def _broker_cache_url(broker: str) -> str:
+    """The broker's Redis server, one database number up (so clearing the cache never touches the queues)."""
+    base, _, db = broker.rpartition("/")
+    return f"{base}/{int(db) + 1 if db.isdigit() else 1}"
+
+
+def _default_cache_url() -> str:
+    explicit = env_str("CACHE_URL") or env_str("REDIS_URL")
+    if explicit:
+        return explicit
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        return _broker_cache_url(CELERY_BROKER_URL)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return "db://"
+    return f"file://{VAR_DIR / 'cache'}"
+
+
+CACHE_URL = _default_cache_url()
+CACHES = {"default": cache_from_url(CACHE_URL)}
+# Sessions are rows in the database (Django's default), so any web process reads any session.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+
+def throttle_rate_validate(name: str, value: str) -> str:
+    """'1000/hour': a whole number, a slash, and second/minute/hour/day (or s/m/h/d), as the API throttles read it."""
+    number, _, period = value.strip().partition("/")
+    if not number.isdecimal() or int(number) < 1 or period.strip().lower() not in _THROTTLE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}: expected requests per period like 1000/hour (period second, minute, hour or day); got {value!r}"
+        )
+    return value.strip()
+
+
+_THROTTLE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    name: throttle_rate_validate(variable, rate)
+    for (name, rate), variable in zip(
+        REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items(), ("API_RATE_LIMIT", "API_EXPORT_RATE_LIMIT"), strict=True
+    )
+}
+
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402 - beside the policy it serves
+
+# Content-Security-Policy: scripts only from this site, and inline scripts only with the request's nonce
+# ({{ request.csp_nonce }}); Plotly is served from our static files. Inline style attributes stay allowed
+# (segment colours, Plotly's own layout).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Email: password reset is offered only when an SMTP server is configured (EMAIL_HOST); otherwise its pages are
+# not there at all (a reset that can never arrive is worse than none).
+EMAIL_HOST = env_str("EMAIL_HOST")
+SEGMENTA_EMAIL_CONFIGURED = bool(EMAIL_HOST)
+if SEGMENTA_EMAIL_CONFIGURED:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+    DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "segmenta@localhost")
 # Upload limits (issue 14): bodies over the limit are refused before they are read, by
 # core.middleware.UploadLimitMiddleware (right after authentication, before the CSRF check reads the
 # form). SEGMENTA_MAX_UPLOAD_MB, when set, gives the file limit in MiB instead of bytes.

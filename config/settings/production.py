@@ -1,4 +1,8 @@
-"""Production: DEBUG off, SECRET_KEY required, secure cookies, HSTS. `check --deploy` is clean."""
+"""Production: DEBUG off, SECRET_KEY required, secure cookies, HSTS. `check --deploy` is clean.
+
+The proxy's X-Forwarded-Proto is trusted only with SEGMENTA_BEHIND_PROXY=1 (base settings); /healthz answers
+over plain HTTP (SECURE_REDIRECT_EXEMPT) for load-balancer probes.
+"""
 
 from config.env import env_bool, env_int, env_str
 
@@ -17,7 +21,6 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SEGMENTA_ALLOW_DEMO_USER = False

@@ -1,4 +1,4 @@
-"""Static files: plotly.js from the installed package, compressed in development, pages gzipped, charts as JSON."""
+"""Static files: the vendored partial plotly.js, compressed in development, pages gzipped, charts as JSON."""
 
 from __future__ import annotations
 
@@ -14,17 +14,13 @@ from django.http import FileResponse, HttpResponse
 from django.test import RequestFactory
 
 from core.devstatic import CompressStaticMiddleware
-from core.staticfinders import PlotlyFinder, plotly_js_path
 from segmentation.ml.charts.base import render_div
 
 
-def test_plotly_js_is_a_static_file_from_the_installed_package():
-    found = finders.find("plotly/plotly.min.js")
-    assert found == str(plotly_js_path())
-    assert finders.find("plotly/widgetbundle.js") is None  # only plotly.min.js of the package's folder
-    listed = [(path, storage.prefix) for path, storage in PlotlyFinder().list([])]
-    assert listed == [("plotly.min.js", "plotly")]
-    assert PlotlyFinder().check() == []
+def test_plotly_js_is_the_vendored_partial_bundle_not_the_python_packages_full_one():
+    assert finders.find("vendor/plotly/plotly-segmenta.min.js")
+    assert finders.find("vendor/plotly/plotly-segmenta-gl.min.js")
+    assert finders.find("plotly/plotly.min.js") is None  # the 4.8 MB bundle of the plotly package is not served
 
 
 def _static_response(request, body: bytes = b"var x = 1;\n" * 2000, content_type: str = "text/javascript"):

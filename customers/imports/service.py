@@ -51,6 +51,7 @@ from core.services import activity_record
 from customers.imports import reading, roles, validation, writers
 from customers.imports.columns import INCOME_THOUSANDS_MAX_MEDIAN, ColumnPlan, columns_plan, income_kept, row_id_prefix
 from customers.models import AttributeKind, Customer, CustomerAttribute, ImportJob, ImportStatus
+from customers.orders.behaviour import derived_columns_renamed
 from customers.signals import customers_changed
 
 IMPORT_SOURCES = ("upload", "command", "admin")
@@ -337,6 +338,8 @@ def _import_once(
     table = reading.table_open(fh, chunk_rows=chunk_rows)
     try:
         plan = columns_plan(table.headers, mapping, id_prefix=id_prefix)
+        plan, renamed = derived_columns_renamed(plan)  # behaviour columns are never imported
+        progress.notes.extend(renamed)
         first = next(table.chunks, None)
         chunks = itertools.chain([first] if first is not None else [], table.chunks)
         summaries: dict[str, roles.ValueSummary] = {}

@@ -56,9 +56,13 @@ class Order(models.Model):
 class OrderLine(models.Model):
     """A line of an order, as imported: quantity negative for a return, flags for what it is."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # no index of their own: (order, line_number) is unique and `order_line_product` indexes the product,
+    # so each lookup has one index and a bulk load maintains two fewer
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_number = models.PositiveIntegerField()
-    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="lines")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="lines", db_index=False
+    )
     description = models.CharField(max_length=255, blank=True)
     quantity = models.FloatField()
     unit_price = models.FloatField(null=True, blank=True)

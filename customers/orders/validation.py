@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from customers.imports.validation import RejectedRow, _numbers, text_column
+from customers.imports.validation import RejectedRow, _numbers
 from customers.orders.columns import ORDER_FIELDS, OrderPlan
 
 ID_MAX_LENGTH = 64
@@ -75,25 +75,39 @@ class LineChecker:
             for pos in np.flatnonzero(mask):
                 problems.setdefault(int(pos), []).append(f"row {rows[pos]}, column {header}: {message(pos)}")
 
-        def text(name: str) -> pd.Series:
+        def text(name: str) -> tuple[np.ndarray, np.ndarray]:
+            """A column's distinct stripped values and each cell's index into them (checks run once per value)."""
             if name not in plan.fields:
-                return pd.Series([""] * len(frame), dtype=object)
-            return text_column(frame[plan.fields[name]].fillna("")).reset_index(drop=True)
+                return np.array([""], dtype=object), np.zeros(len(frame), dtype=np.intp)
+            codes, uniques = pd.factorize(frame[plan.fields[name]])
+            distinct = np.append(pd.Series(uniques, dtype=object).str.strip().to_numpy(dtype=object), "")
+            return distinct, np.where(codes < 0, len(distinct) - 1, codes)  # an empty cell is ""
+
+        def sliced(distinct: np.ndarray, limit: int) -> np.ndarray:
+            return pd.Series(distinct, dtype=object).str.slice(0, limit).to_numpy(dtype=object)
 
         frame = frame.reset_index(drop=True)
         out = pd.DataFrame({"row": rows})
+        cancellation = np.zeros(len(frame), dtype=bool)
         for name, limit in (
             ("order_id", ID_MAX_LENGTH),
             ("customer_id", ID_MAX_LENGTH),
             ("product_code", ID_MAX_LENGTH),
         ):
-            values = text(name)
+            distinct, codes = text(name)
+            values = distinct[codes]
             if name in plan.fields:
-                long = (values.str.len() > limit).to_numpy()
-                flag(long, name, lambda pos, v=values, n=limit: f"{v.iat[pos]!r} is longer than {n} characters")
+                lengths = np.fromiter((len(v) for v in distinct), dtype=np.int64, count=len(distinct))
+                long = (lengths > limit)[codes]
+                flag(long, name, lambda pos, v=values, n=limit: f"{v[pos]!r} is longer than {n} characters")
+            if name == "order_id":
+                cancelled = pd.Series(distinct, dtype=object).str.match(r"^[Cc]\d", na=False)
+                cancellation = cancelled.to_numpy(dtype=bool)[codes]
             out[name] = values
-        out["description"] = text("description").str.slice(0, TEXT_MAX_LENGTH)
-        out["country"] = text("country").str.slice(0, 64)
+        distinct, codes = text("description")
+        out["description"] = sliced(distinct, TEXT_MAX_LENGTH)[codes]
+        distinct, codes = text("country")
+        out["country"] = sliced(distinct, 64)[codes]
 
         numbers: dict[str, np.ndarray] = {}
         for name in ("quantity", "unit_price", "amount"):
@@ -117,7 +131,8 @@ class LineChecker:
         out["unit_price"] = np.where(np.isfinite(unit_price), unit_price, np.nan)
         out["amount"] = amount
 
-        dates_raw = text("ordered_at")
+        distinct, codes = text("ordered_at")
+        dates_raw = pd.Series(distinct[codes], dtype=object)
         parsed = self._dates(dates_raw)
         empty_date = (dates_raw == "").to_numpy()
         flag(empty_date, "ordered_at", lambda pos: "the date is empty")
@@ -132,8 +147,7 @@ class LineChecker:
         out["ordered_at"] = parsed
 
         codes = out["product_code"]
-        order_ids = out["order_id"]
-        out["is_cancellation"] = order_ids.str.match(r"^[Cc]\d").to_numpy()
+        out["is_cancellation"] = cancellation
         out["is_return"] = (out["quantity"].to_numpy() < 0) | out["is_cancellation"].to_numpy()
         upper_codes = pd.Series(pd.unique(codes), dtype=object)
         marked = dict(zip(upper_codes, upper_codes.str.upper().isin(self.non_product), strict=True))

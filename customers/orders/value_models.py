@@ -13,6 +13,8 @@ from django.db.models import Q
 
 
 class ValueFitStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
     OK = "ok", "OK"
     BOUNDARY = "boundary", "On a boundary (no-dropout fallback)"
     FAILED = "failed", "Failed"
@@ -34,6 +36,11 @@ class ValueFit(models.Model):
     horizon_weeks = models.PositiveSmallIntegerField(default=52)
     customers = models.PositiveIntegerField(default=0, help_text="Customers with a stored value")
     timings = models.JSONField(default=dict, blank=True, help_text="Milliseconds per stage")
+    stage = models.CharField(max_length=32, blank=True, help_text="What a queued or running fit is doing")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done of a running fit")
+
+    #: a fit still to finish (the page polls it); the others are finished and carry their result
+    PENDING = (ValueFitStatus.QUEUED, ValueFitStatus.RUNNING)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -46,6 +53,10 @@ class ValueFit(models.Model):
 
     def __str__(self) -> str:
         return f"value fit #{self.pk} ({self.status})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status not in self.PENDING
 
 
 class CustomerValue(models.Model):

@@ -14,21 +14,29 @@ the latest fit replace the previous ones in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from celery import current_app
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core import storage
 from core.services import activity_record
 from customers.orders.value_models import CustomerValue, ValueFit, ValueFitStatus
-from customers.orders.value_selectors import order_transactions
+from customers.orders.value_selectors import order_transactions, value_fit_stale_before
 from segmentation.ml.clv import clv_report, clv_scores, clv_summary
 from segmentation.ml.errors import EngineInputError
+
+logger = logging.getLogger(__name__)
+
+#: The Celery task that runs a queued fit (customers.tasks), sent by name as runs are.
+VALUE_FIT_TASK = "customers.fit_customer_values"
 
 NO_ORDERS = "No orders with a customer to fit on: import order lines first (manage.py import_orders)."
 
@@ -57,6 +65,8 @@ def customer_value_fit(
     horizon_weeks: int = 52,
     pareto: bool = True,
     actor: Any = None,
+    fit: ValueFit | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> ValueFit:
     """Fit, store and audit; returns the `ValueFit` row (status ok, boundary or failed, never an exception
     for what the data says; a holdout end before the calibration end is refused with `EngineInputError`).
@@ -68,12 +78,11 @@ def customer_value_fit(
     if horizon_weeks < 1:
         raise EngineInputError(f"horizon_weeks: must be at least 1, got {horizon_weeks}")
     timings: dict[str, int] = {}
-    fit = ValueFit(
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        calibration_end=calibration_end,
-        holdout_end=holdout_end,
-        horizon_weeks=horizon_weeks,
-    )
+    if fit is None:
+        fit = ValueFit(created_by=actor if getattr(actor, "is_authenticated", False) else None)
+    fit.calibration_end, fit.holdout_end, fit.horizon_weeks = calibration_end, holdout_end, horizon_weeks
+    step = progress or (lambda stage, percent: None)
+    step("reading purchases", 5)
     start = time.perf_counter()
     frame = order_transactions(until=holdout_end or calibration_end)
     timings["read_ms"] = _ms(start)
@@ -87,6 +96,7 @@ def customer_value_fit(
         fit.holdout_end = holdout_end = None
 
     columns = {"customer_col": "customer", "date_col": "date", "amount_col": "amount"}
+    step("fitting the models", 20)
     start = time.perf_counter()
     try:
         report = clv_report(
@@ -100,6 +110,7 @@ def customer_value_fit(
         return _failed(fit, str(exc), timings, actor)
     timings["fit_ms"] = _ms(start)
 
+    step("scoring customers", 70)
     start = time.perf_counter()
     summary = report.summary
     if holdout_end is not None:
@@ -113,6 +124,8 @@ def customer_value_fit(
     fit.params = params
     fit.holdout = params.get("holdout")
     fit.customers = len(summary)
+    fit.stage, fit.progress = "", 100
+    step("storing values", 85)
     start = time.perf_counter()
     with transaction.atomic():
         fit.save()
@@ -129,6 +142,7 @@ def _failed(fit: ValueFit, reason: str, timings: dict[str, int], actor: Any) -> 
     fit.reason = reason
     fit.params = {"status": "failed", "reason": reason}
     fit.timings = timings
+    fit.stage, fit.progress = "", 100
     with transaction.atomic():
         fit.save()
         _audit(fit, actor)
@@ -206,3 +220,82 @@ def _value_rows_binary(rows: pd.DataFrame, now: dt.datetime, dtype: np.dtype) ->
     out["T"] = rows["T"].to_numpy(dtype=float)
     out["fitted_at"] = (now - _PG_EPOCH) // dt.timedelta(microseconds=1)
     return out.tobytes()
+
+
+def value_fit_request(
+    *,
+    actor: Any,
+    calibration_end: dt.date | None = None,
+    holdout_end: dt.date | None = None,
+    horizon_weeks: int = 52,
+) -> ValueFit:
+    """Queue a fit as a row (status queued) and send its task when the transaction commits.
+
+    While another fit is queued or running that one is returned instead (one fit at a time)."""
+    if calibration_end and holdout_end and holdout_end < calibration_end:
+        raise EngineInputError(f"holdout_end: {holdout_end} is before calibration_end {calibration_end}")
+    if horizon_weeks < 1:
+        raise EngineInputError(f"horizon_weeks: must be at least 1, got {horizon_weeks}")
+    with transaction.atomic():
+        ValueFit.objects.filter(status__in=ValueFit.PENDING, created_at__lt=value_fit_stale_before()).update(
+            status=ValueFitStatus.FAILED, stage="", reason="the fit stopped without finishing (its worker was lost)"
+        )
+        pending = ValueFit.objects.select_for_update().filter(status__in=ValueFit.PENDING).first()
+        if pending is not None:
+            return pending
+        fit = ValueFit.objects.create(
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            status=ValueFitStatus.QUEUED,
+            stage="queued",
+            calibration_end=calibration_end,
+            holdout_end=holdout_end,
+            horizon_weeks=horizon_weeks,
+        )
+        fit_id = fit.pk
+        transaction.on_commit(lambda: value_fit_enqueue(fit_id=fit_id))
+    return fit
+
+
+def value_fit_enqueue(*, fit_id: int) -> None:
+    """Send the fit's task; a broker that cannot be reached fails the fit with the reason."""
+    try:
+        current_app.send_task(VALUE_FIT_TASK, kwargs={"fit_id": fit_id})
+    except Exception as exc:  # broker down: say so on the fit rather than leaving it queued forever
+        logger.exception("could not queue value fit %s", fit_id)
+        ValueFit.objects.filter(pk=fit_id, status=ValueFitStatus.QUEUED).update(
+            status=ValueFitStatus.FAILED,
+            stage="",
+            reason=f"could not queue the fit: the task broker is unreachable ({exc})",
+        )
+
+
+def value_fit_run(*, fit_id: int, pareto: bool = False) -> str:
+    """Run a queued fit once: claim it (queued -> running, one row changed), fit, store; returns the status.
+
+    An unexpected error fails the row with its reason and is raised for the worker's log."""
+    claimed = ValueFit.objects.filter(pk=fit_id, status=ValueFitStatus.QUEUED).update(
+        status=ValueFitStatus.RUNNING, stage="starting", progress=1
+    )
+    if not claimed:
+        return "skipped"
+    fit = ValueFit.objects.select_related("created_by").get(pk=fit_id)
+
+    def progress(stage: str, percent: int) -> None:
+        ValueFit.objects.filter(pk=fit_id, status=ValueFitStatus.RUNNING).update(stage=stage, progress=percent)
+
+    try:
+        done = customer_value_fit(
+            calibration_end=fit.calibration_end,
+            holdout_end=fit.holdout_end,
+            horizon_weeks=fit.horizon_weeks,
+            pareto=pareto,
+            actor=fit.created_by,
+            fit=fit,
+            progress=progress,
+        )
+    except Exception as exc:
+        ValueFit.objects.filter(pk=fit_id).update(
+            status=ValueFitStatus.FAILED, stage="", progress=100, reason=f"the fit stopped with an error: {exc}"
+        )
+        raise
+    return done.status

@@ -379,3 +379,64 @@ def overview_choice_parse(*, params: Any, overview: Overview) -> OverviewChoice:
     if not chosen:
         chosen = numeric[:MATRIX_DEFAULT]
     return OverviewChoice(column=column, matrix=tuple(chosen), notes=tuple(notes))
+
+
+@dataclass(frozen=True)
+class PurchaseOverview:
+    """Orders at a glance, aggregated in the database: per month, revenue by country, the top products."""
+
+    orders: int  # purchases (cancellations left out)
+    months: list[tuple[str, int, float]]  # ("YYYY-MM", orders, net revenue)
+    countries: list[tuple[str, float]]  # the top countries by net revenue
+    products: list[tuple[str, float]]  # ("CODE description", net revenue) of the top products
+    countries_total: int = 0  # countries with orders, for "top N of M"
+
+
+PURCHASE_TOP = 10
+
+
+def purchase_overview(*, top: int = PURCHASE_TOP, use_cache: bool = True) -> PurchaseOverview | None:
+    """None without orders. Three GROUP BYs (month, country, product) in the database; cached under the
+    orders' count, largest id, last date and net total, so a visit after an unchanged import costs one scan."""
+    from django.db.models.functions import TruncMonth
+
+    from customers.orders.models import Order, OrderLine
+
+    mark = Order.objects.aggregate(n=Count("id"), last=Max("id"), at=Max("ordered_at"), total=Sum("amount"))
+    if not mark["n"]:
+        return None
+    key = "segmenta:purchase-overview:" + hashlib.sha256(repr(sorted(mark.items()) + [top]).encode()).hexdigest()
+    cached = cache.get(key) if use_cache else None
+    if cached is not None:
+        return cached
+    bought = ~Q(is_cancellation=True)
+    per_month = (
+        Order.objects.annotate(month=TruncMonth("ordered_at"))
+        .values("month")
+        .annotate(n=Count("id", filter=bought), revenue=Sum("amount"))
+        .order_by("month")
+    )
+    by_country = (
+        Order.objects.values("country")
+        .annotate(revenue=Sum("amount"))
+        .order_by("-revenue", "country")
+        .values_list("country", "revenue")
+    )
+    countries = list(by_country)
+    products = (
+        OrderLine.objects.filter(is_non_product=False, product__isnull=False)
+        .values("product__code", "product__description")
+        .annotate(revenue=Sum("amount"))
+        .order_by("-revenue", "product__code")[:top]
+    )
+    result = PurchaseOverview(
+        orders=int(Order.objects.filter(bought).count()),
+        months=[(r["month"].strftime("%Y-%m"), int(r["n"]), float(r["revenue"] or 0.0)) for r in per_month],
+        countries=[(c or "Unknown", float(v or 0.0)) for c, v in countries[:top]],
+        products=[
+            (f"{r['product__code']} {r['product__description']}".strip(), float(r["revenue"] or 0.0)) for r in products
+        ],
+        countries_total=len(countries),
+    )
+    cache.set(key, result, OVERVIEW_CACHE_SECONDS)
+    return result

@@ -253,7 +253,7 @@ def test_overview_numbers_on_a_known_dataset(known, viewer_client):
 
 def test_overview_page_renders_every_chart_once_with_plotly_once(known, viewer_client):
     html = viewer_client.get("/customers/overview/").content.decode()
-    assert html.count("/static/plotly/plotly.min.js") == 1
+    assert html.count("/static/vendor/plotly/plotly-segmenta.min.js") == 1
     for div_id in ("chart-scatter-matrix", "chart-hist-age", "chart-correlation", "chart-age-groups"):
         assert html.count(f'id="{div_id}"') == 1, div_id
     assert 'id="chart-hist-visits"' not in html  # one distribution at a time: the chosen column's

@@ -26,16 +26,26 @@ Flags (a segment may carry several; listed in this order):
 - `at_risk`: high recency (long since the last purchase) with past value: monetary or frequency not
   low (when the run has neither, high recency alone).
 - `mainstream`: average on every feature.
+
+With lifetime values (`flags_with_values`, given each segment's `SegmentValue` figures: the stored
+predictions of its members), two flags follow the predictions instead; without them today's rules stay:
+
+- `high_value`: the segment(s) with the highest average expected value per customer (ties: all).
+- `at_risk`: high past value -- the members' net revenue per customer at least the base's -- and low
+  P(active): the members' mean P(active) below ``AT_RISK_P_ALIVE`` (0.5). A fit without measurable
+  dropout (P(active) = 1 for everyone) flags no segment at risk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from segmentation.ml.fields import feature_role, feature_unit
 from segmentation.ml.naming import base_terciles, level_of
+from segmentation.ml.rfm import RFM_FLAG_LABELS
 
 SCORED_ROLES: tuple[str, ...] = ("monetary", "capacity", "frequency", "recency")
 
@@ -119,6 +129,58 @@ def flags_for(levels: Mapping[str, str], roles: Mapping[str, str], *, high_value
     return flags
 
 
+AT_RISK_P_ALIVE = 0.5  # a segment's mean P(active) below this is "low"
+
+
+@dataclass(frozen=True)
+class SegmentValue:
+    """A segment's lifetime-value figures over its members with a stored value (aggregated in SQL)."""
+
+    customers: int  # members with a stored value
+    total_value: float  # sum of expected value over the horizon
+    mean_p_alive: float
+    churn_share: float  # share of those members with P(active) < 0.5
+    past_value: float = 0.0  # members' net revenue so far (sum)
+
+    @property
+    def mean_value(self) -> float:
+        return self.total_value / self.customers if self.customers else 0.0
+
+    @property
+    def churn_risk(self) -> float:
+        """Mean 1 - P(active)."""
+        return 1.0 - self.mean_p_alive if self.customers else 0.0
+
+    @property
+    def past_value_per_customer(self) -> float:
+        return self.past_value / self.customers if self.customers else 0.0
+
+
+def flags_with_values(
+    flags: Sequence[Sequence[str]], figures: Sequence[SegmentValue | None], *, low_p_alive: float = AT_RISK_P_ALIVE
+) -> list[list[str]]:
+    """Each segment's flags with `high_value` and `at_risk` from lifetime values (module docstring).
+
+    `figures[i]` belongs to segment `flags[i]`; when no segment has a member with a value, the flags are
+    returned as they are (today's rules)."""
+    if len(flags) != len(figures):
+        raise ValueError(f"figures: expected {len(flags)} (one per segment); got {len(figures)}")
+    known = {i: f for i, f in enumerate(figures) if f is not None and f.customers > 0}
+    if not known:
+        return [list(f) for f in flags]
+    top = max(f.mean_value for f in known.values())
+    customers = sum(f.customers for f in known.values())
+    base_past = sum(f.past_value for f in known.values()) / customers
+    out: list[list[str]] = []
+    for i, own in enumerate(flags):
+        kept = [f for f in own if f not in ("high_value", "at_risk")]
+        fig = known.get(i)
+        high = fig is not None and fig.mean_value == top
+        risk = fig is not None and fig.past_value_per_customer >= base_past and fig.mean_p_alive < low_p_alive
+        out.append((["high_value"] if high else []) + kept + (["at_risk"] if risk else []))
+    return out
+
+
 # Each flag in words: (label, what it means). Pages show the label with the meaning on hover; CSS classes,
 # the API and the playbook keep the key.
 FLAG_LABELS: dict[str, tuple[str, str]] = {
@@ -135,10 +197,10 @@ FLAG_LABELS: dict[str, tuple[str, str]] = {
 
 def flag_label(key: str) -> str:
     """'high_value' -> 'High value'; an unknown flag in words ('vip_gold' -> 'Vip gold')."""
-    found = FLAG_LABELS.get(key)
+    found = FLAG_LABELS.get(key) or RFM_FLAG_LABELS.get(key)
     return found[0] if found else str(key).replace("_", " ").strip().capitalize()
 
 
 def flag_explanation(key: str) -> str:
-    found = FLAG_LABELS.get(key)
+    found = FLAG_LABELS.get(key) or RFM_FLAG_LABELS.get(key)
     return found[1] if found else ""

@@ -211,3 +211,5 @@ class SegmentationResult:
     # feature -> {"transform": "log1p" | "none", "reason": why}; the outliers set apart (features.py's rule)
     transforms: dict[str, dict[str, str]] = field(default_factory=dict)
     outliers: dict[str, Any] = field(default_factory=dict)
+    # method-specific evidence stored beside the k evidence (RFM: cut points, score counts, group sizes)
+    details: dict[str, Any] = field(default_factory=dict)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 
 from customers.models import Customer
+from customers.orders.models import Order
 from segmentation.ml.features import GENDER_CODES
 from segmentation.ml.fields import CANONICAL_FEATURES
+from segmentation.ml.flags import SegmentValue, flags_with_values
 from segmentation.models import Membership, Segment
 
 
@@ -77,3 +79,62 @@ def segment_member_rows(*, segment: Segment, attributes: list[str] | None = None
         )
         .iterator(chunk_size=5000)
     )
+
+
+def segment_values(*, run_id: int) -> dict[int, SegmentValue]:
+    """Per segment of the run (by id): lifetime-value figures of its members with a stored value.
+
+    Two grouped queries in the database: memberships joined to the customers' stored values (total and
+    mean expected value, mean P(active), how many below 0.5), and their orders' net revenue (past value).
+    Segments whose members have no value are left out (empty when no fit has been stored)."""
+    valued = Q(customer__value__isnull=False)
+    rows = (
+        Membership.objects.filter(run_id=run_id)
+        .filter(valued)
+        .values("segment_id")
+        .annotate(
+            n=Count("customer_id"),
+            total=Sum("customer__value__expected_value"),
+            p=Avg("customer__value__p_alive"),
+            risk=Count("customer_id", filter=Q(customer__value__p_alive__lt=0.5)),
+        )
+        .order_by()
+    )
+    figures = {r["segment_id"]: r for r in rows if r["n"]}
+    if not figures:
+        return {}
+    past = dict(
+        Order.objects.filter(customer__memberships__run_id=run_id, customer__value__isnull=False)
+        .values("customer__memberships__segment_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+        .values_list("customer__memberships__segment_id", "total")
+    )
+    return {
+        segment_id: SegmentValue(
+            customers=int(r["n"]),
+            total_value=float(r["total"] or 0.0),
+            mean_p_alive=float(r["p"] or 0.0),
+            churn_share=int(r["risk"]) / int(r["n"]),
+            past_value=float(past.get(segment_id) or 0.0),
+        )
+        for segment_id, r in figures.items()
+    }
+
+
+def segments_with_values(*, segments: list[Segment]) -> bool:
+    """Attach `value` (a `SegmentValue` or None) to each segment of one run and show its flags with the values
+    (`flags_with_values`: high value and at risk from the predictions); in memory only, never saved.
+    Returns whether any segment has values."""
+    if not segments:
+        return False
+    values = segment_values(run_id=segments[0].run_id)
+    for s in segments:
+        s.value = values.get(s.pk)
+    if values:
+        run_segments = list(Segment.objects.filter(run_id=segments[0].run_id).order_by("label"))
+        shown = flags_with_values([x.flags or [] for x in run_segments], [values.get(x.pk) for x in run_segments])
+        by_id = {x.pk: f for x, f in zip(run_segments, shown, strict=True)}
+        for s in segments:
+            s.flags = by_id.get(s.pk, s.flags)
+    return bool(values)

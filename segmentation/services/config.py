@@ -7,6 +7,7 @@ from customers.selectors.columns import column_roles, column_units
 from segmentation import loading
 from segmentation.ml.config import config_errors
 from segmentation.ml.fields import roles_for, units_for
+from segmentation.ml.rfm import RFM_FEATURES
 from segmentation.ml.types import SegmentationConfig
 from segmentation.models import Segmentation
 
@@ -43,6 +44,8 @@ def segmentation_config(
 ) -> SegmentationConfig:
     """The engine configuration of `segmentation` with per-run `overrides`, validated (ConfigError keyed by field)."""
     values = segmentation.config_values()
+    if segmentation.method == "rfm":  # RFM scores these three derived columns, whatever the editor kept
+        values["features"] = list(RFM_FEATURES)
     for key, value in (overrides or {}).items():
         if key not in OVERRIDABLE:
             allowed = f"allowed are {', '.join(OVERRIDABLE)}; got {value!r}"

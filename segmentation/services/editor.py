@@ -21,6 +21,8 @@ from segmentation.services.config import config_from_values
 EDITABLE = (
     "name",
     "description",
+    "method",
+    "rfm_cuts",
     "features",
     "scaler",
     "scalers",

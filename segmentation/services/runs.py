@@ -65,8 +65,9 @@ from django.utils import timezone
 from core.exceptions import ConfigError, Conflict
 from core.services import activity_record
 from segmentation import loading, ml
+from segmentation.ml.rfm import rfm_segment
 from segmentation.ml.types import Evidence, SegmentationConfig, SegmentationResult
-from segmentation.models import RunStatus, Segment, Segmentation, SegmentRun
+from segmentation.models import Method, RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.services import housekeeping, lineage, memberships
 from segmentation.services.claims import CLAIMED, FAILED, SUCCEEDED, run_claim, worker_identity
 from segmentation.services.config import segmentation_config
@@ -97,7 +98,7 @@ def run_request(
         run = SegmentRun.objects.create(
             segmentation=segmentation,
             version=version,
-            params=config.to_dict(),
+            params={**config.to_dict(), **_method_params(segmentation)},
             requested_by=user,
             trigger=trigger,
             stage="queued",
@@ -195,7 +196,10 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
         stage = "segmenting"
         writer.write(stage=stage, percent=10)
         engine_progress = ProgressWriter(run_id=run_id, worker=worker, start=10, end=85)
-        result = ml.segment(df, config, progress=engine_progress)
+        if run.params.get("method") == Method.RFM:  # RFM groups, then the same path as KMeans
+            result = rfm_segment(df, config, cuts=run.params.get("rfm_cuts") or None)
+        else:
+            result = ml.segment(df, config, progress=engine_progress)
         del df
         if engine_progress.lost:
             raise RunTakenOver(f"run #{run_id} was taken over while it was computing")
@@ -233,11 +237,21 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
     return SUCCEEDED
 
 
+def _method_params(segmentation: Segmentation) -> dict[str, Any]:
+    """What a run of an RFM segmentation freezes beside the engine configuration (nothing for KMeans)."""
+    if segmentation.method != Method.RFM:
+        return {}
+    return {"method": Method.RFM, "rfm_cuts": dict(segmentation.rfm_cuts or {})}
+
+
 def _result_fields(result: SegmentationResult, *, notes: tuple[str, ...] = ()) -> dict[str, Any]:
+    evidence = Evidence.from_result(result, notes=notes).as_dict()
+    if result.details:  # RFM: the cut points, score counts and group sizes
+        evidence[str(result.details.get("method", "details"))] = _jsonable(result.details)
     return {
         "chosen_k": result.chosen_k,
         "k_reason": result.reason or "",
-        "evidence": Evidence.from_result(result, notes=notes).as_dict(),
+        "evidence": evidence,
         "quality": _jsonable(dict(result.quality)),
         "model": _jsonable(result.model),
         "rows_used": int(result.rows_used or 0),

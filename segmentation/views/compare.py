@@ -8,12 +8,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from core.csvsafe import stream_csv
+from core.services import activity_record
 from segmentation.forms import CompareForm
 from segmentation.ml import charts
 from segmentation.models import SegmentRun
 from segmentation.selectors import comparison
 from segmentation.selectors.runs import run_get
-from segmentation.views import VIEW_PERM
+from segmentation.views import EXPORT_PERM, VIEW_PERM, export_rows_counted
 
 
 def _compare_runs(request: HttpRequest) -> tuple[CompareForm, SegmentRun | None, SegmentRun | None]:
@@ -62,15 +63,20 @@ def run_compare(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@permission_required(VIEW_PERM, raise_exception=True)
+@permission_required(EXPORT_PERM, raise_exception=True)
 def run_compare_csv(request: HttpRequest) -> HttpResponse:
+    """The customers who moved between two runs: a bulk customer export (export permission, audited)."""
     form, a, b = _compare_runs(request)
     if form.errors:
         return render(request, "segmentation/run_compare.html", {"form": form, "choices": []}, status=400)
+    # The number of movers is known only once streamed: the entry is written first, its row count at the end.
+    entry = activity_record(
+        actor=request.user, verb="segmentation.moves_exported", obj=b, detail={"rows": None, "from_run": a.pk}
+    )
     response = StreamingHttpResponse(
         stream_csv(
             ["external_id", f"segment_in_run_{a.pk}", f"segment_in_run_{b.pk}"],
-            comparison.run_moves_rows(run_a=a, run_b=b),
+            export_rows_counted(comparison.run_moves_rows(run_a=a, run_b=b), entry=entry),
         ),
         content_type="text/csv; charset=utf-8",
     )

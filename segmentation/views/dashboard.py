@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from segmentation.ml import charts
 from segmentation.models import Segment, Segmentation
 from segmentation.selectors.runs import dashboard_entries, run_units
+from segmentation.selectors.segments import segments_with_values
 from segmentation.services.config import segmentation_get_or_create_default
 from segmentation.views import VIEW_PERM
 from segmentation.views.editor import RUN_NEEDED
@@ -25,6 +26,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     entries = dashboard_entries()
     for e in entries:
         units = run_units(run=e.active) if e.active else {}
+        segments_with_values(segments=list(e.segments))  # flags from lifetime values when present
         for s in e.segments:
             _decorate_segment(s, units=units)
     return render(

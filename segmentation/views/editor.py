@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.exceptions import ConfigError, SegmentaError
-from segmentation.forms import SegmentationForm
+from segmentation.forms import EDITOR_PRESETS, SegmentationForm
 from segmentation.models import Segmentation
 from segmentation.selectors.editor import column_stats, segmentation_list_entries, segmentation_preview
 from segmentation.services import runs as run_services
@@ -80,6 +80,8 @@ def _preview(form: SegmentationForm):
     """(preview, None) for valid values, else (None, why): the form's errors or the engine's refusal."""
     if not form.is_valid():
         return None, "Fix the fields marked below, then preview again."
+    if form.cleaned_data.get("method") == "rfm":
+        return None, "The preview is for KMeans; an RFM run shows its groups, cut points and sizes on its run page."
     try:
         config = config_from_values(values=form.config_values())
     except ConfigError as exc:
@@ -111,7 +113,8 @@ def _editor(request: HttpRequest, *, segmentation: Segmentation | None) -> HttpR
                 else:
                     return _after_save(request, saved, run=action == "save_run")
     else:
-        form = SegmentationForm(columns=stats.columns, instance=segmentation)
+        preset = EDITOR_PRESETS.get(request.GET.get("preset", "")) if segmentation is None else None
+        form = SegmentationForm(columns=stats.columns, instance=segmentation, initial=preset)
     return render(
         request,
         "segmentation/editor.html",

@@ -36,7 +36,7 @@ from segmentation.selectors.runs import (
     segmentation_runs,
 )
 from segmentation.selectors.samples import run_sample, sample_silhouette
-from segmentation.selectors.segments import segment_dicts
+from segmentation.selectors.segments import segment_dicts, segments_with_values
 from segmentation.services import runs as run_services
 from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
 
@@ -61,9 +61,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run is None:
         raise Http404("No such run")
     segments = list(run.segments.order_by("label"))
+    has_values = segments_with_values(segments=segments)  # expected value, churn risk; flags from them
     ctx = {
         "run": run,
         "segments": segments,
+        "has_values": has_values,
         "problems": [],
         "evidence": run_evidence(run=run),
         "can_run": request.user.has_perm(RUN_PERMISSION),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from core.csvsafe import stream_csv
 from core.exceptions import SegmentaError
+from core.services import activity_record
 from segmentation.forms import StrategyForm
 from segmentation.ml import charts
 from segmentation.ml.explain import segment_rules
@@ -22,9 +23,15 @@ from segmentation.ml.fields import CANONICAL_FIELDS
 from segmentation.models import Segment
 from segmentation.selectors.runs import run_features, run_units
 from segmentation.selectors.samples import run_sample
-from segmentation.selectors.segments import member_value, segment_get, segment_member_rows, segment_members
+from segmentation.selectors.segments import (
+    member_value,
+    segment_get,
+    segment_member_rows,
+    segment_members,
+    segments_with_values,
+)
 from segmentation.services.strategies import segment_strategy_update
-from segmentation.views import CHART_CACHE_SECONDS, VIEW_PERM
+from segmentation.views import CHART_CACHE_SECONDS, EXPORT_PERM, VIEW_PERM, export_rows_counted
 
 
 def _segment_or_404(segment_id: int) -> Segment:
@@ -46,6 +53,7 @@ def _page_int(value: str | None, default: int = 1) -> int:
 def segment_detail(request: HttpRequest, segment_id: int) -> HttpResponse:
     segment = _segment_or_404(segment_id)
     run = segment.run
+    segments_with_values(segments=[segment])  # expected value, churn risk; flags from them when present
     search = request.GET.get("q", "")[:64]
     page = Paginator(segment_members(segment=segment, search=search), 50).get_page(_page_int(request.GET.get("page")))
     features = run_features(run=run)
@@ -126,12 +134,21 @@ def segment_strategy(request: HttpRequest, segment_id: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required(VIEW_PERM, raise_exception=True)
+@permission_required(EXPORT_PERM, raise_exception=True)
 def segment_members_csv(request: HttpRequest, segment_id: int) -> HttpResponse:
+    """A segment's members as CSV: a bulk customer export, so it needs the export permission and is audited."""
     segment = _segment_or_404(segment_id)
     attributes = [f for f in run_features(run=segment.run) if f not in CANONICAL_FIELDS]  # the run's own columns
     header = [*CANONICAL_FIELDS, "distance", "fitted", *attributes]
     rows = segment_member_rows(segment=segment, attributes=attributes)
-    response = StreamingHttpResponse(stream_csv(header, rows), content_type="text/csv; charset=utf-8")
+    entry = activity_record(
+        actor=request.user,
+        verb="segment.members_exported",
+        obj=segment,
+        detail={"rows": segment.size, "run": segment.run_id},
+    )
+    response = StreamingHttpResponse(
+        stream_csv(header, export_rows_counted(rows, entry=entry)), content_type="text/csv; charset=utf-8"
+    )
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}-members.csv"'
     return response

@@ -6,12 +6,43 @@
 //   box's width (config responsive) and are re-laid out when the width crosses that line.
 // - A drawn chart's div gets `data-drawn="1"` and `data-drawn-at` (ms since navigation start): tests and the
 //   page benchmark (bench/bench_browser.py) wait for and read them.
+// - plotly.js is Segmenta's partial bundle (static/vendor/plotly, built by scripts/plotly): the page loads the
+//   main part (2D traces); the WebGL traces (GL_TRACES) are an add-on, loaded once, only before the first
+//   figure that has one is drawn. It registers them on the same global `Plotly`.
 (function () {
   "use strict";
   var NARROW = 640;
   var CONFIG = { responsive: true, displaylogo: false };
+  // The `gl` list of scripts/plotly/traces.json (tests/test_plotly_bundle.py checks they agree).
+  var GL_TRACES = ["scatter3d", "scattergl", "splom"];
+  var GL_IN_JSON = new RegExp('"type": ?"(' + GL_TRACES.join("|") + ')"');
+  var script = document.currentScript;
+  var glUrl = script && script.dataset.plotlyGl;
+  var glLoading = null;
   var pending = [];
   var idleQueued = false;
+
+  function needsGl(source) {
+    return GL_IN_JSON.test(source.textContent);
+  }
+
+  function loadGl() {
+    // The WebGL add-on, once per page; resolves when its traces are registered.
+    if (!glLoading) {
+      glLoading = new Promise(function (resolve, reject) {
+        if (!glUrl) return reject(new Error("charts.js: no data-plotly-gl URL for the WebGL traces"));
+        var tag = document.createElement("script");
+        tag.src = glUrl;
+        tag.onload = resolve;
+        tag.onerror = function () {
+          glLoading = null;
+          reject(new Error("charts.js: could not load " + glUrl));
+        };
+        document.head.appendChild(tag);
+      });
+    }
+    return glLoading;
+  }
 
   function isNarrow() {
     return window.innerWidth < NARROW;
@@ -151,6 +182,22 @@
     var source = document.getElementById(el.dataset.chart);
     if (!source || !window.Plotly) return;
     el.dataset.drawing = "1";
+    if (needsGl(source)) {
+      loadGl().then(
+        function () {
+          plot(el, source);
+        },
+        function (error) {
+          delete el.dataset.drawing;
+          throw error;
+        }
+      );
+    } else {
+      plot(el, source);
+    }
+  }
+
+  function plot(el, source) {
     var figure = JSON.parse(source.textContent);
     el._segmentaLayout = figure.layout || {};
     el._segmentaNarrow = isNarrow();
@@ -194,6 +241,18 @@
     var charts = Array.prototype.slice.call(document.querySelectorAll("[data-chart]"));
     if (!charts.length || !window.Plotly) return;
     pending = charts.slice();
+    if (glUrl && charts.some(function (el) {
+      var source = document.getElementById(el.dataset.chart);
+      return source && needsGl(source);
+    })) {
+      // Fetched now at low priority (the script tag of loadGl reuses it), compiled only when a figure needs it.
+      var hint = document.createElement("link");
+      hint.rel = "preload";
+      hint.as = "script";
+      hint.fetchPriority = "low";
+      hint.href = glUrl;
+      document.head.appendChild(hint);
+    }
     if ("IntersectionObserver" in window) {
       var observer = new IntersectionObserver(
         function (entries) {

@@ -67,7 +67,10 @@ def _import_customers(tab) -> None:
 
 
 def _charts_rendered(tab, minimum: int = 4) -> int:
-    tab.page.wait_for_function(f"document.querySelectorAll('{CHART}').length >= {minimum}", timeout=60_000)
+    # A function, not an expression string: the page's Content-Security-Policy forbids eval (Playwright would use it).
+    tab.page.wait_for_function(
+        "([selector, n]) => document.querySelectorAll(selector).length >= n", arg=[CHART, minimum], timeout=60_000
+    )
     return tab.page.locator(CHART).count()
 
 

@@ -93,7 +93,7 @@ OVERFLOW = """() => {
 def _charts_drawn(page) -> None:
     """Wait until every chart of the page is drawn (charts.js draws the rest when the browser is idle)."""
     page.wait_for_function(
-        "[...document.querySelectorAll('[data-chart]')].every((el) => el.dataset.drawn)", timeout=60_000
+        "() => [...document.querySelectorAll('[data-chart]')].every((el) => el.dataset.drawn)", timeout=60_000
     )
 
 

@@ -66,3 +66,10 @@ def test_cdnow_reference_fits_holdout_and_stored_values(cdnow, capsys, viewer_cl
     page = viewer_client.get(reverse("customers:detail", args=[best.customer.external_id])).content.decode()
     assert "P(active)" in page
     assert f"{best.expected_value:.2f}" in page
+
+    # the lifetime-value page: the fit is ok, CDNOW's published parameters, the holdout beside the naive rate
+    html = viewer_client.get(reverse("customers:value")).content.decode()
+    assert 'data-status="ok"' in html and "The models fit" in html
+    assert "r = 0.243, α = 4.414" in html and "a = 0.793, b = 2.426" in html
+    assert "1,882" in html and "1,653" in html
+    assert out["dropout_test"]["p_value"] < 1e-6  # dropout clearly supported: not a boundary

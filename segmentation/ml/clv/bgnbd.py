@@ -7,8 +7,10 @@ customer drops out with probability p ~ Beta(a, b). Per customer (x repeat purch
         * [ (alpha + T)^-(r + x) + 1{x > 0} a / (b + x - 1) * (alpha + t_x)^-(r + x) ]
 
 maximised over log(r, alpha, a, b) with its analytic gradient, on distinct (x, t_x, T) rows with weights.
-When the data show no dropout the optimum runs off to a -> 0 or b -> infinity: the fit is reported as
-``boundary`` and predictions come from the NBD fallback (the same model with p = 0), whose likelihood
+When the data show no dropout the optimum runs off to a -> 0 or b -> infinity, or stays inside the box
+with a dropout the data do not support (a likelihood-ratio test against NBD; the rule is
+`segmentation.ml.clv.fitting.boundary_verdict`): the fit is reported as ``boundary`` and predictions
+come from the NBD fallback (the same model with p = 0), whose likelihood
 Gamma(r + x) alpha^r / (Gamma(r) (alpha + T)^(r + x)) needs only x and T.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from segmentation.ml.clv.fitting import FitResult, check_rfm, compress, maximise
+from segmentation.ml.clv.fitting import FitResult, NestedTest, boundary_verdict, check_rfm, compress, maximise
 
 # dropout after a purchase below this mean probability a / (a + b) is "no dropout"
 MIN_DROPOUT = 1e-4
@@ -108,18 +110,12 @@ class BGNBD:
         self.log_likelihood_ = opt.log_likelihood
         params = {"r": self.r_, "alpha": self.alpha_, "a": self.a_, "b": self.b_}
         dropout = self.a_ / (self.a_ + self.b_)
-        names = list(params)
-        if not opt.converged or not np.isfinite(opt.log_likelihood):
-            status, reason = "failed", f"the optimiser did not converge: {opt.message}"
-        elif dropout < self.min_dropout:
-            status = "boundary"
-            reason = f"no dropout: a / (a + b) = {dropout:.2g} (a = {self.a_:.3g}, b = {self.b_:.3g})"
-        elif opt.at_edge:
-            status = "boundary"
-            reason = "parameter(s) at the edge of the search box: " + ", ".join(names[i] for i in opt.at_edge)
-        else:
-            status, reason = "ok", ""
+        negligible = ""
+        if dropout < self.min_dropout:
+            negligible = f"no dropout: a / (a + b) = {dropout:.2g} (a = {self.a_:.3g}, b = {self.b_:.3g})"
         self.fallback_ = NBD().fit(x, t_x, T, weights)
+        test = NestedTest("nbd", opt.log_likelihood, self.fallback_.result_.log_likelihood)
+        status, reason = boundary_verdict(opt, list(params), negligible=negligible, test=test)
         self.result_ = FitResult(
             model="bgnbd",
             status=status,
@@ -130,7 +126,10 @@ class BGNBD:
             iterations=opt.iterations,
             reason=reason,
             fallback=None if status == "ok" else "nbd",
-            extra={"nbd": self.fallback_.result_.as_dict()} if status != "ok" else {},
+            extra={
+                "dropout_test": test.as_dict(),
+                **({"nbd": self.fallback_.result_.as_dict()} if status != "ok" else {}),
+            },
         )
         return self
 

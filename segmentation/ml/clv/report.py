@@ -60,6 +60,8 @@ class CLVReport:
             },
             "holdout": self.holdout.as_dict() if self.holdout else None,
         }
+        if "dropout_test" in bg.extra:
+            out["dropout_test"] = bg.extra["dropout_test"]
         if bg.fallback:
             out["bgnbd"]["fallback"] = bg.fallback
             out["nbd"] = self.bgnbd.fallback_.result_.params

@@ -7,7 +7,7 @@ for both, so a page can say whether the model beats "more of the same".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,8 @@ class HoldoutCheck:
     naive: float
     mae: float  # per customer
     mae_naive: float
+    #: per calibration frequency group (x = 0, 1, ..., "7+"): customers and mean holdout purchases
+    by_frequency: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def error(self) -> float:
@@ -40,6 +42,29 @@ class HoldoutCheck:
         out = asdict(self)
         out.update(error=self.error, naive_error=self.naive_error)
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in out.items()}
+
+
+FREQUENCY_TOP = 7  # calibration repeat purchases grouped as 0, 1, ..., 6, "7+"
+
+
+def holdout_by_frequency(x: np.ndarray, actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray) -> list[dict]:
+    """Mean holdout purchases per calibration frequency group: the classic BG/NBD validation plot's data."""
+    group = np.minimum(np.asarray(x, dtype=float), FREQUENCY_TOP).astype(int)
+    out = []
+    for g in range(FREQUENCY_TOP + 1):
+        mask = group == g
+        n = int(mask.sum())
+        if n:
+            out.append(
+                {
+                    "x": f"{g}+" if g == FREQUENCY_TOP else str(g),
+                    "customers": n,
+                    "actual": round(float(actual[mask].mean()), 6),
+                    "predicted": round(float(predicted[mask].mean()), 6),
+                    "naive": round(float(naive[mask].mean()), 6),
+                }
+            )
+    return out
 
 
 def naive_holdout(summary: pd.DataFrame, length: float) -> np.ndarray:
@@ -71,4 +96,5 @@ def holdout_check(summary: pd.DataFrame, model, *, length: float | None = None) 
         naive=float(naive.sum()),
         mae=float(np.abs(predicted - actual).mean()),
         mae_naive=float(np.abs(naive - actual).mean()),
+        by_frequency=holdout_by_frequency(x, actual, predicted, naive),
     )

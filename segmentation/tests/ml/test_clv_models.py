@@ -162,3 +162,27 @@ def test_nbd_alone(no_dropout):
     model = NBD().fit(*_rfm(no_dropout))
     assert model.result_.status == "ok"
     assert model.alpha_ == pytest.approx(4.0, rel=0.15)
+
+
+def test_boundary_verdict_rule_in_order():
+    from segmentation.ml.clv.fitting import NestedTest, Optimum, boundary_verdict
+
+    def opt(*, converged=True, at_edge=(), ll=-100.0):
+        return Optimum(np.zeros(4), ll, converged, 5, "CONVERGENCE", list(at_edge))
+
+    names = ["r", "alpha", "a", "b"]
+    significant = NestedTest("nbd", -100.0, -110.0)  # LR 20
+    weak = NestedTest("nbd", -100.0, -100.5)  # LR 1, p = 0.16
+    assert boundary_verdict(opt(converged=False), names, test=significant)[0] == "failed"
+    assert boundary_verdict(opt(ll=float("nan")), names)[0] == "failed"
+    assert boundary_verdict(opt(), names, negligible="no dropout: a tiny", test=significant) == (
+        "boundary",
+        "no dropout: a tiny",
+    )
+    status, reason = boundary_verdict(opt(at_edge=[3]), names, test=significant)
+    assert status == "boundary" and reason.endswith(": b")
+    status, reason = boundary_verdict(opt(), names, test=weak)
+    assert status == "boundary" and "likelihood ratio 1.00, p = 0.16" in reason
+    assert boundary_verdict(opt(), names, test=significant) == ("ok", "")
+    assert NestedTest("nbd", -100.0, -99.0).statistic == 0.0  # a worse optimum is no evidence
+    assert abs(NestedTest("nbd", 0.0, -2.705543 / 2).p_value - 0.05) < 1e-6  # 2.71 is the 5 % point

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0007_customer_values_and_value_fits'),
+        ('customers', '0010_attribute_derived_computed_at'),
     ]
 
     operations = [

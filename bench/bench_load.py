@@ -1,0 +1,241 @@
+"""Load under the production server: gunicorn (config/gunicorn.conf.py, production settings) on loopback.
+
+Run: BENCH_DATABASE_URL=postgres://... BENCH_ROWS=1000000 python bench/bench_load.py (a database it may fill).
+It loads BENCH_ROWS synthetic customers with COPY (bench_pages' loader), segments them inline, starts gunicorn
+(WEB_CONCURRENCY workers, default 2 on this 2-core machine) and, for BENCH_SECONDS each, drives the dashboard, the
+segments API (a token) and the customer list from BENCH_CLIENTS keep-alive connections in threads: requests/s,
+p50/p99 latency and errors per endpoint. Then it downloads the whole customer export (CSV, streamed) while the
+dashboard load runs and samples the web workers' resident memory: growth over the idle baseline.
+The load generator shares the machine's cores with the server, so figures are a floor.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL", "")
+if not DATABASE_URL.startswith("postgres"):
+    sys.exit("bench_load: set BENCH_DATABASE_URL to a PostgreSQL database it may fill")
+os.environ["DATABASE_URL"] = DATABASE_URL
+os.environ.setdefault("BENCH_ROWS", "1000000")
+# One key for this process (which makes the session) and the server (which reads it).
+os.environ["SECRET_KEY"] = secrets.token_urlsafe(64)
+
+import bench_pages  # noqa: E402 - sets up Django (local settings) against DATABASE_URL
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.contrib.auth.models import Group  # noqa: E402
+from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+ROWS = int(os.environ["BENCH_ROWS"])
+SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
+WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
+PORT = int(os.environ.get("BENCH_PORT", "8108"))
+
+
+def prepare() -> tuple[str, str]:
+    """Customers, an active run, a Marketer with a session and a token."""
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+    table = bench_pages.TABLE
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ALTER TABLE {table} ALTER COLUMN created_at SET DEFAULT now(), ALTER COLUMN updated_at SET DEFAULT now()"
+        )
+    try:
+        load_s = bench_pages.load_rows(ROWS)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE {table} ALTER COLUMN created_at DROP DEFAULT, ALTER COLUMN updated_at DROP DEFAULT"
+            )
+    print(f"  {ROWS:,} customers loaded in {load_s:.1f}s")
+    started = time.perf_counter()
+    call_command("segment", "--inline", "--if-no-active", verbosity=0)
+    print(f"  segmented in {time.perf_counter() - started:.1f}s")
+    user, _ = get_user_model().objects.get_or_create(username="bench-marketer")
+    user.groups.add(Group.objects.get(name="Marketer"))
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    token, _ = Token.objects.get_or_create(user=user)
+    return session.session_key, token.key
+
+
+def start_server() -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+        "WEB_BIND": f"127.0.0.1:{PORT}",
+        "WEB_CONCURRENCY": WORKERS,
+        "WEB_ACCESS_LOG": "/dev/null",
+        "API_RATE_LIMIT": "100000000/hour",
+        "STATIC_ROOT": os.environ.get("BENCH_STATIC_ROOT", str(REPO / "var" / "bench-static")),
+    }
+    # Production serves the hashed, compressed static files of collectstatic.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.conf.py"], cwd=REPO, env=env
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    sys.exit("bench_load: gunicorn did not answer /healthz")
+
+
+def drive(path: str, headers: dict[str, str], seconds: float, clients: int) -> dict:
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+        mine: list[float] = []
+        bad = 0
+        while time.monotonic() < stop:
+            t = time.perf_counter()
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    bad += 1
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            mine.append(time.perf_counter() - t)
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else 0,
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else 0,
+        "errors": errors[0],
+    }
+
+
+def workers_rss_mb(server: subprocess.Popen) -> float:
+    """Resident memory of gunicorn's workers (children of the master), MB."""
+    total = 0
+    for child in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
+        for line in Path(f"/proc/{child}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def export_under_load(server: subprocess.Popen, cookie: dict[str, str]) -> dict:
+    """The whole customer export streamed while the dashboard is loaded; the workers' memory sampled meanwhile."""
+    base = workers_rss_mb(server)
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], workers_rss_mb(server))
+            time.sleep(0.2)
+
+    load_result: dict = {}
+
+    def load() -> None:
+        load_result.update(drive("/", cookie, 15, max(1, CLIENTS // 2)))
+
+    sampler = threading.Thread(target=sample)
+    loader = threading.Thread(target=load)
+    sampler.start()
+    loader.start()
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=600)
+    conn.request("GET", "/customers/export.csv", headers=cookie)
+    response = conn.getresponse()
+    size = rows = 0
+    while chunk := response.read(1 << 16):
+        size += len(chunk)
+        rows += chunk.count(b"\n")
+    seconds = time.perf_counter() - started
+    loader.join()
+    done.set()
+    sampler.join()
+    return {
+        "status": response.status,
+        "rows": rows - 1,
+        "mb": size / 1e6,
+        "seconds": seconds,
+        "workers_rss_base_mb": base,
+        "workers_rss_growth_mb": peak[0] - base,
+        "dashboard_during": load_result,
+    }
+
+
+def main() -> None:
+    print(f"bench_load: {ROWS:,} customers, gunicorn {WORKERS} workers, {CLIENTS} clients, {SECONDS:.0f}s per endpoint")
+    session_key, token = prepare()
+    cookie = {"Cookie": f"sessionid={session_key}"}
+    server = start_server()
+    result: dict = {"rows": ROWS, "workers": int(WORKERS), "clients": CLIENTS, "load_average": os.getloadavg()[0]}
+    try:
+        for name, path, headers in (
+            ("dashboard", "/", cookie),
+            ("segments API", "/api/segments/", {"Authorization": f"Token {token}"}),
+            ("customer list", "/customers/", cookie),
+        ):
+            drive(path, headers, 2, 2)  # warm-up
+            r = drive(path, headers, SECONDS, CLIENTS)
+            result[name.replace(" ", "_")] = {k: round(v, 1) for k, v in r.items()}
+            print(
+                f"  {name:14s} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
+                f"errors {r['errors']} of {r['requests']}"
+            )
+        e = export_under_load(server, cookie)
+        d = e["dashboard_during"]
+        result["export"] = {k: round(v, 1) for k, v in e.items() if k != "dashboard_during"}
+        print(
+            f"  export        {e['rows']:,} rows ({e['mb']:.0f} MB) in {e['seconds']:.1f}s, status {e['status']}; "
+            f"workers' memory {e['workers_rss_base_mb']:.0f} MB + {e['workers_rss_growth_mb']:.1f} MB; "
+            f"dashboard meanwhile {d.get('rps', 0):.1f} req/s p99 {d.get('p99_ms', 0):.0f} ms errors {d.get('errors')}"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    print("BENCH_RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,360 @@
+"""Each customer's purchase behaviour, computed in the database as of a day, stored as derived attributes.
+
+    result = behaviour_compute(as_of=date(2011, 12, 9))
+
+One aggregation over the order lines grouped by customer (built by the ORM, so the same on every
+backend) feeds ONE set-based UPDATE of the customers' attributes: `UPDATE ... FROM (SELECT ... GROUP BY)`
+with `jsonb_build_object` on PostgreSQL, `json_patch(json_object(...))` on SQLite. No Python loop over
+customers. What each column means is in `behaviour_fields` (a table). Customers without a purchase up to
+the day lose the derived keys (a second UPDATE), other attributes are never touched.
+
+The columns are `CustomerAttribute` rows marked `derived` (with when and as of which day they were
+computed): imports of customer files never write them (a file's same-named column is stored as
+`<key>_imported`, with a note: `derived_columns_renamed`), and a column imported before behaviour was
+first computed is renamed the same way, values included, by that computation (audited). Recomputed after each
+order import (`order_import` calls `behaviour_after_import`), by `manage.py behaviour` and by the admin.
+The as-of day defaults to the last purchase day in the database (recency 0 for who bought that day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.exceptions import DataError
+from core.services import activity_record
+from customers.models import Customer, CustomerAttribute
+from customers.orders.behaviour_fields import BEHAVIOUR_FIELDS, BEHAVIOUR_KEYS
+from customers.orders.behaviour_selectors import behaviour_last_purchase_day
+from customers.orders.models import Order, OrderLine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BehaviourResult:
+    as_of: dt.date | None
+    customers: int  # customers with behaviour (at least one purchase up to as_of)
+    cleared: int  # customers whose derived values were removed (no purchase up to as_of)
+    duration_ms: int
+    reason: str = ""  # why nothing was computed (no orders)
+    notes: tuple[str, ...] = ()  # imported columns renamed to make way for the behaviour columns
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "customers": self.customers,
+            "cleared": self.cleared,
+            "duration_ms": self.duration_ms,
+            "columns": list(BEHAVIOUR_KEYS),
+            "reason": self.reason,
+            "notes": list(self.notes),
+        }
+
+
+def _day_end(day: dt.date) -> dt.datetime:
+    """The first instant after `day` in the site's time zone."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
+
+
+#: The aggregation, in two steps so no aggregate needs a per-customer sort of the lines: the lines summed per
+#: order (one hash aggregate), then the orders per customer; distinct products from the distinct (customer,
+#: product) pairs of lines bought. A purchase is an order not cancelled with a product line bought.
+_AGGREGATE = """
+WITH per_order AS (
+  SELECT o.customer_id AS cust, {day} AS day, o.is_cancellation AS cancelled,
+    SUM(l.amount) AS net,
+    SUM(CASE WHEN l.is_return THEN 0 ELSE l.amount END) AS bought,
+    SUM(CASE WHEN l.is_return THEN l.amount ELSE 0 END) AS returned,
+    MAX(CASE WHEN l.is_return THEN 0 ELSE 1 END) AS has_bought
+  FROM {lines} l JOIN {orders} o ON o.id = l.order_id
+  WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND o.ordered_at < %s
+  GROUP BY o.id
+),
+per_customer AS (
+  SELECT cust,
+    SUM(CASE WHEN has_bought = 1 AND NOT cancelled THEN 1 ELSE 0 END) AS frequency,
+    COUNT(DISTINCT CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS purchase_days,
+    SUM(net) AS monetary, SUM(bought) AS bought, SUM(returned) AS returned,
+    MIN(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS first_day,
+    MAX(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS last_day
+  FROM per_order GROUP BY cust
+),
+products AS (
+  SELECT cust, COUNT(*) AS products FROM (
+    SELECT DISTINCT o.customer_id AS cust, l.product_id
+    FROM {lines} l JOIN {orders} o ON o.id = l.order_id
+    WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND NOT l.is_return AND NOT o.is_cancellation
+      AND l.product_id IS NOT NULL AND o.ordered_at < %s
+  ) pairs GROUP BY cust
+)
+SELECT c.cust, c.frequency, c.purchase_days, c.monetary, c.bought, c.returned, c.first_day, c.last_day,
+  COALESCE(p.products, 0) AS products
+FROM per_customer c LEFT JOIN products p ON p.cust = c.cust
+WHERE c.frequency > 0
+"""
+
+
+def behaviour_aggregate_sql(*, as_of: dt.date) -> tuple[str, tuple[Any, ...]]:
+    """The aggregation: one row per customer with a purchase up to `as_of` (cust, frequency, purchase_days,
+    monetary, bought, returned, first_day, last_day, products). SQL and params of the backend in use."""
+    quote = connection.ops.quote_name
+    end = _day_end(as_of)
+    tz = timezone.get_current_timezone_name()
+    if connection.vendor == "postgresql":
+        day, day_params = "(o.ordered_at AT TIME ZONE %s)::date", [tz]
+    else:  # Django's own SQLite function for TruncDate: the day in the site's time zone, 'YYYY-MM-DD'
+        day, day_params = (
+            "django_datetime_cast_date(o.ordered_at, %s, %s)",
+            list(connection.ops._convert_tznames_to_sql(tz)),
+        )
+        end = connection.ops.adapt_datetimefield_value(end)
+    sql = _AGGREGATE.format(day=day, lines=quote(OrderLine._meta.db_table), orders=quote(Order._meta.db_table))
+    return sql, (*day_params, end, end)
+
+
+_PG_UPDATE = """
+UPDATE {table} AS c SET
+  updated_at = %s,
+  attributes = (c.attributes - %s::text[]) || jsonb_strip_nulls(jsonb_build_object(
+    'recency', (%s::date - b.last_day),
+    'frequency', b.frequency,
+    'purchase_days', b.purchase_days,
+    'monetary', round(GREATEST(b.monetary, 0)::numeric, 2),
+    'average_order_value', round((GREATEST(b.monetary, 0) / b.frequency)::numeric, 2),
+    'tenure', (%s::date - b.first_day),
+    'days_between_orders', CASE WHEN b.purchase_days > 1
+        THEN round((b.last_day - b.first_day)::numeric / (b.purchase_days - 1), 2) END,
+    'return_rate', CASE WHEN b.bought > 0 THEN round((-b.returned / b.bought)::numeric, 4) END,
+    'distinct_products', b.products,
+    'first_order', to_char(b.first_day, 'YYYY-MM-DD'),
+    'last_order', to_char(b.last_day, 'YYYY-MM-DD')))
+FROM ({aggregate}) AS b
+WHERE c.id = b.cust
+"""
+
+_SQLITE_UPDATE = """
+UPDATE {table} SET
+  updated_at = %s,
+  attributes = json_patch(json_remove(attributes, {paths}), b.obj)
+FROM (
+  SELECT a.cust AS cust, json_object(
+    'recency', CAST(julianday(%s) - julianday(a.last_day) AS INTEGER),
+    'frequency', a.frequency,
+    'purchase_days', a.purchase_days,
+    'monetary', round(max(a.monetary, 0), 2),
+    'average_order_value', round(max(a.monetary, 0) / a.frequency, 2),
+    'tenure', CAST(julianday(%s) - julianday(a.first_day) AS INTEGER),
+    'days_between_orders', CASE WHEN a.purchase_days > 1
+        THEN round((julianday(a.last_day) - julianday(a.first_day)) / (a.purchase_days - 1), 2) END,
+    'return_rate', CASE WHEN a.bought > 0 THEN round(-a.returned / a.bought, 4) END,
+    'distinct_products', a.products,
+    'first_order', date(a.first_day),
+    'last_order', date(a.last_day)) AS obj
+  FROM ({aggregate}) AS a
+) AS b
+WHERE {table}.id = b.cust
+"""
+
+
+# After the UPDATE: whoever still has derived keys but was not written by it (updated_at differs) has no
+# purchase up to the day; their keys go. Cheaper than looking for their purchases again.
+_PG_CLEAR = (
+    "UPDATE {table} SET updated_at = %s, attributes = attributes - %s::text[] "
+    "WHERE attributes ?| %s::text[] AND updated_at <> %s"
+)
+_SQLITE_CLEAR = (
+    "UPDATE {table} SET updated_at = %s, attributes = json_remove(attributes, {paths}) "
+    "WHERE ({has_keys}) AND updated_at <> %s"
+)
+
+
+def _update_statement(*, as_of: dt.date, now: dt.datetime) -> tuple[str, list[Any]]:
+    aggregate, agg_params = behaviour_aggregate_sql(as_of=as_of)
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    if connection.vendor == "postgresql":
+        statement = _PG_UPDATE.format(table=table, aggregate=aggregate)
+        return statement, [_stamp(now), list(BEHAVIOUR_KEYS), as_of, as_of, *agg_params]
+    paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
+    statement = _SQLITE_UPDATE.format(table=table, aggregate=aggregate, paths=paths)
+    return statement, [_stamp(now), as_of.isoformat(), as_of.isoformat(), *agg_params]
+
+
+def _stale_clear(*, now: dt.datetime) -> int:
+    """Remove the derived keys of customers the UPDATE did not write (no purchase up to the day)."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    stamp = _stamp(now)
+    if connection.vendor == "postgresql":
+        statement = _PG_CLEAR.format(table=table)
+        values: list[Any] = [stamp, list(BEHAVIOUR_KEYS), list(BEHAVIOUR_KEYS), stamp]
+    else:
+        paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
+        has_keys = " OR ".join(f"json_type(attributes, '$.{key}') IS NOT NULL" for key in BEHAVIOUR_KEYS)
+        statement = _SQLITE_CLEAR.format(table=table, paths=paths, has_keys=has_keys)
+        values = [stamp, stamp]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        return max(cursor.rowcount, 0)
+
+
+def _stamp(now: dt.datetime) -> Any:
+    """`now` as the backend stores a DateTimeField (SQLite: Django's text format)."""
+    return connection.ops.adapt_datetimefield_value(now)
+
+
+def behaviour_columns_register(*, as_of: dt.date | None, now: dt.datetime, actor: Any = None) -> list[str]:
+    """Create (or mark computed) the derived columns; returns notes of what was renamed.
+
+    An earlier customer file's column with a behaviour column's name (e.g. `recency` of a profile file) is
+    renamed `<key>_imported`, values included, set-based, and the renaming audited: the name belongs to the
+    value computed from the orders from now on. Refused when `<key>_imported` is taken too.
+    """
+    existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS)}
+    notes = []
+    for attribute in [a for a in existing.values() if not a.derived]:
+        notes.append(_imported_column_rename(attribute, actor=actor))
+        del existing[attribute.key]
+    for field in BEHAVIOUR_FIELDS:
+        if field.key not in existing:
+            CustomerAttribute.objects.create(
+                key=field.key,
+                label=field.label,
+                kind=field.kind,
+                unit=field.unit,
+                role=field.role,
+                derived=True,
+            )
+    # Role and unit stay as an Admin may have set them; what was computed, and when, is updated.
+    CustomerAttribute.objects.filter(key__in=BEHAVIOUR_KEYS).update(computed_at=now, computed_as_of=as_of)
+    return notes
+
+
+_PG_RENAME = (
+    "UPDATE {table} SET attributes = (attributes - %s) || jsonb_build_object(%s, attributes -> %s) "
+    "WHERE attributes ? %s"
+)
+_SQLITE_RENAME = (
+    "UPDATE {table} SET attributes = json_set(json_remove(attributes, %s), %s, json_extract(attributes, %s)) "
+    "WHERE json_type(attributes, %s) IS NOT NULL"
+)
+
+
+def _imported_column_rename(attribute: CustomerAttribute, *, actor: Any) -> str:
+    old, new = attribute.key, f"{attribute.key}_imported"
+    if CustomerAttribute.objects.filter(key=new).exists():
+        raise DataError(
+            f"customer column {old!r} was imported from a customer file and has the name of a behaviour column, "
+            f"and {new!r} is taken too; delete or rename one of them (admin: Customer attributes)"
+        )
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_PG_RENAME.format(table=table), [old, new, old, old])
+        else:
+            cursor.execute(_SQLITE_RENAME.format(table=table), [f"$.{old}", f"$.{new}", f"$.{old}", f"$.{old}"])
+        customers = max(cursor.rowcount, 0)
+    CustomerAttribute.objects.filter(pk=attribute.pk).update(key=new)
+    note = (
+        f"Imported column {old!r} ({customers:,} customers) was renamed {new!r}: {old!r} is now the behaviour "
+        "computed from the orders."
+    )
+    activity_record(
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        verb="customers.column_renamed",
+        obj=None,
+        detail={"from": old, "to": new, "customers": customers, "why": note},
+    )
+    return note
+
+
+def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> BehaviourResult:
+    """Compute every customer's behaviour as of `as_of` (default: the last purchase day) and store it.
+
+    One transaction: the derived columns registered, the values of customers without a purchase up to
+    the day removed, everyone else's written by one UPDATE ... FROM (SELECT ... GROUP BY). Audited.
+    No orders at all is a result with a reason, nothing changed.
+    """
+    started = time.monotonic()
+    as_of = as_of or behaviour_last_purchase_day()
+    if as_of is None:
+        return BehaviourResult(
+            as_of=None,
+            customers=0,
+            cleared=0,
+            duration_ms=0,
+            reason="No orders with a customer: import order lines first (manage.py import_orders).",
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        notes = behaviour_columns_register(as_of=as_of, now=now, actor=actor)
+        statement, params = _update_statement(as_of=as_of, now=now)
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            customers = max(cursor.rowcount, 0)
+        cleared = _stale_clear(now=now)
+        result = BehaviourResult(
+            as_of=as_of,
+            customers=customers,
+            cleared=cleared,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            notes=tuple(notes),
+        )
+        activity_record(
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            verb="customers.behaviour_computed",
+            obj=None,
+            detail=result.as_dict(),
+        )
+    return result
+
+
+def behaviour_after_import(*, actor: Any = None) -> None:
+    """The order import's hook: recompute behaviour once its lines are committed; never fails the import."""
+
+    def compute() -> None:
+        try:
+            behaviour_compute(actor=actor)
+        except Exception:  # the import stands; `manage.py behaviour` or the admin can compute it again
+            logger.exception("behaviour could not be computed after the order import")
+
+    transaction.on_commit(compute)
+
+
+# --------------------------------------------------------------------------- customer imports
+
+
+def derived_keys() -> frozenset[str]:
+    """Keys of the derived columns computed so far: a customer file may never write them. (Before any
+    behaviour is computed a profile file keeps its own `recency`; the first computation renames it.)"""
+    return frozenset(CustomerAttribute.objects.filter(derived=True).values_list("key", flat=True))
+
+
+def derived_columns_renamed(plan: Any) -> tuple[Any, list[str]]:
+    """A customer-import plan whose attribute columns named like a derived column are renamed
+    `<key>_imported` (refused if that name is taken too), with a note for each."""
+    reserved = derived_keys()
+    taken = {a.key for a in plan.attributes}
+    notes: list[str] = []
+    attributes = []
+    for attr in plan.attributes:
+        if attr.key in reserved:
+            new_key = f"{attr.key}_imported"
+            if new_key in taken or new_key in reserved:
+                raise DataError(
+                    f"column {attr.header!r}: {attr.key!r} is a behaviour column computed from the orders and "
+                    f"{new_key!r} is taken too; rename the column"
+                )
+            notes.append(
+                f"Column {attr.header!r} was stored as {new_key!r}: {attr.key!r} is a behaviour column computed "
+                "from the orders, which imports never overwrite."
+            )
+            attr = replace(attr, key=new_key)
+            taken.add(new_key)
+        attributes.append(attr)
+    return replace(plan, attributes=tuple(attributes)), notes
