@@ -379,3 +379,19 @@ if SEGMENTA_EMAIL_CONFIGURED:
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
     DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "segmenta@localhost")
+# Upload limits (issue 14): bodies over the limit are refused before they are read, by
+# core.middleware.UploadLimitMiddleware (right after authentication, before the CSRF check reads the
+# form). SEGMENTA_MAX_UPLOAD_MB, when set, gives the file limit in MiB instead of bytes.
+if env_str("SEGMENTA_MAX_UPLOAD_MB", ""):
+    SEGMENTA_MAX_UPLOAD_BYTES = env_int("SEGMENTA_MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
+SEGMENTA_MAX_REQUEST_BYTES = SEGMENTA_MAX_UPLOAD_BYTES + 1024 * 1024  # the file and its form
+SEGMENTA_MAX_ANONYMOUS_BODY_BYTES = env_int("SEGMENTA_MAX_ANONYMOUS_BODY_BYTES", 64 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # form fields other than files
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "core.middleware.UploadLimitMiddleware",
+)
+# Customer uploads larger than this are imported by the worker (customers.run_customer_import), which
+# stops an import after SEGMENTA_IMPORT_TIME_LIMIT seconds (failed with that reason, nothing written).
+SEGMENTA_IMPORT_INLINE_MAX_BYTES = env_int("SEGMENTA_IMPORT_INLINE_MAX_BYTES", 20 * 1024 * 1024, minimum=0)
+SEGMENTA_IMPORT_TIME_LIMIT = env_int("SEGMENTA_IMPORT_TIME_LIMIT", 1800, minimum=10)
