@@ -16,19 +16,31 @@ app = Celery("segmenta")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {
-    # Fail runs whose worker went silent (SEGMENTA_RUN_STUCK_AFTER).
-    "segmentation-reap-stuck-runs": {"task": "segmentation.reap_stuck_runs", "schedule": 300.0},
-    # Delete finished runs beyond SEGMENTA_RUN_RETENTION per segmentation (never active or pinned ones).
-    "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
-    # Fail order imports whose worker died (SEGMENTA_RUN_STUCK_AFTER).
-    "customers-reap-stuck-order-imports": {"task": "customers.reap_stuck_order_imports", "schedule": 300.0},
-    # Train, evaluate and store product recommendations nightly (skipped while one is queued or running).
-    "campaigns-recommendations": {
-        "task": "campaigns.recommendation_run_scheduled",
-        "schedule": crontab(minute=0, hour=4),
-    },
-}
+
+def beat_schedule() -> dict:
+    """The housekeeping, declared only here (read once Django's settings are loaded)."""
+    from django.conf import settings
+
+    return {
+        # Runs nobody will finish: re-queue or fail running runs whose worker went silent
+        # (SEGMENTA_RUN_SILENT_AFTER), re-send or fail queued runs with no live message
+        # (SEGMENTA_RUN_QUEUED_STALE, SEGMENTA_RUN_WAIT_LIMIT). Every minute by default.
+        "segmentation-reap-stuck-runs": {
+            "task": "segmentation.reap_stuck_runs",
+            "schedule": float(settings.SEGMENTA_RUN_REAP_EVERY),
+        },
+        # Delete finished runs beyond SEGMENTA_RUN_RETENTION per segmentation (never active or pinned ones).
+        "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
+        # Fail order imports whose worker died (SEGMENTA_RUN_STUCK_AFTER).
+        "customers-reap-stuck-order-imports": {"task": "customers.reap_stuck_order_imports", "schedule": 300.0},
+        # Train, evaluate and store product recommendations nightly (skipped while one is queued or running).
+        "campaigns-recommendations": {
+            "task": "campaigns.recommendation_run_scheduled",
+            "schedule": crontab(minute=0, hour=4),
+        },
+    }
+
+
 FILESYSTEM_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
 
 
@@ -43,5 +55,7 @@ def broker_folders_create(celery_app: Celery) -> None:
 
 
 @app.on_after_configure.connect
-def _broker_folders_on_configure(sender: Celery, **kwargs: object) -> None:
+def _on_configure(sender: Celery, **kwargs: object) -> None:
+    """Once the settings are read: the embedded broker's folders, and the beat schedule."""
     broker_folders_create(sender)
+    sender.conf.beat_schedule = beat_schedule()

@@ -196,17 +196,17 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ("status", "source")
     search_fields = ("file_name", "error")
     change_list_template = "customers/import_admin_changelist.html"
-    exclude = ("rejected_csv",)
+    exclude = ("rejected_csv", "rejected_path", "stored_path")
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields if f.name != "rejected_csv"] + ["rejected_rows"]
+        return [f.name for f in self.model._meta.fields if f.name not in self.exclude] + ["rejected_rows"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("created_by")
 
     @admin.display(description="Rejected rows")
     def rejected_rows(self, obj):
-        if not obj.rejected_csv:
+        if not obj.rejected_path and not obj.rejected_csv:
             return "—"
         url = reverse("customers:import-rejected", args=[obj.pk])
         return format_html('<a href="{}">Download CSV ({} rows, with the reason for each)</a>', url, obj.rows_rejected)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from core.exceptions import DataError
-from customers.imports.service import customer_import
+from customers.imports.service import customer_import, customer_import_queue
 
 # Canonical field -> label of its override field on the form. "Id column" is named in the
 # service's "no id column" message, keep them in step.
@@ -78,6 +78,18 @@ class CustomerImportForm(forms.Form):
 
     def mapping(self) -> dict[str, str]:
         return self.cleaned_data.get("mapping", {})
+
+    def queue_import(self, *, user, source: str):
+        """Queue the import of a large upload for the worker; returns its ImportJob (status queued)."""
+        return customer_import_queue(
+            upload=self.cleaned_data["file"],
+            user=user,
+            source=source,
+            mapping=self.mapping(),
+            skip_invalid=self.cleaned_data["skip_invalid"],
+            number_rows=self.cleaned_data["number_rows"],
+            dry_run=self.cleaned_data["dry_run"],
+        )
 
     def run_import(self, *, user, source: str):
         """Import the uploaded file through `customer_import` (every door uses this).

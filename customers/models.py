@@ -116,6 +116,8 @@ class ImportStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
     DRY_RUN = "dry_run", "Dry run"
+    QUEUED = "queued", "Queued"  # a large upload waiting for the worker
+    RUNNING = "running", "Running"
 
 
 class ImportJob(models.Model):
@@ -138,6 +140,11 @@ class ImportJob(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     rejected_csv = models.TextField(blank=True, help_text="Rejected rows with the reason for each, as CSV")
+    rejected_path = models.CharField(
+        max_length=500, blank=True, help_text="The file of rejected rows (skip invalid rows), on the server"
+    )
+    stored_path = models.CharField(max_length=500, blank=True, help_text="A queued upload's file until it is imported")
+    options = models.JSONField(default=dict, blank=True, help_text="A queued import's options (dry run)")
     numbered_rows = models.BooleanField(default=False, help_text="Ids made from the file name and row numbers")
     notes = models.JSONField(default=list, blank=True, help_text="What the import decided, in plain sentences")
 
@@ -146,6 +153,10 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_done(self) -> bool:
+        return self.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
 from customers.orders.models import Order, OrderImport, OrderImportStatus, OrderLine, Product  # noqa: E402, F401

@@ -10,6 +10,9 @@ left queued or running by a dead worker (`customers.orders.service.order_imports
 task's soft time limit (SEGMENTA_RUN_TIME_LIMIT) fails it "timed out", changing nothing; if ignored, the
 hard limit kills the process and the reaper fails the import later.
 
+`customers.run_customer_import` runs a queued customer import (an upload over
+`SEGMENTA_IMPORT_INLINE_MAX_BYTES`) the same way, within `SEGMENTA_IMPORT_TIME_LIMIT` seconds.
+
 `customers.fit_customer_values` fits the lifetime-value models and stores every customer's value
 (`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling; with a fit id
 it runs the fit row queued by the lifetime-value page (`value_fit_run`).
@@ -20,6 +23,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from customers.imports.service import customer_import_run
 from customers.orders.service import order_import_run, order_imports_reap_stuck
 from customers.orders.value_service import customer_value_fit, value_fit_run
 
@@ -37,6 +41,17 @@ def run_order_import(import_id: int) -> str:
 @shared_task(name="customers.reap_stuck_order_imports")
 def reap_stuck_order_imports() -> int:
     return order_imports_reap_stuck(older_than=settings.SEGMENTA_RUN_STUCK_AFTER)
+
+
+@shared_task(
+    name="customers.run_customer_import",
+    acks_late=True,
+    soft_time_limit=settings.SEGMENTA_IMPORT_TIME_LIMIT,
+    time_limit=settings.SEGMENTA_IMPORT_TIME_LIMIT + 60,
+)
+def run_customer_import(import_id: int) -> str:
+    """A queued customer import (a large upload); past the soft limit it fails with that reason."""
+    return customer_import_run(import_id=import_id)
 
 
 @shared_task(

@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET, require_http_methods
@@ -282,7 +282,22 @@ def _overview_charts(overview: overview_selectors.Overview, choice: overview_sel
 @require_http_methods(["GET", "POST"])
 def import_upload(request):
     form = CustomerImportForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    too_large = getattr(request, "upload_too_large", None)  # stopped as it streamed in (core.middleware)
+    if request.method == "POST" and too_large:
+        form = CustomerImportForm(request.POST, request.FILES)
+        form.is_valid()
+        form.errors["file"] = form.error_class(
+            [f"the file is larger than the upload limit of {too_large:,} bytes; nothing was kept"]
+        )
+    elif (
+        request.method == "POST"
+        and form.is_valid()
+        and form.cleaned_data["file"].size > settings.SEGMENTA_IMPORT_INLINE_MAX_BYTES
+    ):
+        job = form.queue_import(user=request.user, source="upload")
+        messages.info(request, f"{job.file_name} is being imported in the background; this page shows the outcome.")
+        return redirect("customers:import-detail", pk=job.pk)
+    elif request.method == "POST" and form.is_valid():
         result = form.run_import(user=request.user, source="upload")
         if result is not None:
             job = result.job
@@ -322,18 +337,26 @@ def import_list(request):
 @require_GET
 def import_detail(request, pk: int):
     job = get_object_or_404(ImportJob.objects.select_related("created_by").defer("rejected_csv"), pk=pk)
-    has_rejected = ImportJob.objects.filter(pk=pk).exclude(rejected_csv="").exists()
+    has_rejected = bool(job.rejected_path) or ImportJob.objects.filter(pk=pk).exclude(rejected_csv="").exists()
     return render(request, "customers/import_detail.html", {"job": job, "has_rejected": has_rejected})
 
 
 @permission_required("customers.import_customers", raise_exception=True)
 @require_GET
 def import_rejected(request, pk: int):
-    """The rejected rows of an import as CSV (written formula-safe by the service)."""
-    job = get_object_or_404(ImportJob, pk=pk)
-    if not job.rejected_csv:
-        return HttpResponse("This import rejected no rows.", status=404, content_type="text/plain")
+    """The rejected rows of an import as CSV (written formula-safe by the service), streamed from its file."""
+    job = get_object_or_404(ImportJob.objects.defer("rejected_csv"), pk=pk)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", job.file_name.rsplit(".", 1)[0]) or "import"
-    response = HttpResponse(job.rejected_csv, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{stem}-rejected-{job.pk}.csv"'
+    filename = f"{stem}-rejected-{job.pk}.csv"
+    if job.rejected_path:
+        try:
+            fh = open(job.rejected_path, "rb")  # noqa: SIM115 - FileResponse closes it
+        except FileNotFoundError:
+            return HttpResponse("The file of rejected rows is no longer kept.", status=404, content_type="text/plain")
+        return FileResponse(fh, as_attachment=True, filename=filename, content_type="text/csv; charset=utf-8")
+    legacy = ImportJob.objects.filter(pk=pk).values_list("rejected_csv", flat=True).first()  # imports before files
+    if not legacy:
+        return HttpResponse("This import rejected no rows.", status=404, content_type="text/plain")
+    response = HttpResponse(legacy, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,23 @@ from psycopg import sql
 
 from customers.models import AttributeKind, Customer, CustomerAttribute
 from segmentation.ml.fields import CANONICAL_FEATURES
+
+
+def model_float64(value: Any) -> Any:
+    """A fitted model read back from JSON with every number a float64-safe Python float.
+
+    PostgreSQL's jsonb keeps numbers as `numeric` and gives them back without an exponent, so a
+    1e308 (or any value past 9.2e18) comes back as a Python int too big for int64, and numpy then
+    makes an object array whose arithmetic fails (TypeError). Integers of any size become floats
+    here, except inside lists of names; booleans and text stay as they are.
+    """
+    if isinstance(value, dict):
+        return {k: model_float64(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [model_float64(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return float(value)
+    return value
 
 
 def features_available() -> list[str]:

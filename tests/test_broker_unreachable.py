@@ -89,3 +89,14 @@ def test_admin_action_tells_the_user(unreachable_broker, admin_client, seg):
     run = SegmentRun.objects.get()
     _assert_failed_with_reason(run)
     _assert_told(_messages(admin_client), run)
+
+
+def test_editor_save_and_run_tells_the_user(unreachable_broker, admin_client):
+    from segmentation.tests.test_editor import NEW, form_data
+
+    response = admin_client.post(NEW, form_data(action="save_run"))
+    assert response.status_code == 302
+    run = SegmentRun.objects.get()
+    _assert_failed_with_reason(run)
+    errors = [text for level, text in _messages(admin_client) if level == constants.ERROR]
+    assert any(f"run #{run.pk} failed" in text and REASON in text for text in errors), errors

@@ -41,10 +41,13 @@ def _database_url(settings_dict: dict) -> str:
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, name: str = "worker1", extra_args: tuple = ()) -> None:
         self.env = env
         self.log_path = log_path
+        self.name = name
+        self.extra_args = tuple(extra_args)
         self.proc: subprocess.Popen | None = None
+        self.others: list[WorkerProcess] = []  # more workers on the same private queue (`start_another`)
 
     def start(self) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
@@ -69,6 +72,9 @@ class WorkerProcess:
                 "segmentation.tests.runs_support",
                 "-Q",
                 self.env["CELERY_TASK_DEFAULT_QUEUE"],
+                "-n",
+                f"{self.name}@%h",
+                *self.extra_args,
             ],
             cwd=REPO,
             env=self.env,
@@ -97,7 +103,23 @@ class WorkerProcess:
         for pid in self.child_pids():
             os.kill(pid, signal.SIGKILL)
 
+    def start_another(self, *, beat: bool = False) -> WorkerProcess:
+        """Start one more worker process on the same queue (two machines, simulated); `beat` embeds Celery beat."""
+        n = len(self.others) + 2
+        extra = ("-B", "--schedule", str(self.log_path.parent / f"beat-{n}")) if beat else ()
+        other = WorkerProcess(self.env, self.log_path.with_name(f"worker{n}.log"), name=f"worker{n}", extra_args=extra)
+        self.others.append(other)
+        other.start()
+        return other
+
+    def kill_all(self) -> None:
+        """SIGKILL the whole worker: its main process and its pool processes (a machine lost)."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
     def stop(self) -> None:
+        for other in self.others:
+            other.stop()
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:

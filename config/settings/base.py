@@ -155,11 +155,22 @@ SEGMENTA_NON_PRODUCT_CODES = env_list(
 # Segment runs
 SEGMENTA_RUN_TIME_LIMIT = env_int("SEGMENTA_RUN_TIME_LIMIT", 3600, minimum=10)
 SEGMENTA_RUN_STUCK_AFTER = env_int("SEGMENTA_RUN_STUCK_AFTER", 2 * 3600, minimum=60)
+# A running segment run whose heartbeat (written every SEGMENTA_RUN_HEARTBEAT s by its worker) is older than
+# SEGMENTA_RUN_SILENT_AFTER s is re-queued (or failed past SEGMENTA_RUN_MAX_ATTEMPTS) by the reaper, which
+# beat runs every SEGMENTA_RUN_REAP_EVERY s: a whole worker killed is noticed within a few minutes.
+SEGMENTA_RUN_HEARTBEAT = env_int("SEGMENTA_RUN_HEARTBEAT", 15, minimum=1)
+SEGMENTA_RUN_SILENT_AFTER = env_int("SEGMENTA_RUN_SILENT_AFTER", 180, minimum=3 * SEGMENTA_RUN_HEARTBEAT)
+SEGMENTA_RUN_REAP_EVERY = env_int("SEGMENTA_RUN_REAP_EVERY", 60, minimum=1)
 SEGMENTA_RUN_RETENTION = env_int("SEGMENTA_RUN_RETENTION", 20, minimum=1)
 # A redelivered run may be taken over when its worker is gone or silent this long (s); attempts are capped.
 SEGMENTA_RUN_RECLAIM_AFTER = env_int("SEGMENTA_RUN_RECLAIM_AFTER", 600, minimum=30)
 SEGMENTA_RUN_MAX_ATTEMPTS = env_int("SEGMENTA_RUN_MAX_ATTEMPTS", 3, minimum=1)
 SEGMENTA_RUN_BUSY_RETRY = env_int("SEGMENTA_RUN_BUSY_RETRY", 10, minimum=1)
+# A queued run waits (retrying, backing off to once a minute) while another run of its segmentation runs,
+# and is failed with the reason once queued longer than SEGMENTA_RUN_WAIT_LIMIT s. A queued run with no
+# sign of a message for SEGMENTA_RUN_QUEUED_STALE s (no worker looked at it) is sent again by the reaper.
+SEGMENTA_RUN_WAIT_LIMIT = env_int("SEGMENTA_RUN_WAIT_LIMIT", 2 * SEGMENTA_RUN_TIME_LIMIT + 600, minimum=10)
+SEGMENTA_RUN_QUEUED_STALE = env_int("SEGMENTA_RUN_QUEUED_STALE", 600, minimum=10)
 
 # Celery: Redis when CELERY_BROKER_URL is set, otherwise kombu's filesystem
 # transport, which needs no server.
@@ -185,6 +196,11 @@ elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "amqp://")):
     raise ImproperlyConfigured(
         f"CELERY_BROKER_URL: expected redis://host:port/db or empty for the embedded broker; got {CELERY_BROKER_URL!r}"
     )
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis hands an unacknowledged message (acks_late) to another worker after visibility_timeout: sized to
+    # the run's hard time limit plus a margin (a live run outlasting it is only seen as a duplicate by the
+    # claim). A worker killed whole is noticed sooner by the heartbeat and the reaper (above).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": SEGMENTA_RUN_TIME_LIMIT + 60 + 120}
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "segmenta")
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -363,3 +379,19 @@ if SEGMENTA_EMAIL_CONFIGURED:
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
     DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "segmenta@localhost")
+# Upload limits (issue 14): bodies over the limit are refused before they are read, by
+# core.middleware.UploadLimitMiddleware (right after authentication, before the CSRF check reads the
+# form). SEGMENTA_MAX_UPLOAD_MB, when set, gives the file limit in MiB instead of bytes.
+if env_str("SEGMENTA_MAX_UPLOAD_MB", ""):
+    SEGMENTA_MAX_UPLOAD_BYTES = env_int("SEGMENTA_MAX_UPLOAD_MB", 200, minimum=1) * 1024 * 1024
+SEGMENTA_MAX_REQUEST_BYTES = SEGMENTA_MAX_UPLOAD_BYTES + 1024 * 1024  # the file and its form
+SEGMENTA_MAX_ANONYMOUS_BODY_BYTES = env_int("SEGMENTA_MAX_ANONYMOUS_BODY_BYTES", 64 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # form fields other than files
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "core.middleware.UploadLimitMiddleware",
+)
+# Customer uploads larger than this are imported by the worker (customers.run_customer_import), which
+# stops an import after SEGMENTA_IMPORT_TIME_LIMIT seconds (failed with that reason, nothing written).
+SEGMENTA_IMPORT_INLINE_MAX_BYTES = env_int("SEGMENTA_IMPORT_INLINE_MAX_BYTES", 20 * 1024 * 1024, minimum=0)
+SEGMENTA_IMPORT_TIME_LIMIT = env_int("SEGMENTA_IMPORT_TIME_LIMIT", 1800, minimum=10)

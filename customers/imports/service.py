@@ -9,8 +9,9 @@ How an import runs:
    one of the `writers`: a COPY straight into an empty customer table on PostgreSQL, a COPY into
    a staging table then set-based upserts when it has customers, `bulk_create` on SQLite.
 3. Everything runs in one transaction: a file with any invalid row changes nothing, unless
-   `skip_invalid` is set, in which case the valid rows go in and the rejected ones come back as
-   a CSV with a `reason` column. A dry run validates and counts, then rolls back.
+   `skip_invalid` is set, in which case the valid rows go in and the rejected ones are streamed to
+   a CSV file with a `reason` column (`ImportJob.rejected_path`; none is kept for a dry run). A dry
+   run validates and counts, then rolls back.
 4. Every import, failed and dry runs included, is recorded as an `ImportJob`. After a committed
    import `customers_changed` is sent with the ids of the customers added or changed (a known
    customer whose values are all the same as in the file is left untouched and not announced;
@@ -30,14 +31,19 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pandas as pd
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 
 from core import storage
 from core.exceptions import DataError
@@ -49,6 +55,14 @@ from customers.orders.behaviour import derived_columns_renamed
 from customers.signals import customers_changed
 
 IMPORT_SOURCES = ("upload", "command", "admin")
+CONNECTION_LOST = (
+    "the database connection was lost during the import, so nothing was imported (the transaction was rolled "
+    "back); import the file again"
+)
+
+
+class ImportInterrupted(DataError):
+    """The import stopped for a reason outside the file (the database went away); nothing was written."""
 
 
 class CustomerWriter(Protocol):
@@ -65,6 +79,7 @@ class ImportResult:
     job: ImportJob
     dry_run: bool
     file_format: str = ""
+    rejected_sample: str = ""  # the first rejected rows as CSV (all of them: the job's rejected file)
 
     @property
     def rows_total(self) -> int:
@@ -83,8 +98,9 @@ class ImportResult:
         return self.job.rows_rejected
 
     @property
-    def rejected_csv(self) -> str:
-        return self.job.rejected_csv
+    def rejected_path(self) -> Path | None:
+        """The stored file of every rejected row (committed imports with skip invalid rows), or None."""
+        return Path(self.job.rejected_path) if self.job.rejected_path else None
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -105,9 +121,15 @@ class _Outcome:
     added: int
     updated: int
     rejected: int
-    rejected_csv: str
     customer_ids: list[int]
     file_format: str
+    rejected_rows: validation.RejectedRows | None = None
+    rejected_sample: str = ""
+
+
+def rejected_folder() -> Path:
+    """Where the rejected rows of committed imports are kept (one CSV per import)."""
+    return Path(settings.VAR_DIR) / "import-rejected"
 
 
 def customer_import(
@@ -122,11 +144,17 @@ def customer_import(
     dry_run: bool = False,
     max_bytes: int | None = None,
     chunk_rows: int = reading.CHUNK_ROWS,
+    rejected_out: str | os.PathLike | None = None,
+    job_id: int | None = None,
 ) -> ImportResult:
     """Import customers from a CSV, TSV or .xlsx file (a path or a binary file object).
 
     `mapping` overrides the automatic header mapping: {header in the file: canonical field}.
     `number_rows` gives each row of a file without an id column the id "<file name stem>-<row number>".
+    With `skip_invalid` the rejected rows are streamed to a file, never held in memory: kept with the
+    job (`rejected_path`) when the import is committed, not kept on a dry run; `rejected_out` also
+    gets a copy of them (the command's --rejected-out), dry runs included. `job_id` records the outcome
+    on that (queued) ImportJob instead of a new one.
     Raises DataError (message fit for users) when the file is refused; the failed ImportJob is
     attached to the exception as `import_job`.
     """
@@ -145,6 +173,8 @@ def customer_import(
         "skip_invalid": skip_invalid,
         "numbered_rows": number_rows,
     }
+    if job_id is not None:
+        job_fields["pk"] = job_id
     id_prefix = row_id_prefix(file_name) if number_rows else ""
     try:
         with reading.binary_open(file) as fh:
@@ -163,7 +193,15 @@ def customer_import(
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
-                    job = _job_record(job_fields, progress, outcome, status=ImportStatus.SUCCEEDED, started=started)
+                    stored = _rejected_store(outcome.rejected_rows)
+                    job = _job_record(
+                        job_fields,
+                        progress,
+                        outcome,
+                        status=ImportStatus.SUCCEEDED,
+                        started=started,
+                        rejected_path=stored,
+                    )
                     activity_record(
                         actor=actor,
                         verb="customers.imported",
@@ -175,13 +213,69 @@ def customer_import(
     except Exception as exc:
         unexpected = f"the import failed unexpectedly ({exc.__class__.__name__}: {exc})"
         message = str(exc) if isinstance(exc, DataError) else unexpected
+        if isinstance(exc, SoftTimeLimitExceeded):
+            message = (
+                f"the import took longer than {settings.SEGMENTA_IMPORT_TIME_LIMIT:,} seconds and was stopped, so "
+                "nothing was imported; split the file"
+            )
+        lost = _connection_lost(exc)
+        if lost:
+            message = CONNECTION_LOST
+            connection.close()  # the next query opens a new connection for the record
         progress.mapping = progress.mapping or (mapping or {})
         job = _job_record(job_fields, progress, None, status=ImportStatus.FAILED, started=started, error=message)
+        if lost:
+            interrupted = ImportInterrupted(message)
+            interrupted.import_job = job  # type: ignore[attr-defined]
+            raise interrupted from exc
         exc.import_job = job  # type: ignore[attr-defined]
         raise
     if dry_run:
         job = _job_record(job_fields, progress, outcome, status=ImportStatus.DRY_RUN, started=started)
-    return ImportResult(job=job, dry_run=dry_run, file_format=outcome.file_format)
+    _rejected_hand_over(outcome.rejected_rows, job=job, out=rejected_out)
+    return ImportResult(
+        job=job, dry_run=dry_run, file_format=outcome.file_format, rejected_sample=outcome.rejected_sample
+    )
+
+
+def _rejected_store(rejected: validation.RejectedRows | None) -> str:
+    """Move the rejected rows of a committed import to their place; its path ('' when none)."""
+    if rejected is None or rejected.path is None:
+        return ""
+    if not rejected.count:
+        rejected.discard()
+        return ""
+    target = rejected_folder() / f"import-{uuid.uuid4().hex}.csv"
+    rejected.path.replace(target)
+    rejected.path = target
+    return str(target)
+
+
+def _rejected_hand_over(rejected: validation.RejectedRows | None, *, job: ImportJob, out: Any) -> None:
+    """Copy the rejected rows to `out` if asked; drop the temporary file of a dry run."""
+    if rejected is None or rejected.path is None:
+        return
+    if out is not None and rejected.count:
+        shutil.copyfile(rejected.path, out)
+    if not job.rejected_path:
+        rejected.discard()
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """Whether `exc` says the database connection went away (killed, server restarted, network cut),
+    outside any transaction of the caller: the import's own transaction was then rolled back by the
+    server. (The writer's clean-up may already have opened a new connection, so ask the error.)"""
+    if not isinstance(exc, OperationalError | InterfaceError) or connection.in_atomic_block:
+        return False
+    text = str(exc).lower()
+    if any(sign in text for sign in ("connection", "terminating", "server closed", "shutdown")):
+        return True
+    if connection.connection is None:
+        return True
+    try:
+        return not connection.is_usable()
+    except Exception:  # noqa: BLE001 - any failure to ask means it is gone
+        return True
 
 
 def _import_rows(
@@ -215,13 +309,20 @@ def _import_rows(
 
 
 def _customers_table_empty() -> bool:
-    """Lock the customer table against other writers until commit; True when it holds no row.
+    """True when the customer table holds no row; then it is locked against other writers until commit.
 
-    Concurrent imports are serialised by this SHARE ROW EXCLUSIVE lock (readers are not blocked).
+    Only a first load (COPY straight into the empty table, its indexes dropped and rebuilt) holds the
+    SHARE ROW EXCLUSIVE lock while the file is read. An import into a table with customers takes no
+    lock while it reads and validates the file: its rows go to a staging table, and the lock is taken
+    for the upsert at the end (`writers.StagingWriter.finish`), which also serialises concurrent imports.
+    Readers are never blocked.
     """
+    table = writers.customer_table()
     with connection.cursor() as cursor:
-        storage.table_lock(cursor, table=writers.customer_table())
-        return storage.table_is_empty(cursor, table=writers.customer_table())
+        if not storage.table_is_empty(cursor, table=table):
+            return False
+        storage.table_lock(cursor, table=table)
+        return storage.table_is_empty(cursor, table=table)
 
 
 def _import_once(
@@ -253,25 +354,29 @@ def _import_once(
         progress.mapping = plan.as_mapping()
         kinds = validation.KindTracker()
         writer = writer_for(plan, kinds, first_load=first_load, file_size=progress.file_size)
+        rejected = validation.RejectedRows(plan, folder=rejected_folder() if skip_invalid else None)
         try:
             seen_ids: dict[str, int] = {}
-            rejected: list[validation.RejectedRow] = []
             for first_row, frame in chunks:
                 result = validation.chunk_validate(frame, first_row, plan, seen_ids, kinds)
                 progress.rows_total += len(result.clean) + len(result.rejected)
                 progress.rejected += len(result.rejected)
-                if skip_invalid or len(rejected) < validation.MAX_PROBLEMS_SHOWN:
-                    rejected.extend(result.rejected)
+                rejected.add(result.rejected)
                 if skip_invalid or not progress.rejected:
                     writer.write(result.clean)
+                del result
             writer.flush()
+            rejected.close()
             del seen_ids
             if progress.rows_total == 0:
                 raise DataError("the file has a header row but no data rows")
             if progress.rejected and not skip_invalid:
-                raise DataError(validation.problems_message(rejected, progress.rejected))
+                raise DataError(validation.problems_message(rejected.sample, progress.rejected))
             registered = attributes_register(plan, kinds, summaries=summaries, notes=progress.notes)
             added, updated, ids = writer.finish(plan, registered)
+        except BaseException:
+            rejected.discard()
+            raise
         finally:
             writer.close()
     finally:
@@ -280,9 +385,10 @@ def _import_once(
         added=added,
         updated=updated,
         rejected=progress.rejected,
-        rejected_csv=validation.rejected_csv(plan, rejected),
         customer_ids=ids,
         file_format=table.format,
+        rejected_rows=rejected,
+        rejected_sample=validation.rejected_csv(plan, rejected.sample),
     )
 
 
@@ -364,13 +470,32 @@ def _job_record(
     status: str,
     started: float,
     error: str = "",
+    rejected_path: str = "",
 ) -> ImportJob:
     """The ImportJob of a succeeded, dry or failed (`outcome` None, `error` said) import."""
-    done = outcome or _Outcome(
-        added=0, updated=0, rejected=progress.rejected, rejected_csv="", customer_ids=[], file_format=""
-    )
-    return ImportJob.objects.create(
-        **job_fields,
+    done = outcome or _Outcome(added=0, updated=0, rejected=progress.rejected, customer_ids=[], file_format="")
+    values = dict(job_fields)
+    pk = values.pop("pk", None)
+    if pk is not None:  # a queued import: its row is updated
+        values.update(stored_path="", options={})
+        ImportJob.objects.filter(pk=pk).update(
+            **_record_values(values, progress, done, status, started, error, rejected_path)
+        )
+        return ImportJob.objects.get(pk=pk)
+    return ImportJob.objects.create(**_record_values(values, progress, done, status, started, error, rejected_path))
+
+
+def _record_values(
+    values: dict[str, Any],
+    progress: _Progress,
+    done: _Outcome,
+    status: str,
+    started: float,
+    error: str,
+    rejected_path: str,
+) -> dict[str, Any]:
+    return dict(
+        **values,
         notes=progress.notes,
         status=status,
         file_size=progress.file_size,
@@ -380,10 +505,88 @@ def _job_record(
         rows_updated=done.updated,
         rows_rejected=done.rejected,
         duration_ms=_elapsed_ms(started),
-        rejected_csv=done.rejected_csv,
+        rejected_path=rejected_path,
         error=error,
     )
 
 
 def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+# --------------------------------------------------------------------------- large uploads: a queued row, a task
+
+#: The Celery task that runs a queued customer import (customers.tasks), sent by name as runs are.
+CUSTOMER_IMPORT_TASK = "customers.run_customer_import"
+
+
+def customer_upload_folder() -> Path:
+    return Path(settings.VAR_DIR) / "customer-uploads"
+
+
+def customer_import_queue(
+    *,
+    upload: Any,
+    user: AbstractBaseUser | AnonymousUser | None,
+    source: str = "upload",
+    mapping: dict[str, str] | None = None,
+    skip_invalid: bool = False,
+    number_rows: bool = False,
+    dry_run: bool = False,
+) -> ImportJob:
+    """Store an uploaded file and queue its import: the worker parses it (with the task's time limit)
+    while the page shows the queued job. The task is sent after commit."""
+    folder = customer_upload_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(getattr(upload, "name", "") or "upload").name[:200] or "upload"
+    stored = folder / f"{uuid.uuid4().hex}-{name}"
+    with open(stored, "wb") as out:
+        for piece in upload.chunks():
+            out.write(piece)
+    job = ImportJob.objects.create(
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+        source=source,
+        file_name=name[:255],
+        file_size=stored.stat().st_size,
+        status=ImportStatus.QUEUED,
+        skip_invalid=skip_invalid,
+        numbered_rows=number_rows,
+        mapping=mapping or {},
+        stored_path=str(stored),
+        options={"dry_run": dry_run},
+    )
+    job_id = job.pk
+    transaction.on_commit(lambda: customer_import_enqueue(import_id=job_id))
+    return job
+
+
+def customer_import_enqueue(*, import_id: int) -> None:
+    current_app.send_task(CUSTOMER_IMPORT_TASK, args=[import_id])
+
+
+def customer_import_run(*, import_id: int) -> str:
+    """Run a queued import once: claim it (queued -> running), import its stored file, delete the file.
+
+    Returns "skipped" when it was not queued (a redelivered message), else the job's status."""
+    claimed = ImportJob.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING)
+    if not claimed:
+        return "skipped"
+    job = ImportJob.objects.select_related("created_by").get(pk=import_id)
+    stored = Path(job.stored_path)
+    try:
+        customer_import(
+            file=stored,
+            file_name=job.file_name,
+            user=job.created_by,
+            source=job.source,
+            mapping=job.mapping,
+            skip_invalid=job.skip_invalid,
+            number_rows=job.numbered_rows,
+            dry_run=bool(job.options.get("dry_run")),
+            job_id=job.pk,
+        )
+    except DataError:
+        pass  # recorded on the job
+    finally:
+        stored.unlink(missing_ok=True)
+    return ImportJob.objects.values_list("status", flat=True).get(pk=import_id)

@@ -4,23 +4,35 @@ Pure (pandas), no database.
 * Gender: Female/F/2 -> female, Male/M/1 -> male (the ISO/IEC 5218 codes: 1 = male,
   2 = female, 0 = unknown, 9 = not applicable), Other/X/Diverse -> other, Unknown/U/N/A and
   empty -> unknown.
-* Ranges: age a whole number 0-120, annual income (k$) >= 0, spending score 1-100.
+* Ranges: age a whole number 0-120, annual income (k$) 0 to 1e12 (ANNUAL_INCOME_MAX: beyond it a value is a
+  typing error, and a run or the assignment of new customers would lose precision), spending score 1-100.
 * Empty cells are stored as missing. Ids are text: "0001" stays "0001".
+* Lengths: an id at most EXTERNAL_ID_MAX_LENGTH (64) characters, a text attribute at most
+  ATTRIBUTE_TEXT_MAX_LENGTH (1,000), a gender or number cell at most FIELD_TEXT_MAX_LENGTH (100).
+  Messages show at most 40 characters of a value, with its length (`reading.value_shown`).
 * Attribute kinds: number when every non-empty value is a number, date when every
   non-empty value is an ISO date (YYYY-MM-DD, optionally with a time), text otherwise.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import os
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.csvsafe import write_csv
+from core.csvsafe import safe_row, write_csv
 from customers.imports.columns import CANONICAL_FIELDS, EXTERNAL_ID_MAX_LENGTH, ColumnPlan
+from customers.imports.reading import value_shown
+
+# The largest annual income accepted (module doc): far below where float64 or int64 lose precision.
+ANNUAL_INCOME_MAX = 10**12
 
 # Lower-cased cell value -> normalised gender. 1/2 follow ISO/IEC 5218 (1 = male, 2 = female).
 GENDER_VALUES: dict[str, str] = {
@@ -49,6 +61,8 @@ GENDER_VALUES: dict[str, str] = {
 GENDER_HELP = "Female/F/2, Male/M/1, Other/X or Unknown/U"
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 MAX_PROBLEMS_SHOWN = 10
+ATTRIBUTE_TEXT_MAX_LENGTH = 1000
+FIELD_TEXT_MAX_LENGTH = 100
 RejectedRow = tuple[int, list[str], str]  # (row number, raw cells, reason)
 
 
@@ -150,7 +164,7 @@ def chunk_validate(
             ids = ids[keep].reset_index(drop=True)
             rows = rows[keep]
             empty_id = empty_id[keep]
-    problems: dict[int, list[str]] = {}
+    problems, frame = _long_cells(frame, plan, rows)
 
     def flag(mask: np.ndarray, column: str, message: Any) -> None:
         for pos in np.flatnonzero(mask):
@@ -162,7 +176,11 @@ def chunk_validate(
     id_header = plan.header_of("external_id")
     flag(empty_id, id_header, lambda pos: "the id is empty")
     too_long = (ids.str.len() > EXTERNAL_ID_MAX_LENGTH).to_numpy()
-    flag(too_long, id_header, lambda pos: f"{ids.iat[pos]!r} is longer than {EXTERNAL_ID_MAX_LENGTH} characters")
+    flag(
+        too_long,
+        id_header,
+        lambda pos: f"{value_shown(ids.iat[pos])} is longer than {EXTERNAL_ID_MAX_LENGTH} characters",
+    )
     id_list = ids.tolist()
     row_list = rows.tolist()
     fresh = dict(zip(id_list, row_list, strict=True))
@@ -195,7 +213,7 @@ def chunk_validate(
     # numbers: validated here, written as their text
     for name, low, high, whole in (
         ("age", 0, 120, True),
-        ("annual_income", 0, None, False),
+        ("annual_income", 0, ANNUAL_INCOME_MAX, False),
         ("spending_score", 1, 100, False),
     ):
         if name not in plan.fields:
@@ -238,6 +256,32 @@ def chunk_validate(
             rejected.append((int(rows[pos]), frame.iloc[pos, :width].tolist(), "; ".join(problems[pos])))
         out = out[valid].reset_index(drop=True)
     return ChunkResult(clean=out, rejected=rejected)
+
+
+def _long_cells(frame: pd.DataFrame, plan: ColumnPlan, rows: np.ndarray) -> tuple[dict[int, list[str]], pd.DataFrame]:
+    """Problems of the cells longer than their column allows (ids are checked with the ids), and the
+    frame with those cells emptied, so that no later message repeats them (their rows are rejected)."""
+    problems: dict[int, list[str]] = {}
+    copied = False
+    limits = [(plan.fields[name], FIELD_TEXT_MAX_LENGTH) for name in plan.fields if name != "external_id"]
+    limits += [(attr.index, ATTRIBUTE_TEXT_MAX_LENGTH) for attr in plan.attributes]
+    for index, limit in limits:
+        if index >= frame.shape[1]:
+            continue
+        column = frame[index]
+        lengths = column.str.len().to_numpy()
+        if not (lengths > limit).any():
+            continue
+        header = plan.headers[index]
+        for pos in np.flatnonzero(lengths > limit):
+            value = column.iat[pos]
+            problems.setdefault(int(pos), []).append(
+                f"row {rows[pos]}, column {header}: {value_shown(value)} is longer than {limit:,} characters"
+            )
+        if not copied:
+            frame, copied = frame.copy(), True
+        frame[index] = column.where(lengths <= limit, "")
+    return problems, frame
 
 
 def _numbers(raw: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -298,6 +342,51 @@ def rejected_csv(plan: ColumnPlan, rejected: list[RejectedRow]) -> str:
     buffer = io.StringIO()
     write_csv(buffer, rejected_header(plan), ([row, *cells, reason] for row, cells, reason in rejected))
     return buffer.getvalue()
+
+
+class RejectedRows:
+    """The rejected rows of an import, streamed to a CSV file as they come (formula-safe, with the row
+    number and the reason), never held in memory: only the first SAMPLE_ROWS are kept, for messages.
+
+    With `folder` None nothing is written (an import that stops at the first invalid row needs only
+    the sample). `path` is the written file (a temporary name in `folder`) once `close()` was called;
+    the caller moves it where it belongs or calls `discard()`.
+    """
+
+    SAMPLE_ROWS = 20
+
+    def __init__(self, plan: ColumnPlan, *, folder: Path | None) -> None:
+        self.count = 0
+        self.sample: list[RejectedRow] = []
+        self.path: Path | None = None
+        self._fh: Any = None
+        self._writer: Any = None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix="rejected-", suffix=".csv.part", dir=folder)
+            self.path = Path(name)
+            self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._fh)
+            self._writer.writerow(safe_row(rejected_header(plan)))
+
+    def add(self, rows: list[RejectedRow]) -> None:
+        self.count += len(rows)
+        room = self.SAMPLE_ROWS - len(self.sample)
+        if room > 0:
+            self.sample.extend(rows[:room])
+        if self._writer is not None:
+            self._writer.writerows(safe_row([row, *cells, reason]) for row, cells, reason in rows)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = self._writer = None
+
+    def discard(self) -> None:
+        self.close()
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
 
 
 def problems_message(rejected: list[RejectedRow], count: int) -> str:

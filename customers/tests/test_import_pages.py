@@ -14,6 +14,12 @@ from customers.models import Customer, ImportJob, ImportStatus
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _var_dir(settings, tmp_path):
+    settings.VAR_DIR = tmp_path  # rejected rows kept by imports
+
+
 GOOD = (
     b"CustomerID,Genre,Age,Annual Income (k$),Spending Score (1-100)\r\n0001,Male,19,15,39\r\n0002,Female,21,15,81\r\n"
 )
@@ -98,7 +104,8 @@ def test_skip_invalid_offers_the_rejected_rows(marketer_client, viewer_client):
     assert link.encode() in detail.content
     csv_response = marketer_client.get(link)
     assert csv_response.status_code == 200 and csv_response["Content-Type"].startswith("text/csv")
-    rows = list(csv.reader(io.StringIO(csv_response.content.decode())))
+    assert csv_response.streaming  # streamed from the job's file, not built in memory
+    rows = list(csv.reader(io.StringIO(b"".join(csv_response.streaming_content).decode())))
     assert rows[0][-1] == "reason" and rows[1][0] == "4"
     assert rows[1][-1] == "row 4, column Age: 'abc' is not a number"
     assert Customer.objects.count() == 2
@@ -115,13 +122,21 @@ def test_dry_run_from_the_page(marketer_client):
     assert ImportJob.objects.get().status == ImportStatus.DRY_RUN
 
 
+def test_a_dry_run_keeps_no_file_of_rejected_rows(marketer_client, settings):
+    response = upload(marketer_client, BAD, dry_run="on", skip_invalid="on")
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_rejected, job.rejected_path) == (ImportStatus.DRY_RUN, 1, "")
+    assert not any((settings.VAR_DIR / "import-rejected").iterdir())
+    assert marketer_client.get(reverse("customers:import-rejected", args=[job.pk])).status_code == 404
+
+
 def test_file_over_the_limit_refused(marketer_client, settings):
     settings.SEGMENTA_MAX_UPLOAD_BYTES = 50
     response = upload(marketer_client, GOOD)
     assert response.status_code == 400
-    assert "the upload limit is 50 bytes" in response.content.decode()
+    assert "the file is larger than the upload limit of 50 bytes; nothing was kept" in response.content.decode()
     assert Customer.objects.count() == 0
-    assert ImportJob.objects.get().status == ImportStatus.FAILED
 
 
 def test_imports_page_lists_every_import(marketer_client, viewer_client):

@@ -104,8 +104,7 @@ def run_claim(*, run_id: int, worker: str) -> str:
                         heartbeat_at=now,
                         worker=worker,
                         attempts=F("attempts") + 1,
-                        error="",
-                    )
+                    )  # `error` kept: a re-queued run's note ("re-queued: ...") ends in its evidence
                 )
         except IntegrityError:  # another claim of the same segmentation won the race
             return BUSY

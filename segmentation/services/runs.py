@@ -14,12 +14,15 @@ Claim (`run_execute`)
 
 Two requests for the same segmentation at once
     Never two running: the partial unique constraint `one_running_run_per_segmentation` guarantees it
-    and the claim checks it first. The rule:
-    * the later request wins: when a queued run is picked up and a newer one (higher version) of the
-      same segmentation is queued or running, the older one is marked superseded and skipped;
-    * a request made while a run is running waits: its claim answers BUSY and the task retries after
-      SEGMENTA_RUN_BUSY_RETRY seconds (the inline command says so and stops). The running run finishes
-      and activates normally; the waiting one runs after it (unless a newer request supersedes it).
+    and the claim checks it first. The rule (`segmentation.services.runs_queue`, README "Runs: what
+    happens to a request"):
+    * the later request wins: once a request's message is sent, older queued runs of the same
+      segmentation are superseded at once (and a queued run picked up while a newer one is queued or
+      running is superseded then);
+    * a request made while a run is running waits: its claim answers BUSY and the task sends its
+      message again with a countdown growing from SEGMENTA_RUN_BUSY_RETRY s to a minute, with no cap on
+      the tries, until SEGMENTA_RUN_WAIT_LIMIT (then it fails with the reason). `segment --inline`
+      waits the same way in its own process (`run_execute_waiting`).
 
 A worker that dies mid-run (the pool process is killed)
     The task is `acks_late` + `reject_on_worker_lost`, so the broker redelivers its message. A run that
@@ -28,9 +31,12 @@ A worker that dies mid-run (the pool process is killed)
     heartbeat is older than SEGMENTA_RUN_RECLAIM_AFTER seconds. A re-claim increments `attempts`, removes
     the partial segments/memberships and runs again; past SEGMENTA_RUN_MAX_ATTEMPTS attempts the run is
     failed with "worker lost ...". Either way the previous active run stays active and untouched until a
-    run succeeds. A holder on another host that is still heartbeating makes the redelivery a no-op;
-    if it died silently, `run_reap_stuck` fails the run once its heartbeat is older than
-    SEGMENTA_RUN_STUCK_AFTER.
+    run succeeds. A holder on another host that is still heartbeating makes the redelivery a no-op.
+
+A whole worker killed (nothing redelivers its message before the broker's visibility timeout)
+    While a run is held, its heartbeat is written at each progress step and by a thread (`Heartbeat`)
+    every SEGMENTA_RUN_HEARTBEAT s; the reaper (`run_reap_stuck`, every minute) re-queues a running run
+    whose heartbeat is older than SEGMENTA_RUN_SILENT_AFTER (or fails it past SEGMENTA_RUN_MAX_ATTEMPTS).
 
 Execution
     Load the customers set-based (`loading.py`), call the engine with a progress callback (stage,
@@ -50,15 +56,16 @@ Modules: claims (`run_claim`), memberships (writing and removing memberships), h
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -69,14 +76,13 @@ from segmentation.ml.rfm import rfm_segment
 from segmentation.ml.types import Evidence, SegmentationConfig, SegmentationResult
 from segmentation.models import Method, RunStatus, Segment, Segmentation, SegmentRun
 from segmentation.services import housekeeping, lineage, memberships
-from segmentation.services.claims import CLAIMED, FAILED, SUCCEEDED, run_claim, worker_identity
+from segmentation.services.claims import BUSY, CLAIMED, FAILED, SUCCEEDED, run_claim, worker_identity
 from segmentation.services.config import segmentation_config
+from segmentation.services.runs_queue import run_busy_wait, run_enqueue, run_status_of, runs_supersede_older
 from segmentation.services.strategies import strategy_for_segment
 from segmentation.services.value_flags import segment_flags_apply_values
 
 logger = logging.getLogger(__name__)
-
-RUN_TASK = "segmentation.run_segment_run"  # the Celery task that executes a run (segmentation.tasks)
 
 
 def run_request(
@@ -117,20 +123,6 @@ def run_request(
     return run
 
 
-def run_enqueue(*, run_id: int) -> None:
-    """Send the run's task to the broker; a broker that cannot be reached fails the run with the reason."""
-    try:
-        current_app.send_task(RUN_TASK, args=[run_id])
-    except Exception as exc:  # broker down: say so on the run rather than leaving it queued forever
-        logger.exception("could not queue run %s", run_id)
-        SegmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.FAILED,
-            stage="queueing",
-            error=f"could not queue the run: the task broker is unreachable ({exc})",
-            finished_at=timezone.now(),
-        )
-
-
 class ProgressWriter:
     """The engine's progress callback: writes stage, percent and heartbeat, throttled, only while we hold the run.
 
@@ -164,6 +156,50 @@ class ProgressWriter:
         self.lost = changed == 0
 
 
+class Heartbeat:
+    """A thread that writes the run's `heartbeat_at` every SEGMENTA_RUN_HEARTBEAT seconds while we hold it.
+
+    Progress writes heartbeat too, but a long stage reports no progress (loading a million customers,
+    writing their memberships): the reaper must not take a silent stage for a dead worker. The thread
+    has its own database connection, closed when it stops. Not started inside a transaction (tests):
+    its connection could not see the run.
+    """
+
+    def __init__(self, *, run_id: int, worker: str) -> None:
+        self.run_id, self.worker = run_id, worker
+        self.every = float(settings.SEGMENTA_RUN_HEARTBEAT)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> Heartbeat:
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(target=self._beat, name=f"run-{self.run_id}-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _beat(self) -> None:
+        from django.db import connections
+
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    changed = SegmentRun.objects.filter(
+                        pk=self.run_id, status=RunStatus.RUNNING, worker=self.worker
+                    ).update(heartbeat_at=timezone.now())
+                except Exception:  # a busy database: the next beat tries again
+                    logger.warning("heartbeat of run %s not written", self.run_id, exc_info=True)
+                    continue
+                if not changed:
+                    return  # the run is no longer ours (finished, reaped or taken over)
+        finally:
+            connections.close_all()
+
+
 # --------------------------------------------------------------------------------------------- execute
 
 
@@ -187,6 +223,54 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
     if outcome != CLAIMED:
         logger.info("run %s not executed: %s", run_id, outcome)
         return outcome
+    with Heartbeat(run_id=run_id, worker=worker):
+        outcome = _run_execute_claimed(run_id=run_id, worker=worker)
+    if outcome == SUCCEEDED:  # customers added while the run computed get their segment now; never fails the run
+        run = SegmentRun.objects.select_related("segmentation").get(pk=run_id)
+        try:
+            memberships.memberships_assign_new(segmentation=run.segmentation)
+            housekeeping.runs_prune_history(segmentation=run.segmentation)
+        except Exception:
+            logger.exception("follow-up of run %s failed", run_id)
+    return outcome
+
+
+def run_execute_waiting(
+    *,
+    run_id: int,
+    worker: str = "",
+    on_wait: Callable[[float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> str:
+    """Execute the run in this process (`segment --inline`), waiting as a queued run does while another runs.
+
+    The same claim and the same wait policy as the worker's task (`runs_queue.run_busy_wait`): returns
+    the outcome; a run that waited past SEGMENTA_RUN_WAIT_LIMIT, or was superseded meanwhile, is not
+    executed. Interrupted while waiting (Ctrl-C), the run is failed with that reason: no orphan queued run.
+    """
+    runs_supersede_older(run_id=run_id)
+    while True:
+        outcome = run_execute(run_id=run_id, worker=worker)
+        if outcome != BUSY:
+            return outcome
+        countdown = run_busy_wait(run_id=run_id)
+        if countdown is None:
+            return run_status_of(run_id=run_id)
+        if on_wait is not None:
+            on_wait(countdown)
+        try:
+            sleep(countdown)
+        except BaseException:
+            SegmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+                status=RunStatus.FAILED,
+                stage="waiting",
+                error="the command that was waiting to run it was interrupted",
+                finished_at=timezone.now(),
+            )
+            raise
+
+
+def _run_execute_claimed(*, run_id: int, worker: str) -> str:
     run = SegmentRun.objects.select_related("segmentation").get(pk=run_id)
     writer = ProgressWriter(run_id=run_id, worker=worker)
     stage = "loading customers"
@@ -234,11 +318,6 @@ def run_execute(*, run_id: int, worker: str = "") -> str:
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise
         return FAILED
-    try:  # customers added while the run computed get their segment now; never fails the run
-        memberships.memberships_assign_new(segmentation=run.segmentation)
-        housekeeping.runs_prune_history(segmentation=run.segmentation)
-    except Exception:
-        logger.exception("follow-up of run %s failed", run_id)
     return SUCCEEDED
 
 

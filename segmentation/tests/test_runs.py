@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from customers.signals import customers_changed
 from customers.tests.factories import customer_blobs_create
 from segmentation import ml
 from segmentation.models import Membership, RunPin, RunStatus, Segment, Segmentation, SegmentRun
-from segmentation.services import claims, config, housekeeping, memberships, runs, schedules
+from segmentation.services import claims, config, housekeeping, memberships, runs, runs_queue, schedules
 
 pytestmark = pytest.mark.django_db
 
@@ -249,6 +250,70 @@ def test_request_while_one_is_running_waits(seg, blobs):
     assert SegmentRun.objects.filter(status=RunStatus.RUNNING).count() == 1
 
 
+def test_sending_a_request_supersedes_older_queued_ones_at_once(seg, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(runs_queue.current_app, "send_task", lambda name, args: None)
+    with django_capture_on_commit_callbacks(execute=True):
+        older = _request(seg)
+    with django_capture_on_commit_callbacks(execute=True):
+        newer = _request(seg)
+    older.refresh_from_db()
+    newer.refresh_from_db()
+    assert older.status == RunStatus.SUPERSEDED and older.finished_at is not None
+    assert older.error == f"superseded by run #{newer.pk}, a newer request for the same segmentation"
+    assert newer.status == RunStatus.QUEUED and newer.heartbeat_at is not None  # sent: a sign of its message
+
+
+def test_a_waiting_run_backs_off_without_a_cap_then_gives_up_after_the_wait_limit(seg, settings):
+    settings.SEGMENTA_RUN_BUSY_RETRY = 10
+    settings.SEGMENTA_RUN_WAIT_LIMIT = 3600
+    running = _request(seg)
+    claims.run_claim(run_id=running.pk, worker=f"{socket.gethostname()}:1")
+    waiting = _request(seg)
+    assert runs.run_execute(run_id=waiting.pk, worker="test:2") == claims.BUSY
+    assert runs_queue.run_busy_wait(run_id=waiting.pk) == 10
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.QUEUED and waiting.stage == f"waiting for run #{running.pk}"
+    SegmentRun.objects.filter(pk=waiting.pk).update(queued_at=timezone.now() - timedelta(minutes=2))
+    assert runs_queue.run_busy_wait(run_id=waiting.pk) == pytest.approx(30, abs=1)
+    SegmentRun.objects.filter(pk=waiting.pk).update(queued_at=timezone.now() - timedelta(minutes=50))
+    assert runs_queue.run_busy_wait(run_id=waiting.pk) == 60  # at most once a minute, however long
+    SegmentRun.objects.filter(pk=waiting.pk).update(queued_at=timezone.now() - timedelta(minutes=61))
+    assert runs_queue.run_busy_wait(run_id=waiting.pk) is None
+    waiting.refresh_from_db()
+    assert waiting.status == RunStatus.FAILED and waiting.finished_at is not None
+    assert waiting.error.startswith("waited 36") and f"for run #{running.pk} of the same segmentation" in waiting.error
+
+
+def test_inline_run_waits_for_the_running_one_then_runs(seg, blobs):
+    running = _request(seg, k=3)
+    claims.run_claim(run_id=running.pk, worker=f"{socket.gethostname()}:1")
+    inline = runs.run_request(segmentation=seg, requested_by=None, trigger="command", enqueue=False, overrides={"k": 3})
+    waits = []
+
+    def sleep(seconds: float) -> None:  # meanwhile the running run ends
+        waits.append(seconds)
+        SegmentRun.objects.filter(pk=running.pk).update(status=RunStatus.FAILED, finished_at=timezone.now())
+
+    assert runs.run_execute_waiting(run_id=inline.pk, worker="test:2", sleep=sleep) == claims.SUCCEEDED
+    assert len(waits) == 1
+    seg.refresh_from_db()
+    assert seg.active_run_id == inline.pk
+
+
+def test_inline_run_interrupted_while_waiting_is_failed_not_left_queued(seg):
+    running = _request(seg)
+    claims.run_claim(run_id=running.pk, worker=f"{socket.gethostname()}:1")
+    inline = runs.run_request(segmentation=seg, requested_by=None, trigger="command", enqueue=False)
+
+    def sleep(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runs.run_execute_waiting(run_id=inline.pk, worker="test:2", sleep=sleep)
+    inline.refresh_from_db()
+    assert inline.status == RunStatus.FAILED and "interrupted" in inline.error
+
+
 def test_database_never_allows_two_running_runs(seg):
     a, b = _request(seg), _request(seg)
     SegmentRun.objects.filter(pk=a.pk).update(status=RunStatus.RUNNING)
@@ -286,18 +351,70 @@ def test_run_lost_too_often_fails(seg, blobs, settings):
 # ------------------------------------------------------------------ upkeep
 
 
-def test_reaper_fails_only_stuck_runs(seg):
-    stuck = _request(seg)
+def test_reaper_requeues_a_silent_running_run_and_leaves_live_ones(seg, blobs, django_capture_on_commit_callbacks):
+    first = _run(seg, k=3)
+    stuck = _request(seg, k=3)
     other = Segmentation.objects.create(name="Other")
     fresh_run = runs.run_request(segmentation=other, requested_by=None, trigger="manual")
-    claims.run_claim(run_id=stuck.pk, worker="w:1")
+    claims.run_claim(run_id=stuck.pk, worker="elsewhere:1")
     claims.run_claim(run_id=fresh_run.pk, worker="w:2")
     SegmentRun.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now() - timedelta(hours=3))
     assert housekeeping.run_reap_stuck(older_than=3600) == 1
     stuck.refresh_from_db()
     fresh_run.refresh_from_db()
-    assert stuck.status == RunStatus.FAILED and "stuck" in stuck.error
+    assert stuck.status == RunStatus.QUEUED and stuck.worker == "" and stuck.stage == "queued"
+    assert "re-queued: no sign of life from worker elsewhere:1 for more than 3600 s during attempt 1" in stuck.error
     assert fresh_run.status == RunStatus.RUNNING
+    seg.refresh_from_db()
+    assert seg.active_run_id == first.pk  # a reaped run never touches the active segments
+    # The re-sent message runs it; the note of what happened stays with its evidence.
+    assert runs.run_execute(run_id=stuck.pk, worker="test:3") == claims.SUCCEEDED
+    stuck.refresh_from_db()
+    assert stuck.status == RunStatus.SUCCEEDED and stuck.attempts == 2 and stuck.error == ""
+    assert any("re-queued" in note for note in stuck.evidence["notes"])
+
+
+def test_reaper_fails_a_silent_run_past_its_attempts(seg, settings):
+    settings.SEGMENTA_RUN_MAX_ATTEMPTS = 1
+    stuck = _request(seg)
+    claims.run_claim(run_id=stuck.pk, worker="w:1")
+    SegmentRun.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now() - timedelta(hours=3))
+    assert housekeeping.run_reap_stuck(older_than=3600) == 1
+    stuck.refresh_from_db()
+    assert stuck.status == RunStatus.FAILED
+    assert stuck.error == "stuck: no sign of life from worker w:1 for more than 3600 s (attempt 1 of 1); giving up"
+
+
+def test_reaper_resends_a_queued_run_nobody_picked_up(seg, settings, monkeypatch):
+    sent = []
+    monkeypatch.setattr(runs_queue.current_app, "send_task", lambda name, args: sent.append((name, args)))
+    settings.SEGMENTA_RUN_QUEUED_STALE = 600
+    orphan = _request(seg)  # requested, its message never sent (on_commit never ran: like a lost message)
+    assert housekeeping.run_reap_stuck() == 0  # not stale yet
+    SegmentRun.objects.filter(pk=orphan.pk).update(queued_at=timezone.now() - timedelta(minutes=11))
+    assert housekeeping.run_reap_stuck() == 1
+    assert sent == [(runs_queue.RUN_TASK, [orphan.pk])]
+    orphan.refresh_from_db()
+    assert orphan.status == RunStatus.QUEUED and orphan.heartbeat_at is not None
+    assert housekeeping.run_reap_stuck() == 0  # just sent: a sign of life
+    # Still nobody after the wait limit: failed, with the reason.
+    settings.SEGMENTA_RUN_WAIT_LIMIT = 3600
+    SegmentRun.objects.filter(pk=orphan.pk).update(
+        queued_at=timezone.now() - timedelta(hours=2), heartbeat_at=timezone.now() - timedelta(minutes=11)
+    )
+    assert housekeeping.run_reap_stuck() == 1
+    orphan.refresh_from_db()
+    assert orphan.status == RunStatus.FAILED and orphan.finished_at is not None
+    assert "no worker took it up (is a worker running?)" in orphan.error
+
+
+def test_reaper_supersedes_a_stale_queued_run_with_a_newer_request(seg, blobs):
+    older = _request(seg, k=3)
+    newer = _run(seg, k=3)
+    SegmentRun.objects.filter(pk=older.pk).update(queued_at=timezone.now() - timedelta(hours=1))
+    assert housekeeping.run_reap_stuck() == 1
+    older.refresh_from_db()
+    assert older.status == RunStatus.SUPERSEDED and f"superseded by run #{newer.pk}" in older.error
 
 
 def test_retention_keeps_newest_and_active(seg, blobs):
@@ -440,8 +557,8 @@ def test_reap_runs_command(seg, blobs):
     SegmentRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=5))
     out = io.StringIO()
     call_command("reap_runs", "--prune", stdout=out)
-    assert "Failed 1 stuck run(s)." in out.getvalue() and "Deleted 0 old run(s)" in out.getvalue()
-    assert SegmentRun.objects.get(pk=run.pk).status == RunStatus.FAILED
+    assert "Reaped 1 run(s)" in out.getvalue() and "Deleted 0 old run(s)" in out.getvalue()
+    assert SegmentRun.objects.get(pk=run.pk).status == RunStatus.QUEUED  # re-queued: attempt 1 of 3
 
 
 def test_retention_keeps_pinned_runs(seg, blobs):
@@ -676,3 +793,38 @@ def test_imputing_run_keeps_customers_with_most_features_and_counts_the_rest(seg
     assert run.rows_used == 301 and run.rows_dropped == 2
     assert run.excluded == {"missing 2 of 3 features": 1, "missing all 3 features": 1}
     assert sum(run.segments.values_list("size", flat=True)) == len(members) == 301
+
+
+def test_redis_visibility_timeout_follows_the_run_time_limit_and_the_reaper_runs_every_minute():
+    code = (
+        "import config.settings.base as b; "
+        "print(b.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], "
+        "b.SEGMENTA_RUN_SILENT_AFTER, b.SEGMENTA_RUN_STUCK_AFTER)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0", "SEGMENTA_RUN_TIME_LIMIT": "600"}
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, capture_output=True, text=True, check=True)
+    out = out.stdout
+    assert out.split() == ["780", "180", "7200"]  # hard limit (+60 s) + 2 min; not Redis's default of an hour
+    from celery import current_app  # the project's app (no import of config from here: layers)
+
+    reaper = current_app.conf.beat_schedule["segmentation-reap-stuck-runs"]
+    assert reaper["task"] == "segmentation.reap_stuck_runs" and reaper["schedule"] <= 120
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_thread_beats_through_a_silent_stage_and_stops_when_the_run_is_lost(seg, settings):
+    import time
+
+    settings.SEGMENTA_RUN_HEARTBEAT = 1
+    run = _request(seg)
+    claims.run_claim(run_id=run.pk, worker="test:1")
+    old = timezone.now() - timedelta(hours=1)
+    SegmentRun.objects.filter(pk=run.pk).update(heartbeat_at=old)
+    with runs.Heartbeat(run_id=run.pk, worker="test:1") as beat:
+        time.sleep(2.5)  # a stage with no progress (loading, writing memberships)
+        run.refresh_from_db()
+        assert run.heartbeat_at > old + timedelta(minutes=59)
+        SegmentRun.objects.filter(pk=run.pk).update(worker="other:2")  # taken over: the thread stops writing
+        time.sleep(1.5)
+        assert not beat._thread.is_alive()

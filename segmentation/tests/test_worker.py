@@ -8,6 +8,7 @@ import time
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from customers.tests.factories import customer_blobs_create, customers_import_file
 from segmentation.models import Membership, RunStatus, Segmentation, SegmentRun
@@ -97,8 +98,9 @@ def test_worker_killed_mid_run_is_redelivered_and_completes(celery_worker, admin
 def test_two_requests_at_once_never_run_twice(celery_worker):
     customer_blobs_create(150)
     seg = config.segmentation_get_or_create_default()
-    a = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
-    b = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    with transaction.atomic():  # two requests at once: both messages are sent when they commit
+        a = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+        b = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert SegmentRun.objects.filter(segmentation=seg, status=RunStatus.RUNNING).count() <= 1
@@ -111,3 +113,72 @@ def test_two_requests_at_once_never_run_twice(celery_worker):
     assert b.status == RunStatus.SUCCEEDED
     seg.refresh_from_db()
     assert seg.active_run_id == b.pk
+
+
+# Issue 14, findings 1 and 2: every request reaches an outcome, with two worker processes.
+SLOW_RUN = {"SEGMENTA_TEST_SEGMENT_DELAY": "25", "SEGMENTA_RUN_BUSY_RETRY": "1"}
+
+
+@pytest.mark.parametrize("worker_env", [SLOW_RUN])
+def test_two_requests_during_a_slow_run_with_two_workers_both_reach_an_outcome(celery_worker):
+    # Before: a waiting run retried with `self.retry(max_retries=None)`, i.e. the task's default of 5
+    # retries; after the 5th (here ~6 s into a 25 s run) it stayed queued forever.
+    celery_worker.start_another()
+    customer_blobs_create(150)
+    seg = config.segmentation_get_or_create_default()
+    first = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    _wait(first.pk, lambda r: r.status == RunStatus.RUNNING and r.stage == "preparing", timeout=60)
+    b = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    c = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    # The later request wins at once: the earlier queued one is superseded, not left queued.
+    b = _wait(b.pk, lambda r: r.is_finished, timeout=30)
+    assert b.status == RunStatus.SUPERSEDED
+    # The other waits for the running run (many more than 5 tries), then runs.
+    first = _wait(first.pk, lambda r: r.is_finished, timeout=120)
+    assert first.status == RunStatus.SUCCEEDED, celery_worker.log()
+    c = _wait(c.pk, lambda r: r.is_finished, timeout=150)
+    assert c.status == RunStatus.SUCCEEDED, (c.error, celery_worker.log())
+    assert not SegmentRun.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING)).exists()
+    seg.refresh_from_db()
+    assert seg.active_run_id == c.pk
+    assert f"superseded by run #{c.pk}" in b.error
+    logs = celery_worker.log() + "".join(w.log() for w in celery_worker.others)
+    assert logs.count("'waiting'") > 5, "the waiting run was looked at more than the 5 retries of before"
+
+
+@pytest.mark.parametrize(
+    "worker_env",
+    [
+        {
+            "SEGMENTA_TEST_SEGMENT_DELAY": "8",
+            "SEGMENTA_RUN_HEARTBEAT": "2",
+            "SEGMENTA_RUN_SILENT_AFTER": "6",
+            "SEGMENTA_RUN_REAP_EVERY": "2",
+        }
+    ],
+)
+def test_a_whole_worker_killed_is_noticed_within_seconds_and_its_run_requeued(celery_worker):
+    # Before: with the main process killed too, nothing redelivered the message before the broker's
+    # visibility timeout (an hour on Redis) and the reaper waited two hours: the run stayed "running".
+    customer_blobs_create(150)
+    seg = config.segmentation_get_or_create_default()
+    first = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", enqueue=False, overrides={"k": 3})
+    runs.run_execute(run_id=first.pk)
+    before = _active_snapshot(seg)
+    run = runs.run_request(segmentation=seg, requested_by=None, trigger="manual", overrides={"k": 3})
+    running = _wait(run.pk, lambda r: r.status == RunStatus.RUNNING and r.stage == "preparing", timeout=60)
+    celery_worker.kill_all()  # the machine is lost: main process and pool together
+    killed_at = time.monotonic()
+    celery_worker.start_another(beat=True)  # another machine, with the one beat (the reaper every 2 s here)
+    requeued = _wait(run.pk, lambda r: r.worker != running.worker, timeout=60)
+    noticed = time.monotonic() - killed_at
+    print(f"whole worker killed: run re-queued after {noticed:.1f} s")
+    assert noticed < 45, noticed
+    assert _active_snapshot(seg) == before  # meanwhile the previous segments stay active and untouched
+    run = _wait(run.pk, lambda r: r.is_finished, timeout=120)
+    assert run.status == RunStatus.SUCCEEDED, (run.error, celery_worker.others[0].log())
+    assert run.attempts == 2 and requeued.worker != running.worker
+    assert any(f"no sign of life from worker {running.worker}" in note for note in run.evidence["notes"])
+    seg.refresh_from_db()
+    assert seg.active_run_id == run.pk
+    assert Membership.objects.filter(run=run).count() == 150

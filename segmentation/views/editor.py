@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from core.exceptions import ConfigError, SegmentaError
 from segmentation.forms import EDITOR_PRESETS, SegmentationForm
-from segmentation.models import Segmentation
+from segmentation.models import RunStatus, Segmentation
 from segmentation.selectors.editor import column_stats, segmentation_list_entries, segmentation_preview
 from segmentation.services import runs as run_services
 from segmentation.services.config import config_from_values
@@ -140,5 +140,9 @@ def _after_save(request: HttpRequest, segmentation: Segmentation, *, run: bool) 
     except SegmentaError as exc:
         messages.error(request, f"“{segmentation.name}” saved, but the run could not start: {exc}")
         return redirect("segmentation:segmentation-list")
-    messages.success(request, f"“{segmentation.name}” saved; run #{queued.pk} queued.")
+    queued.refresh_from_db(fields=["status", "error"])
+    if queued.status == RunStatus.FAILED:  # the broker could not be reached: the run says why
+        messages.error(request, f"“{segmentation.name}” saved, but run #{queued.pk} failed: {queued.error}")
+    else:
+        messages.success(request, f"“{segmentation.name}” saved; run #{queued.pk} queued.")
     return redirect("segmentation:run-detail", run_id=queued.pk)

@@ -67,6 +67,7 @@ class Command(BaseCommand):
                 skip_invalid=options["skip_invalid"],
                 number_rows=options["number_rows"],
                 dry_run=options["dry_run"],
+                rejected_out=options["rejected_out"] or None,
             )
         except DataError as exc:
             raise CommandError(f"{path.name}: {exc}") from None
@@ -84,11 +85,10 @@ class Command(BaseCommand):
         if result.rejected:
             out = options["rejected_out"]
             if out:
-                Path(out).write_text(result.rejected_csv, encoding="utf-8")
                 self.stdout.write(f"Rejected rows with the reason for each: {out}")
             else:
                 self.stdout.write("Rejected rows (use --rejected-out PATH to save them as CSV):")
-                for line in result.rejected_csv.splitlines()[1:21]:
+                for line in result.rejected_sample.splitlines()[1:21]:
                     self.stdout.write(f"  {line}")
                 if result.rejected > 20:
                     self.stdout.write(f"  ... and {result.rejected - 20} more")

@@ -227,7 +227,7 @@ def test_map_unknown_column_or_field(tmp_path):
         ),
         (
             HEADER + "0004,Male,30,-1,39\r\n",
-            "row 2, column Annual Income (k$): '-1' is out of range: must be at least 0",
+            "row 2, column Annual Income (k$): '-1' is out of range: must be between 0 and 1000000000000",
         ),
         (
             HEADER + "0004,Male,30,15,39\r\n0004,Female,31,16,40\r\n",
@@ -309,7 +309,7 @@ def test_skip_invalid_imports_valid_rows_and_returns_rejected_csv(tmp_path):
     result = run(write(tmp_path, body), skip_invalid=True)
     assert (result.rows_total, result.added, result.updated, result.rejected) == (5, 1, 0, 4)
     assert list(Customer.objects.values_list("external_id", flat=True)) == ["0001"]
-    rows = list(csv.reader(io.StringIO(result.rejected_csv)))
+    rows = list(csv.reader(io.StringIO(result.rejected_path.read_text(encoding="utf-8"))))
     assert rows[0] == ["row", "CustomerID", "Genre", "Age", "Annual Income (k$)", "Spending Score (1-100)", "reason"]
     assert rows[1] == ["3", "0002", "Male", "abc", "15", "39", "row 3, column Age: 'abc' is not a number"]
     assert rows[2][0] == "4" and "'140' is out of range" in rows[2][-1]
@@ -317,7 +317,8 @@ def test_skip_invalid_imports_valid_rows_and_returns_rejected_csv(tmp_path):
     assert rows[4][2] == "'=cmd()"  # written formula-safe
     job = result.job
     assert (job.rows_added, job.rows_rejected, job.skip_invalid) == (1, 4, True)
-    assert job.rejected_csv == result.rejected_csv
+    assert job.rejected_path == str(result.rejected_path) and job.rejected_csv == ""
+    assert result.rejected_sample == result.rejected_path.read_bytes().decode()
 
 
 def test_dry_run_changes_nothing(tmp_path, existing):

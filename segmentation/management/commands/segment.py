@@ -15,7 +15,7 @@ from core.exceptions import SegmentaError
 from segmentation.ml.config import SCALERS, TRANSFORMS
 from segmentation.models import RunStatus
 from segmentation.selectors import runs as selectors
-from segmentation.services import claims, runs
+from segmentation.services import runs
 from segmentation.services.config import segmentation_get_or_create_default
 
 
@@ -120,12 +120,17 @@ class Command(BaseCommand):
         if not quiet:
             self.stdout.write(f"Run #{run.pk} of “{segmentation.name}” queued.")
         if options["inline"]:
-            outcome = runs.run_execute(run_id=run.pk)
-            if outcome == claims.BUSY:
-                raise CommandError(
-                    f"run #{run.pk} stays queued: another run of “{segmentation.name}” is running; "
-                    "a worker will pick it up after that one (or run this command again later)"
-                )
+            # The worker's path (claim, wait while another run of the segmentation is running, give up
+            # after SEGMENTA_RUN_WAIT_LIMIT), in this process: the run never stays queued.
+            def waiting(countdown: float) -> None:
+                if not quiet:
+                    current = selectors.run_get(run_id=run.pk)
+                    stage = current.stage if current is not None else "waiting"
+                    self.stdout.write(
+                        f"  {stage}: another run of “{segmentation.name}” is running; trying again in {countdown:g} s"
+                    )
+
+            runs.run_execute_waiting(run_id=run.pk, on_wait=waiting)
             run.refresh_from_db()
         else:
             last = {"stage": None}
