@@ -22,4 +22,9 @@ urlpatterns = [
     path("playbook/<int:pk>/edit/", views.playbook_edit, name="playbook-edit"),
     path("recommendations/", recommendation_views.recommendations_page, name="recommendations"),
     path("recommendations/run/", recommendation_views.recommendations_run, name="recommendations-run"),
+    path(
+        "recommendations/runs/<int:pk>/status.json",
+        recommendation_views.recommendation_run_status_json,
+        name="recommendations-run-status",
+    ),
 ]

@@ -123,3 +123,37 @@ def recommendations_for_export(*, n: int = 10) -> QuerySet[Recommendation]:
         .order_by("customer__external_id", "rank")
         .values_list("customer__external_id", "rank", "product__code", "product__description", "score", "reason")
     )
+
+
+FEATURED = 3  # products to feature in a segment's strategy
+
+
+def segment_products_to_feature(*, segment: Segment, n: int = FEATURED) -> list[dict[str, Any]]:
+    """The products a segment's message should feature: its defining products (lift against the whole base)
+    and its most recommended ones, alternately, without repeats; each with `code`, `description` and `why`
+    ("defines this segment" or "most recommended to its members"). Empty without an active run."""
+    if recommendation_run_active() is None:
+        return []
+    defining = [{**p, "why": "defines this segment"} for p in segment_defining_products(segment=segment, n=n)]
+    recommended = [
+        {**p, "why": "most recommended to its members"} for p in segment_recommended_products(segment=segment, n=n * 2)
+    ]
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for i in range(max(len(defining), len(recommended))):
+        for source in (defining, recommended):
+            if i < len(source) and source[i]["code"] not in seen and len(out) < n:
+                seen.add(source[i]["code"])
+                out.append(source[i])
+    return out
+
+
+def recommendations_basis(*, items: list[Recommendation], run: RecommendationRun | None) -> dict[str, Any] | None:
+    """Why a customer's list is what it is when it is a cold start (too little history): `kind` is
+    "segment" (popular in their segment) or "overall" (popular with all customers), with the run's
+    threshold `below` (purchase days); None for a list from their own history (or no list)."""
+    if not items or not all(r.cold_start for r in items):
+        return None
+    kind = "segment" if any(r.reason_kind == "segment_popular" for r in items) else "overall"
+    below = int(((run.params if run else None) or {}).get("cold_start_below") or 1)
+    return {"kind": kind, "below": below}

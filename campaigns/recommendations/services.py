@@ -40,7 +40,10 @@ logger = logging.getLogger(__name__)
 
 RUN_TASK = "campaigns.recommendation_run"  # campaigns.recommendations.tasks
 DEFAULT_HOLDOUT_DAYS = 30
-PARAMS = ("holdout_days", "holdout_from", "n", "exclude_bought")
+PARAMS = ("holdout_days", "holdout_from", "n", "exclude_bought", "cold_start_below")
+#: Customers with fewer purchase days than this get popularity (in their segment, else overall): the engine's default.
+DEFAULT_COLD_START_BELOW = RecommendConfig.cold_start_below
+COLD_START_MAX = 365
 
 
 def recommendation_params(
@@ -49,6 +52,7 @@ def recommendation_params(
     holdout_from: dt.date | str | None = None,
     n: int | None = None,
     exclude_bought: bool | None = None,
+    cold_start_below: int | None = None,
 ) -> dict[str, Any]:
     """The run's parameters, checked: each error names the parameter, what it expects and what it got."""
     params: dict[str, Any] = {
@@ -56,6 +60,7 @@ def recommendation_params(
         "holdout_from": None,
         "n": 10,
         "exclude_bought": True,
+        "cold_start_below": DEFAULT_COLD_START_BELOW,
     }
     if holdout_days is not None:
         if not isinstance(holdout_days, int) or not 1 <= holdout_days <= 365:
@@ -72,6 +77,14 @@ def recommendation_params(
         params["n"] = n
     if exclude_bought is not None:
         params["exclude_bought"] = bool(exclude_bought)
+    if cold_start_below is not None:
+        if isinstance(cold_start_below, bool) or not isinstance(cold_start_below, int):
+            raise ConfigError(f"cold_start_below: expected a whole number of purchase days, got {cold_start_below!r}")
+        if not 1 <= cold_start_below <= COLD_START_MAX:
+            raise ConfigError(
+                f"cold_start_below: expected a whole number from 1 to {COLD_START_MAX}, got {cold_start_below!r}"
+            )
+        params["cold_start_below"] = cold_start_below
     return params
 
 
@@ -147,6 +160,7 @@ def recommendation_run_execute(*, run_id: int) -> str:
             holdout_days=int(p.get("holdout_days", DEFAULT_HOLDOUT_DAYS)),
             holdout_from=p.get("holdout_from"),
             exclude_bought=bool(p.get("exclude_bought", True)),
+            cold_start_below=int(p.get("cold_start_below", DEFAULT_COLD_START_BELOW)),
         )
         result = recommend(lines, segments=segments or None, customers=customers, config=config)
         if not result.ok:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import redirect, render
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns.recommendations import selectors, services
+from campaigns.recommendations.models import RecommendationRun
+from core.exceptions import ConfigError
 from segmentation.ml.charts.base import render_div
 from segmentation.ml.recommend.report import LABELS, MODEL_NAMES, metrics_figure
 
@@ -74,6 +77,7 @@ def recommendations_page(request):
         "chart": render_div(metrics_figure(metrics, served=served), div_id="recommendation-metrics") if metrics else "",
         "can_run": request.user.has_perm(RUN_PERMISSION),
         "runs": selectors.recommendation_runs_list()[:10],
+        "cold_start_default": services.DEFAULT_COLD_START_BELOW,
     }
     return render(request, "campaigns/recommendations/page.html", context)
 
@@ -84,6 +88,25 @@ def recommendations_run(request):
     if selectors.recommendation_run_in_progress() is not None:
         messages.info(request, "A recommendation run is already queued or running.")
     else:
-        run = services.recommendation_run_request(requested_by=request.user, trigger="manual")
-        messages.success(request, f"Recommendation run #{run.pk} queued: the page shows it when it is done.")
+        raw = (request.POST.get("cold_start_below") or "").strip()
+        try:
+            cold = int(raw) if raw.lstrip("-").isdigit() else (None if not raw else raw)
+            params = services.recommendation_params(cold_start_below=cold)
+        except ConfigError as exc:
+            messages.error(request, str(exc))
+            return redirect("campaigns:recommendations")
+        run = services.recommendation_run_request(requested_by=request.user, trigger="manual", params=params)
+        messages.success(request, f"Recommendation run #{run.pk} queued: this page follows it until it is done.")
     return redirect("campaigns:recommendations")
+
+
+@permission_required("campaigns.view_recommendationrun", raise_exception=True)
+@require_GET
+def recommendation_run_status_json(request, pk: int) -> JsonResponse:
+    """A run's status, stage and percent, polled by static/js/run-status.js while it is queued or running."""
+    run = get_object_or_404(RecommendationRun, pk=pk)
+    response = JsonResponse(
+        {"id": run.pk, "status": run.status, "stage": run.stage, "progress": run.progress, "error": run.error}
+    )
+    response["Cache-Control"] = "no-store"
+    return response

@@ -33,6 +33,7 @@ from customers.models import Customer, CustomerAttribute
 from customers.orders.behaviour_fields import BEHAVIOUR_FIELDS, BEHAVIOUR_KEYS
 from customers.orders.behaviour_selectors import behaviour_last_purchase_day
 from customers.orders.models import Order, OrderLine
+from customers.signals import customers_changed
 
 logger = logging.getLogger(__name__)
 
@@ -311,6 +312,8 @@ def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> Beh
             obj=None,
             detail=result.as_dict(),
         )
+        # Customers with a first purchase now have R/F/M: the active runs place them (their assignment path).
+        transaction.on_commit(lambda: customers_changed.send(sender=Customer, customer_ids=[]))
     return result
 
 

@@ -30,6 +30,7 @@ from core import storage
 from core.services import activity_record
 from customers.orders.value_models import CustomerValue, ValueFit, ValueFitStatus
 from customers.orders.value_selectors import order_transactions, value_fit_stale_before
+from customers.signals import customer_values_fitted
 from segmentation.ml.clv import clv_report, clv_scores, clv_summary
 from segmentation.ml.errors import EngineInputError
 
@@ -134,7 +135,16 @@ def customer_value_fit(
         fit.timings = timings
         fit.save(update_fields=["timings"])
         _audit(fit, actor)
+        fit_id = fit.pk
+        transaction.on_commit(lambda: _values_fitted_send(fit_id=fit_id))
     return fit
+
+
+def _values_fitted_send(*, fit_id: int) -> None:
+    """Tell listeners (segment flags) that values changed; a listener's error never fails the stored fit."""
+    for _receiver, result in customer_values_fitted.send_robust(sender=ValueFit, fit_id=fit_id):
+        if isinstance(result, Exception):
+            logger.error("a listener of customer_values_fitted failed after fit %s: %r", fit_id, result)
 
 
 def _failed(fit: ValueFit, reason: str, timings: dict[str, int], actor: Any) -> ValueFit:

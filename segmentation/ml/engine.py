@@ -55,6 +55,7 @@ from segmentation.ml.kselect import (
     structure_of,
 )
 from segmentation.ml.profiles import build_profiles
+from segmentation.ml.rfm import is_rfm_model, rfm_assign
 from segmentation.ml.starts import fit_from_starts, search_starts
 from segmentation.ml.types import KEvidence, SegmentationConfig, SegmentationResult
 
@@ -95,13 +96,16 @@ def segment(df: pd.DataFrame, config: SegmentationConfig, *, progress: Progress 
 
 
 def assign(df: pd.DataFrame, model: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Labels and distances of new customers: the nearest centroid of a fitted run's `result.model`.
+    """Labels and distances of new customers: the nearest centroid of a fitted run's `result.model` (an RFM
+    run's model: `rfm.rfm_assign`, its stored cut points and groups).
 
     Uses the run's preprocessing and membership rule (`features.members_mask`): a customer without the
     run's features (under its missing-value policy) gets label -1 and distance NaN, never a segment.
     Customers beyond the run's outlier fences are placed like anyone else: the outliers that a run set
     apart from its fit are placed this way too (`features` module doc).
     """
+    if is_rfm_model(model):  # an RFM run: score with its stored cut points, place in the group's segment
+        return rfm_assign(df, model)
     x = prepare_new(df, model)
     centroids = np.asarray(model["centroids"], dtype=float)
     labels = np.empty(len(x), dtype=np.int64)

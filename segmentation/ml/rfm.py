@@ -298,10 +298,17 @@ def rfm_segment(
         f"RFM: {len(present)} of {len(RFM_GROUPS)} groups have customers, by R and F scores "
         f"({'quintiles' if quintiles else 'configured cut points'}); {total:,} customers scored."
     )
+    model = {
+        "method": "rfm",
+        "features": list(RFM_FEATURES),
+        "cuts": used_cuts,
+        "labels": {RFM_GROUPS[g].slug: label_of[g] for g in present},
+    }
     return SegmentationResult(
         ok=True,
         reason=reason,
         config=config,
+        model=model,
         chosen_k=len(present),
         structure="",
         labels=labels,
@@ -313,3 +320,35 @@ def rfm_segment(
         excluded=excluded,
         details=details,
     )
+
+
+def is_rfm_model(model: Mapping[str, Any] | None) -> bool:
+    """True for the stored model of an RFM run (`rfm_segment`'s `result.model`)."""
+    return bool(model) and (model or {}).get("method") == "rfm"
+
+
+def rfm_assign(df: pd.DataFrame, model: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and distances of new or changed customers by an RFM run's stored model.
+
+    Each customer is scored with the run's stored cut points (never recomputed quintiles, so a customer
+    gets the score the run would have given them) and placed in the segment of their group. A customer
+    without the three values, or whose group had no segment in the run, gets label -1 and distance NaN
+    (not placed, as `engine.assign` does for a customer without the run's features). Distance is 0.
+    """
+    n = len(df)
+    labels = np.full(n, -1, dtype=np.int64)
+    distances = np.full(n, np.nan, dtype=float)
+    if n == 0 or any(f not in df.columns for f in RFM_FEATURES):
+        return labels, distances
+    values = df[list(RFM_FEATURES)].apply(pd.to_numeric, errors="coerce").astype(float)
+    complete = values.notna().all(axis=1).to_numpy()
+    if not complete.any():
+        return labels, distances
+    cuts = {f: [float(c) for c in model["cuts"][f]] for f in RFM_FEATURES}
+    group_index = rfm_groups(rfm_scores(values[complete], cuts))
+    by_slug = {str(slug): int(label) for slug, label in (model.get("labels") or {}).items()}
+    lookup = np.array([by_slug.get(g.slug, -1) for g in RFM_GROUPS] + [-1], dtype=np.int64)
+    placed = lookup[np.where(group_index >= 0, group_index, len(RFM_GROUPS))]
+    labels[complete] = placed
+    distances[np.flatnonzero(complete)[placed >= 0]] = 0.0
+    return labels, distances

@@ -80,6 +80,7 @@ from segmentation.services.claims import BUSY, CLAIMED, FAILED, SUCCEEDED, run_c
 from segmentation.services.config import segmentation_config
 from segmentation.services.runs_queue import run_busy_wait, run_enqueue, run_status_of, runs_supersede_older
 from segmentation.services.strategies import strategy_for_segment
+from segmentation.services.value_flags import segment_flags_apply_values
 
 logger = logging.getLogger(__name__)
 
@@ -303,6 +304,10 @@ def _run_execute_claimed(*, run_id: int, worker: str) -> str:
         stage = "saving memberships"
         writer.write(stage=stage, percent=88)
         memberships.memberships_write(run=run, result=result, segments=segments)
+        try:  # high value / at risk from lifetime values; the engine's flags stay if this fails
+            segment_flags_apply_values(run_id=run.pk)
+        except Exception:
+            logger.exception("run %s: segment flags from lifetime values could not be applied", run_id)
         stage = "activating"
         writer.write(stage=stage, percent=98)
         run_activate(run=run, result=result, worker=worker)

@@ -54,12 +54,23 @@ class Command(BaseCommand):
         group.add_argument("--holdout-from", dest="holdout_from", help="Holdout from this date (YYYY-MM-DD) on")
         group.add_argument("--holdout-days", dest="holdout_days", type=int, help="Hold out the last N days (30)")
         parser.add_argument("--n", type=int, default=10, help="Products stored per customer (default 10)")
+        parser.add_argument(
+            "--cold-start-below",
+            dest="cold_start_below",
+            type=int,
+            default=None,
+            help="Customers with fewer purchase days than N get popularity in their segment, else overall "
+            f"(cold start; default {services.DEFAULT_COLD_START_BELOW}: only customers without purchases)",
+        )
         parser.add_argument("--timeout", type=float, default=1800.0, help="Seconds to wait for the worker")
 
     def handle(self, *args, **options) -> None:
         try:
             params = services.recommendation_params(
-                holdout_days=options["holdout_days"], holdout_from=options["holdout_from"], n=options["n"]
+                holdout_days=options["holdout_days"],
+                holdout_from=options["holdout_from"],
+                n=options["n"],
+                cold_start_below=options.get("cold_start_below"),
             )
             run = services.recommendation_run_request(trigger="command", params=params, enqueue=not options["inline"])
         except SegmentaError as exc:
