@@ -71,42 +71,28 @@ def _day_end(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
 
 
-#: The aggregation, one row per customer with a purchase. Per order first: the order lines joined to their
-#: orders and summed per order (a hash aggregate that PostgreSQL runs in parallel workers), then those orders
-#: per customer (one row per order, so cheap); distinct products from the product lines bought, grouped per
-#: customer (one sort, no hash of all (customer, product) pairs). A purchase is an order not cancelled with a
-#: product line bought.
+#: The aggregation, one row per customer with a purchase, in ONE pass over the product lines joined to
+#: their orders, grouped by customer (the shape of a plain R/F/M GROUP BY): three DISTINCT counts (purchase
+#: orders, purchase days, products) and sums. The orders' day and flags are computed once per order in
+#: the subquery ({fence} keeps PostgreSQL from computing the day once per line). A purchase is an order
+#: not cancelled with a product line bought (not a return).
 _AGGREGATE = """
-WITH per_order AS (
-  SELECT o.customer_id AS cust, {day} AS day, o.is_cancellation AS cancelled,
-    SUM(l.amount) AS net,
-    SUM(CASE WHEN l.is_return THEN 0 ELSE l.amount END) AS bought,
-    SUM(CASE WHEN l.is_return THEN l.amount ELSE 0 END) AS returned,
-    MAX(CASE WHEN l.is_return THEN 0 ELSE 1 END) AS has_bought
-  FROM {lines} l JOIN {orders} o ON o.id = l.order_id
-  WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND o.ordered_at < %s
-  GROUP BY o.id
-),
-per_customer AS (
-  SELECT cust,
-    SUM(CASE WHEN has_bought = 1 AND NOT cancelled THEN 1 ELSE 0 END) AS frequency,
-    COUNT(DISTINCT CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS purchase_days,
-    SUM(net) AS monetary, SUM(bought) AS bought, SUM(returned) AS returned,
-    MIN(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS first_day,
-    MAX(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS last_day
-  FROM per_order GROUP BY cust
-),
-products AS (
-  SELECT o.customer_id AS cust, COUNT(DISTINCT l.product_id) AS products
-  FROM {lines} l JOIN {orders} o ON o.id = l.order_id
-  WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND NOT l.is_return AND NOT o.is_cancellation
-    AND o.ordered_at < %s
-  GROUP BY o.customer_id
-)
-SELECT c.cust, c.frequency, c.purchase_days, c.monetary, c.bought, c.returned, c.first_day, c.last_day,
-  COALESCE(p.products, 0) AS products
-FROM per_customer c LEFT JOIN products p ON p.cust = c.cust
-WHERE c.frequency > 0
+SELECT o.cust,
+  COUNT(DISTINCT o.id) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS frequency,
+  COUNT(DISTINCT o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS purchase_days,
+  SUM(l.amount) AS monetary,
+  SUM(CASE WHEN l.is_return THEN 0 ELSE l.amount END) AS bought,
+  SUM(CASE WHEN l.is_return THEN l.amount ELSE 0 END) AS returned,
+  MIN(o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS first_day,
+  MAX(o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS last_day,
+  COUNT(DISTINCT l.product_id) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS products
+FROM {lines} l JOIN (
+  SELECT id, customer_id AS cust, is_cancellation AS cancelled, {day} AS day
+  FROM {orders} WHERE customer_id IS NOT NULL AND ordered_at < %s {fence}
+) o ON o.id = l.order_id
+WHERE NOT l.is_non_product
+GROUP BY o.cust
+HAVING MAX(o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) IS NOT NULL
 """
 
 
@@ -117,15 +103,18 @@ def behaviour_aggregate_sql(*, as_of: dt.date) -> tuple[str, tuple[Any, ...]]:
     end = _day_end(as_of)
     tz = timezone.get_current_timezone_name()
     if connection.vendor == "postgresql":
-        day, day_params = "(o.ordered_at AT TIME ZONE %s)::date", [tz]
+        day, day_params, fence = "(ordered_at AT TIME ZONE %s)::date", [tz], "OFFSET 0"
     else:  # Django's own SQLite function for TruncDate: the day in the site's time zone, 'YYYY-MM-DD'
-        day, day_params = (
-            "django_datetime_cast_date(o.ordered_at, %s, %s)",
+        day, day_params, fence = (
+            "django_datetime_cast_date(ordered_at, %s, %s)",
             list(connection.ops._convert_tznames_to_sql(tz)),
+            "",
         )
         end = connection.ops.adapt_datetimefield_value(end)
-    sql = _AGGREGATE.format(day=day, lines=quote(OrderLine._meta.db_table), orders=quote(Order._meta.db_table))
-    return sql, (*day_params, end, end)
+    sql = _AGGREGATE.format(
+        day=day, fence=fence, lines=quote(OrderLine._meta.db_table), orders=quote(Order._meta.db_table)
+    )
+    return sql, (*day_params, end)
 
 
 #: The new values, one row per customer with a purchase: (customer_id, values as a JSON object).
