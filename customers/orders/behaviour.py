@@ -2,13 +2,13 @@
 
     result = behaviour_compute(as_of=date(2011, 12, 9))
 
-One aggregation over the order lines (per order, then per customer; built as SQL text, the same shape on
-every backend) is written by a `CREATE TEMPORARY TABLE ... AS SELECT` (on PostgreSQL its SELECT runs in
-parallel workers) as one JSON object of values per customer (`jsonb_build_object` on PostgreSQL,
-`json_object` on SQLite); then ONE set-based UPDATE writes them into the customers' attributes, only where
-they changed (`IS DISTINCT FROM`: a recomputation on unchanged data rewrites no row), and a second one
-removes the derived keys of customers without a purchase up to the day. No Python loop over customers. What
-each column means is in `behaviour_fields` (a table); other attributes are never touched.
+One aggregation, in one pass over the product lines joined to their orders grouped by customer (the shape
+of a hand-written R/F/M GROUP BY; SQL text, the same on every backend), is stored by a `CREATE TEMPORARY
+TABLE ... AS SELECT` as one JSON object of values per customer (`jsonb_build_object` on PostgreSQL,
+`json_object` on SQLite). Then ONE set-based UPDATE writes them into the customers' attributes only where
+they changed (`IS DISTINCT FROM`: recomputing unchanged data rewrites no row and no index entry), and a
+second one removes the derived keys of customers without a purchase up to the day. No Python loop over
+customers. What each column means is in `behaviour_fields` (a table); other attributes are never touched.
 
 The values stay in `Customer.attributes` rather than a narrow table of their own: every reader (segmentation
 loading, the editor's columns, filters, the customer page, exports, audiences) reads customer columns from
@@ -120,7 +120,7 @@ def behaviour_aggregate_sql(*, as_of: dt.date) -> tuple[str, tuple[Any, ...]]:
 #: The new values, one row per customer with a purchase: (customer_id, values as a JSON object).
 _VALUES = "behaviour_values"
 
-# A CREATE TABLE AS may run its SELECT in parallel workers (an UPDATE ... FROM (SELECT) never does).
+# A CREATE TABLE AS may run its SELECT with parallel workers (an UPDATE ... FROM (SELECT) never does).
 _PG_VALUES = """
 CREATE TEMPORARY TABLE {values} ON COMMIT DROP AS
 SELECT b.cust AS customer_id, jsonb_strip_nulls(jsonb_build_object(
