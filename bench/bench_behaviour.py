@@ -22,10 +22,17 @@ times alternating with the baseline, each round after a VACUUM ANALYZE (untimed,
 best and median are reported, the ratio of the bests (the machine may be shared).
 The last line is `BENCH_RESULT {json}`.
 
-Measured before the temporary table (one UPDATE ... FROM (SELECT ... GROUP BY), every row rewritten each
-time) at 2,167,636 lines / 17,488 customers: GROUP BY 1.9 s, behaviour 5.5 s (2.85×). The UPDATE ran its
-SELECT without parallel workers, and the (customer, product) pairs were counted by a hash that spilled.
-See the module docstring of `customers.orders.behaviour` and the numbers of the last run below.
+Before (two passes over the lines: per order, then distinct (customer, product) pairs by a hash that
+spilled; one UPDATE ... FROM (SELECT ...) without parallel workers, every row rewritten each time), at
+2,167,636 lines / 17,488 customers: GROUP BY 1.9 s, behaviour 5.5 s (2.85×).
+
+Now (one pass grouped by customer into a temporary table, changed rows only), on a shared 2-core machine
+(load 5–13, timings vary up to 1.5× between rounds):
+- 2,167,636 lines / 17,488 customers: GROUP BY best 2.06 s / median 2.25 s, every value changed 4.02 /
+  4.10 s (1.95× best, 1.82× median), nothing changed 3.44 s; a second run 1.71× best, 1.81× median.
+- 10,296,271 lines / 83,068 customers (BENCH_BEHAVIOUR_LINES=10000000, 19 copies): GROUP BY best 11.1 s /
+  median 14.5 s, every value changed 18.6 / 23.7 s (1.68× best, 1.64× median), nothing changed 14.8 s;
+  a first run without the VACUUM between rounds 1.84× best, 1.30× median.
 """
 
 from __future__ import annotations
