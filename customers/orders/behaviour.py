@@ -2,11 +2,17 @@
 
     result = behaviour_compute(as_of=date(2011, 12, 9))
 
-One aggregation over the order lines grouped by customer (built by the ORM, so the same on every
-backend) feeds ONE set-based UPDATE of the customers' attributes: `UPDATE ... FROM (SELECT ... GROUP BY)`
-with `jsonb_build_object` on PostgreSQL, `json_patch(json_object(...))` on SQLite. No Python loop over
-customers. What each column means is in `behaviour_fields` (a table). Customers without a purchase up to
-the day lose the derived keys (a second UPDATE), other attributes are never touched.
+One aggregation, in one pass over the product lines joined to their orders grouped by customer (the shape
+of a hand-written R/F/M GROUP BY; SQL text, the same on every backend), is stored by a `CREATE TEMPORARY
+TABLE ... AS SELECT` as one JSON object of values per customer (`jsonb_build_object` on PostgreSQL,
+`json_object` on SQLite). Then ONE set-based UPDATE writes them into the customers' attributes only where
+they changed (`IS DISTINCT FROM`: recomputing unchanged data rewrites no row and no index entry), and a
+second one removes the derived keys of customers without a purchase up to the day. No Python loop over
+customers. What each column means is in `behaviour_fields` (a table); other attributes are never touched.
+
+The values stay in `Customer.attributes` rather than a narrow table of their own: every reader (segmentation
+loading, the editor's columns, filters, the customer page, exports, audiences) reads customer columns from
+there through the customer selectors, so a separate table would have to be joined by each of them.
 
 The columns are `CustomerAttribute` rows marked `derived` (with when and as of which day they were
 computed): imports of customer files never write them (a file's same-named column is stored as
@@ -44,6 +50,7 @@ class BehaviourResult:
     customers: int  # customers with behaviour (at least one purchase up to as_of)
     cleared: int  # customers whose derived values were removed (no purchase up to as_of)
     duration_ms: int
+    changed: int = 0  # customers with behaviour whose values changed, so were written
     reason: str = ""  # why nothing was computed (no orders)
     notes: tuple[str, ...] = ()  # imported columns renamed to make way for the behaviour columns
 
@@ -51,6 +58,7 @@ class BehaviourResult:
         return {
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "customers": self.customers,
+            "changed": self.changed,
             "cleared": self.cleared,
             "duration_ms": self.duration_ms,
             "columns": list(BEHAVIOUR_KEYS),
@@ -64,41 +72,28 @@ def _day_end(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()))
 
 
-#: The aggregation, in two steps so no aggregate needs a per-customer sort of the lines: the lines summed per
-#: order (one hash aggregate), then the orders per customer; distinct products from the distinct (customer,
-#: product) pairs of lines bought. A purchase is an order not cancelled with a product line bought.
+#: The aggregation, one row per customer with a purchase, in ONE pass over the product lines joined to
+#: their orders, grouped by customer (the shape of a plain R/F/M GROUP BY): three DISTINCT counts (purchase
+#: orders, purchase days, products) and sums. The orders' day and flags are computed once per order in
+#: the subquery ({fence} keeps PostgreSQL from computing the day once per line). A purchase is an order
+#: not cancelled with a product line bought (not a return).
 _AGGREGATE = """
-WITH per_order AS (
-  SELECT o.customer_id AS cust, {day} AS day, o.is_cancellation AS cancelled,
-    SUM(l.amount) AS net,
-    SUM(CASE WHEN l.is_return THEN 0 ELSE l.amount END) AS bought,
-    SUM(CASE WHEN l.is_return THEN l.amount ELSE 0 END) AS returned,
-    MAX(CASE WHEN l.is_return THEN 0 ELSE 1 END) AS has_bought
-  FROM {lines} l JOIN {orders} o ON o.id = l.order_id
-  WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND o.ordered_at < %s
-  GROUP BY o.id
-),
-per_customer AS (
-  SELECT cust,
-    SUM(CASE WHEN has_bought = 1 AND NOT cancelled THEN 1 ELSE 0 END) AS frequency,
-    COUNT(DISTINCT CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS purchase_days,
-    SUM(net) AS monetary, SUM(bought) AS bought, SUM(returned) AS returned,
-    MIN(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS first_day,
-    MAX(CASE WHEN has_bought = 1 AND NOT cancelled THEN day END) AS last_day
-  FROM per_order GROUP BY cust
-),
-products AS (
-  SELECT cust, COUNT(*) AS products FROM (
-    SELECT DISTINCT o.customer_id AS cust, l.product_id
-    FROM {lines} l JOIN {orders} o ON o.id = l.order_id
-    WHERE o.customer_id IS NOT NULL AND NOT l.is_non_product AND NOT l.is_return AND NOT o.is_cancellation
-      AND l.product_id IS NOT NULL AND o.ordered_at < %s
-  ) pairs GROUP BY cust
-)
-SELECT c.cust, c.frequency, c.purchase_days, c.monetary, c.bought, c.returned, c.first_day, c.last_day,
-  COALESCE(p.products, 0) AS products
-FROM per_customer c LEFT JOIN products p ON p.cust = c.cust
-WHERE c.frequency > 0
+SELECT o.cust,
+  COUNT(DISTINCT o.id) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS frequency,
+  COUNT(DISTINCT o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS purchase_days,
+  SUM(l.amount) AS monetary,
+  SUM(CASE WHEN l.is_return THEN 0 ELSE l.amount END) AS bought,
+  SUM(CASE WHEN l.is_return THEN l.amount ELSE 0 END) AS returned,
+  MIN(o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS first_day,
+  MAX(o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS last_day,
+  COUNT(DISTINCT l.product_id) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) AS products
+FROM {lines} l JOIN (
+  SELECT id, customer_id AS cust, is_cancellation AS cancelled, {day} AS day
+  FROM {orders} WHERE customer_id IS NOT NULL AND ordered_at < %s {fence}
+) o ON o.id = l.order_id
+WHERE NOT l.is_non_product
+GROUP BY o.cust
+HAVING MAX(o.day) FILTER (WHERE NOT l.is_return AND NOT o.cancelled) IS NOT NULL
 """
 
 
@@ -109,21 +104,27 @@ def behaviour_aggregate_sql(*, as_of: dt.date) -> tuple[str, tuple[Any, ...]]:
     end = _day_end(as_of)
     tz = timezone.get_current_timezone_name()
     if connection.vendor == "postgresql":
-        day, day_params = "(o.ordered_at AT TIME ZONE %s)::date", [tz]
+        day, day_params, fence = "(ordered_at AT TIME ZONE %s)::date", [tz], "OFFSET 0"
     else:  # Django's own SQLite function for TruncDate: the day in the site's time zone, 'YYYY-MM-DD'
-        day, day_params = (
-            "django_datetime_cast_date(o.ordered_at, %s, %s)",
+        day, day_params, fence = (
+            "django_datetime_cast_date(ordered_at, %s, %s)",
             list(connection.ops._convert_tznames_to_sql(tz)),
+            "",
         )
         end = connection.ops.adapt_datetimefield_value(end)
-    sql = _AGGREGATE.format(day=day, lines=quote(OrderLine._meta.db_table), orders=quote(Order._meta.db_table))
-    return sql, (*day_params, end, end)
+    sql = _AGGREGATE.format(
+        day=day, fence=fence, lines=quote(OrderLine._meta.db_table), orders=quote(Order._meta.db_table)
+    )
+    return sql, (*day_params, end)
 
 
-_PG_UPDATE = """
-UPDATE {table} AS c SET
-  updated_at = %s,
-  attributes = (c.attributes - %s::text[]) || jsonb_strip_nulls(jsonb_build_object(
+#: The new values, one row per customer with a purchase: (customer_id, values as a JSON object).
+_VALUES = "behaviour_values"
+
+# A CREATE TABLE AS may run its SELECT with parallel workers (an UPDATE ... FROM (SELECT) never does).
+_PG_VALUES = """
+CREATE TEMPORARY TABLE {values} ON COMMIT DROP AS
+SELECT b.cust AS customer_id, jsonb_strip_nulls(jsonb_build_object(
     'recency', (%s::date - b.last_day),
     'frequency', b.frequency,
     'purchase_days', b.purchase_days,
@@ -135,17 +136,13 @@ UPDATE {table} AS c SET
     'return_rate', CASE WHEN b.bought > 0 THEN round((-b.returned / b.bought)::numeric, 4) END,
     'distinct_products', b.products,
     'first_order', to_char(b.first_day, 'YYYY-MM-DD'),
-    'last_order', to_char(b.last_day, 'YYYY-MM-DD')))
+    'last_order', to_char(b.last_day, 'YYYY-MM-DD'))) AS obj
 FROM ({aggregate}) AS b
-WHERE c.id = b.cust
 """
 
-_SQLITE_UPDATE = """
-UPDATE {table} SET
-  updated_at = %s,
-  attributes = json_patch(json_remove(attributes, {paths}), b.obj)
-FROM (
-  SELECT a.cust AS cust, json_object(
+_SQLITE_VALUES = """
+CREATE TEMPORARY TABLE {values} AS
+SELECT a.cust AS customer_id, json_object(
     'recency', CAST(julianday(%s) - julianday(a.last_day) AS INTEGER),
     'frequency', a.frequency,
     'purchase_days', a.purchase_days,
@@ -158,50 +155,68 @@ FROM (
     'distinct_products', a.products,
     'first_order', date(a.first_day),
     'last_order', date(a.last_day)) AS obj
-  FROM ({aggregate}) AS a
-) AS b
-WHERE {table}.id = b.cust
+FROM ({aggregate}) AS a
+"""
+
+# Only customers whose values changed are rewritten: a recomputation on the same data writes no row (and
+# leaves their updated_at), a new day rewrites who bought or whose recency moved.
+_PG_WRITE = """
+UPDATE {table} AS c SET updated_at = %s, attributes = (c.attributes - %s::text[]) || v.obj
+FROM {values} AS v
+WHERE c.id = v.customer_id AND c.attributes IS DISTINCT FROM ((c.attributes - %s::text[]) || v.obj)
+"""
+
+_SQLITE_WRITE = """
+UPDATE {table} SET updated_at = %s, attributes = json_patch(json_remove(attributes, {paths}), v.obj)
+FROM {values} AS v
+WHERE {table}.id = v.customer_id AND attributes IS NOT json_patch(json_remove(attributes, {paths}), v.obj)
+"""
+
+# Whoever still has derived keys but no row of new values has no purchase up to the day: their keys go.
+_PG_CLEAR = """
+UPDATE {table} AS c SET updated_at = %s, attributes = c.attributes - %s::text[]
+WHERE c.attributes ?| %s::text[] AND NOT EXISTS (SELECT 1 FROM {values} v WHERE v.customer_id = c.id)
+"""
+
+_SQLITE_CLEAR = """
+UPDATE {table} SET updated_at = %s, attributes = json_remove(attributes, {paths})
+WHERE ({has_keys}) AND NOT EXISTS (SELECT 1 FROM {values} v WHERE v.customer_id = {table}.id)
 """
 
 
-# After the UPDATE: whoever still has derived keys but was not written by it (updated_at differs) has no
-# purchase up to the day; their keys go. Cheaper than looking for their purchases again.
-_PG_CLEAR = (
-    "UPDATE {table} SET updated_at = %s, attributes = attributes - %s::text[] "
-    "WHERE attributes ?| %s::text[] AND updated_at <> %s"
-)
-_SQLITE_CLEAR = (
-    "UPDATE {table} SET updated_at = %s, attributes = json_remove(attributes, {paths}) "
-    "WHERE ({has_keys}) AND updated_at <> %s"
-)
+def _values_drop(cursor: Any) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {_VALUES}")
 
 
-def _update_statement(*, as_of: dt.date, now: dt.datetime) -> tuple[str, list[Any]]:
+def _values_create(cursor: Any, *, as_of: dt.date) -> int:
+    """The new values into a temporary table; returns how many customers have them."""
     aggregate, agg_params = behaviour_aggregate_sql(as_of=as_of)
-    table = connection.ops.quote_name(Customer._meta.db_table)
+    _values_drop(cursor)  # from an earlier computation in the same (outer) transaction
     if connection.vendor == "postgresql":
-        statement = _PG_UPDATE.format(table=table, aggregate=aggregate)
-        return statement, [_stamp(now), list(BEHAVIOUR_KEYS), as_of, as_of, *agg_params]
-    paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
-    statement = _SQLITE_UPDATE.format(table=table, aggregate=aggregate, paths=paths)
-    return statement, [_stamp(now), as_of.isoformat(), as_of.isoformat(), *agg_params]
-
-
-def _stale_clear(*, now: dt.datetime) -> int:
-    """Remove the derived keys of customers the UPDATE did not write (no purchase up to the day)."""
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    stamp = _stamp(now)
-    if connection.vendor == "postgresql":
-        statement = _PG_CLEAR.format(table=table)
-        values: list[Any] = [stamp, list(BEHAVIOUR_KEYS), list(BEHAVIOUR_KEYS), stamp]
+        cursor.execute(_PG_VALUES.format(values=_VALUES, aggregate=aggregate), [as_of, as_of, *agg_params])
     else:
-        paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
+        day = as_of.isoformat()
+        cursor.execute(_SQLITE_VALUES.format(values=_VALUES, aggregate=aggregate), [day, day, *agg_params])
+    cursor.execute("SELECT count(*) FROM behaviour_values")  # _VALUES
+    return cursor.fetchone()[0]
+
+
+def _values_write(cursor: Any, *, now: dt.datetime) -> tuple[int, int]:
+    """Write the changed values into the customers and clear who has none; returns (changed, cleared)."""
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    stamp, keys = _stamp(now), list(BEHAVIOUR_KEYS)
+    paths = ", ".join(f"'$.{key}'" for key in BEHAVIOUR_KEYS)
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {_VALUES}")  # temporary tables are never analysed by autovacuum
+        cursor.execute(_PG_WRITE.format(table=table, values=_VALUES), [stamp, keys, keys])
+        changed = max(cursor.rowcount, 0)
+        cursor.execute(_PG_CLEAR.format(table=table, values=_VALUES), [stamp, keys, keys])
+    else:
+        cursor.execute(_SQLITE_WRITE.format(table=table, values=_VALUES, paths=paths), [stamp])
+        changed = max(cursor.rowcount, 0)
         has_keys = " OR ".join(f"json_type(attributes, '$.{key}') IS NOT NULL" for key in BEHAVIOUR_KEYS)
-        statement = _SQLITE_CLEAR.format(table=table, paths=paths, has_keys=has_keys)
-        values = [stamp, stamp]
-    with connection.cursor() as cursor:
-        cursor.execute(statement, values)
-        return max(cursor.rowcount, 0)
+        cursor.execute(_SQLITE_CLEAR.format(table=table, values=_VALUES, paths=paths, has_keys=has_keys), [stamp])
+    return changed, max(cursor.rowcount, 0)
 
 
 def _stamp(now: dt.datetime) -> Any:
@@ -277,8 +292,8 @@ def _imported_column_rename(attribute: CustomerAttribute, *, actor: Any) -> str:
 def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> BehaviourResult:
     """Compute every customer's behaviour as of `as_of` (default: the last purchase day) and store it.
 
-    One transaction: the derived columns registered, the values of customers without a purchase up to
-    the day removed, everyone else's written by one UPDATE ... FROM (SELECT ... GROUP BY). Audited.
+    One transaction: the derived columns registered, the values computed into a temporary table, the
+    changed ones written by one UPDATE, those of customers without a purchase up to the day removed. Audited.
     No orders at all is a result with a reason, nothing changed.
     """
     started = time.monotonic()
@@ -294,14 +309,14 @@ def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> Beh
     now = timezone.now()
     with transaction.atomic():
         notes = behaviour_columns_register(as_of=as_of, now=now, actor=actor)
-        statement, params = _update_statement(as_of=as_of, now=now)
         with connection.cursor() as cursor:
-            cursor.execute(statement, params)
-            customers = max(cursor.rowcount, 0)
-        cleared = _stale_clear(now=now)
+            customers = _values_create(cursor, as_of=as_of)
+            changed, cleared = _values_write(cursor, now=now)
+            _values_drop(cursor)
         result = BehaviourResult(
             as_of=as_of,
             customers=customers,
+            changed=changed,
             cleared=cleared,
             duration_ms=int((time.monotonic() - started) * 1000),
             notes=tuple(notes),

@@ -176,3 +176,25 @@ def test_admins_recompute_from_the_admin(shop, admin_client):
     assert response.status_code == 200
     assert _attrs("100")["frequency"] == 3
     assert "Behaviour computed as of 2011-01-15 for 2 customers" in response.content.decode()
+
+
+def test_a_recomputation_rewrites_only_the_customers_whose_values_changed(shop):
+    first = behaviour_compute()
+    assert (first.customers, first.changed) == (2, 2)
+    stamps = dict(Customer.objects.values_list("external_id", "updated_at"))
+    again = behaviour_compute()
+    assert (again.customers, again.changed, again.cleared) == (2, 0, 0)
+    assert dict(Customer.objects.values_list("external_id", "updated_at")) == stamps
+    later = behaviour_compute(as_of=dt.date(2011, 1, 20))  # five days on: every recency moves
+    assert (later.customers, later.changed) == (2, 2)
+    assert _attrs("100")["recency"] == 5 and _attrs("100")["frequency"] == 3
+
+
+def test_a_customer_whose_values_were_edited_by_hand_is_rewritten(shop):
+    behaviour_compute()
+    customer = Customer.objects.get(external_id="300")
+    customer.attributes = {**customer.attributes, "frequency": 99, "tier": "gold"}
+    customer.save()
+    result = behaviour_compute()
+    assert result.changed == 1
+    assert _attrs("300")["frequency"] == 1 and _attrs("300")["tier"] == "gold"
