@@ -24,7 +24,16 @@ def _env(**extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "EMAIL_HOST")
+        # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it in this process (Playwright drives an event loop).
+        if k
+        not in (
+            "DJANGO_SETTINGS_MODULE",
+            "DATABASE_URL",
+            "CELERY_BROKER_URL",
+            "SECRET_KEY",
+            "EMAIL_HOST",
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        )
     }
     env.update(DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY=KEY)
     env.update(extra)
