@@ -14,13 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import math
 import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from celery import current_app
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -29,6 +27,8 @@ from campaigns.recommendations.models import Recommendation, RecommendationRun, 
 from core import storage
 from core.csvsafe import write_csv
 from core.exceptions import ConfigError
+from core.jsonsafe import json_safe
+from core.queueing import task_send
 from core.services import activity_record
 from customers.models import Customer
 from customers.orders.models import Product
@@ -108,15 +108,10 @@ def recommendation_run_request(
 
 def recommendation_run_enqueue(*, run_id: int) -> None:
     """Send the task by name; an unreachable broker fails the run at once with that reason."""
-    try:
-        current_app.send_task(RUN_TASK, args=[run_id])
-    except Exception as exc:
-        logger.exception("could not queue recommendation run %s", run_id)
+    reason = task_send(RUN_TASK, args=[run_id], what="the run")
+    if reason:
         RecommendationRun.objects.filter(pk=run_id, status=RecommendationRunStatus.QUEUED).update(
-            status=RecommendationRunStatus.FAILED,
-            stage="queueing",
-            error=f"could not queue the run: the task broker is unreachable ({exc})",
-            finished_at=timezone.now(),
+            status=RecommendationRunStatus.FAILED, stage="queueing", error=reason, finished_at=timezone.now()
         )
 
 
@@ -174,11 +169,11 @@ def recommendation_run_execute(*, run_id: int) -> str:
         stage = "activating"
         summary = result.summary()
         fields = {
-            "metrics": _json_safe(_metrics_by_segment_id(summary["metrics"])),
-            "evaluation": _json_safe(
+            "metrics": json_safe(_metrics_by_segment_id(summary["metrics"])),
+            "evaluation": json_safe(
                 {"params": summary["params"], "validation": summary["validation"], "holdout": summary["holdout"]}
             ),
-            "segment_products": _json_safe(_defining(result.segment_products)),
+            "segment_products": json_safe(_defining(result.segment_products)),
             "served_model": result.served,
             "served_reason": result.served_reason,
             "customers": result.customers,
@@ -330,20 +325,6 @@ def _defining(frame: pd.DataFrame | None) -> dict[str, list[dict[str, Any]]]:
              "base_share": round(float(row.base_share), 4), "lift": round(float(row.lift), 3)}
         )  # fmt: skip
     return out
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 def recommendations_export_csv(*, n: int = 10, actor: Any = None, out: io.TextIOBase) -> int:

@@ -15,18 +15,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from celery import current_app
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core import storage
+from core.jsonsafe import json_safe
+from core.queueing import task_send
 from core.services import activity_record
 from customers.orders.value_models import CustomerValue, ValueFit, ValueFitStatus
 from customers.orders.value_selectors import order_transactions, value_fit_stale_before
@@ -40,19 +40,6 @@ logger = logging.getLogger(__name__)
 VALUE_FIT_TASK = "customers.fit_customer_values"
 
 NO_ORDERS = "No orders with a customer to fit on: import order lines first (manage.py import_orders)."
-
-
-def _json_safe(value: Any) -> Any:
-    """Non-finite numbers become None (PostgreSQL's jsonb has no NaN)."""
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 def _ms(start: float) -> int:
@@ -119,7 +106,7 @@ def customer_value_fit(
     scores = clv_scores(summary, report.bgnbd, report.gamma_gamma, horizon=float(horizon_weeks))
     timings["score_ms"] = _ms(start)
 
-    params = _json_safe(report.as_dict())
+    params = json_safe(report.as_dict())
     fit.status = report.status
     fit.reason = report.as_dict().get("reason") or ""
     fit.params = params
@@ -268,14 +255,10 @@ def value_fit_request(
 
 def value_fit_enqueue(*, fit_id: int) -> None:
     """Send the fit's task; a broker that cannot be reached fails the fit with the reason."""
-    try:
-        current_app.send_task(VALUE_FIT_TASK, kwargs={"fit_id": fit_id})
-    except Exception as exc:  # broker down: say so on the fit rather than leaving it queued forever
-        logger.exception("could not queue value fit %s", fit_id)
+    reason = task_send(VALUE_FIT_TASK, kwargs={"fit_id": fit_id}, what="the fit")
+    if reason:  # broker down: say so on the fit rather than leaving it queued forever
         ValueFit.objects.filter(pk=fit_id, status=ValueFitStatus.QUEUED).update(
-            status=ValueFitStatus.FAILED,
-            stage="",
-            reason=f"could not queue the fit: the task broker is unreachable ({exc})",
+            status=ValueFitStatus.FAILED, stage="", reason=reason
         )
 
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from celery import current_app
 from django.conf import settings
 from django.utils import timezone
 
+from core.queueing import task_send
 from segmentation.models import RunStatus, SegmentRun
 
 logger = logging.getLogger(__name__)
@@ -34,15 +34,10 @@ MAX_WAIT_COUNTDOWN = 60  # a waiting run is looked at again at least once a minu
 
 def run_enqueue(*, run_id: int) -> bool:
     """Send the run's task to the broker; True when sent. A broker that cannot be reached fails the run."""
-    try:
-        current_app.send_task(RUN_TASK, args=[run_id])
-    except Exception as exc:  # broker down: say so on the run rather than leaving it queued forever
-        logger.exception("could not queue run %s", run_id)
+    reason = task_send(RUN_TASK, args=[run_id], what="the run")
+    if reason:  # broker down: say so on the run rather than leaving it queued forever
         SegmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-            status=RunStatus.FAILED,
-            stage="queueing",
-            error=f"could not queue the run: the task broker is unreachable ({exc})",
-            finished_at=timezone.now(),
+            status=RunStatus.FAILED, stage="queueing", error=reason, finished_at=timezone.now()
         )
         return False
     SegmentRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(heartbeat_at=timezone.now())

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from psycopg import sql
 
+from core import queueing
 from core.exceptions import ConfigError
 from customers.models import Customer
 from customers.signals import customers_changed
@@ -251,7 +252,7 @@ def test_request_while_one_is_running_waits(seg, blobs):
 
 
 def test_sending_a_request_supersedes_older_queued_ones_at_once(seg, monkeypatch, django_capture_on_commit_callbacks):
-    monkeypatch.setattr(runs_queue.current_app, "send_task", lambda name, args: None)
+    monkeypatch.setattr(queueing.current_app, "send_task", lambda name, args=None, kwargs=None: None)
     with django_capture_on_commit_callbacks(execute=True):
         older = _request(seg)
     with django_capture_on_commit_callbacks(execute=True):
@@ -387,7 +388,9 @@ def test_reaper_fails_a_silent_run_past_its_attempts(seg, settings):
 
 def test_reaper_resends_a_queued_run_nobody_picked_up(seg, settings, monkeypatch):
     sent = []
-    monkeypatch.setattr(runs_queue.current_app, "send_task", lambda name, args: sent.append((name, args)))
+    monkeypatch.setattr(
+        queueing.current_app, "send_task", lambda name, args=None, kwargs=None: sent.append((name, args))
+    )
     settings.SEGMENTA_RUN_QUEUED_STALE = 600
     orphan = _request(seg)  # requested, its message never sent (on_commit never ran: like a lost message)
     assert housekeeping.run_reap_stuck() == 0  # not stale yet

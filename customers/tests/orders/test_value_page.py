@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from core import queueing
 from customers import charts
-from customers.orders import value_service
 from customers.orders.value_models import ValueFit
 from customers.orders.value_selectors import value_distribution, value_fit_latest, value_fit_pending
 from customers.orders.value_service import value_fit_request, value_fit_run
@@ -29,7 +29,7 @@ def shop(tmp_path):
 @pytest.fixture
 def calm_broker(monkeypatch):
     sent = []
-    monkeypatch.setattr(value_service.current_app, "send_task", lambda name, **kw: sent.append((name, kw)))
+    monkeypatch.setattr(queueing.current_app, "send_task", lambda name, **kw: sent.append((name, kw)))
     return sent
 
 
@@ -150,7 +150,7 @@ def test_an_unreachable_broker_fails_the_fit_with_the_reason(
     def down(*args, **kwargs):
         raise OSError("connection refused")
 
-    monkeypatch.setattr(value_service.current_app, "send_task", down)
+    monkeypatch.setattr(queueing.current_app, "send_task", down)
     with django_capture_on_commit_callbacks(execute=True):
         fit = value_fit_request(actor=admin_user)
     fit.refresh_from_db()
