@@ -33,6 +33,8 @@ def beat_schedule() -> dict:
         "segmentation-prune-runs": {"task": "segmentation.prune_runs", "schedule": crontab(minute=30, hour=3)},
         # Fail order imports whose worker died (SEGMENTA_RUN_STUCK_AFTER).
         "customers-reap-stuck-order-imports": {"task": "customers.reap_stuck_order_imports", "schedule": 300.0},
+        # Fail customer imports whose worker died (SEGMENTA_IMPORT_TIME_LIMIT + 120 s running, or queued too long).
+        "customers-reap-stuck-customer-imports": {"task": "customers.reap_stuck_customer_imports", "schedule": 300.0},
         # Train, evaluate and store product recommendations nightly (skipped while one is queued or running).
         "campaigns-recommendations": {
             "task": "campaigns.recommendation_run_scheduled",

@@ -145,6 +145,9 @@ class ImportJob(models.Model):
     )
     stored_path = models.CharField(max_length=500, blank=True, help_text="A queued upload's file until it is imported")
     options = models.JSONField(default=dict, blank=True, help_text="A queued import's options (dry run)")
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took a queued import (the reaper's clock for running ones)"
+    )
     numbered_rows = models.BooleanField(default=False, help_text="Ids made from the file name and row numbers")
     notes = models.JSONField(default=list, blank=True, help_text="What the import decided, in plain sentences")
 

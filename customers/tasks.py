@@ -13,6 +13,9 @@ hard limit kills the process and the reaper fails the import later.
 `customers.run_customer_import` runs a queued customer import (an upload over
 `SEGMENTA_IMPORT_INLINE_MAX_BYTES`) the same way, within `SEGMENTA_IMPORT_TIME_LIMIT` seconds.
 
+`customers.reap_stuck_customer_imports` (every 5 minutes, `config/celery.py`) fails customer imports left
+queued or running by a dead worker (`customers.imports.service.customer_imports_reap_stuck`, the same rule).
+
 `customers.fit_customer_values` fits the lifetime-value models and stores every customer's value
 (`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling; with a fit id
 it runs the fit row queued by the lifetime-value page (`value_fit_run`).
@@ -23,7 +26,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from customers.imports.service import customer_import_run
+from customers.imports.service import customer_import_run, customer_imports_reap_stuck
 from customers.orders.service import order_import_run, order_imports_reap_stuck
 from customers.orders.value_service import customer_value_fit, value_fit_run
 
@@ -52,6 +55,11 @@ def reap_stuck_order_imports() -> int:
 def run_customer_import(import_id: int) -> str:
     """A queued customer import (a large upload); past the soft limit it fails with that reason."""
     return customer_import_run(import_id=import_id)
+
+
+@shared_task(name="customers.reap_stuck_customer_imports")
+def reap_stuck_customer_imports() -> int:
+    return customer_imports_reap_stuck()
 
 
 @shared_task(

@@ -18,6 +18,7 @@ def test_housekeeping_is_declared_once_and_synced_by_the_database_scheduler(sett
         "segmentation-reap-stuck-runs": "segmentation.reap_stuck_runs",
         "segmentation-prune-runs": "segmentation.prune_runs",
         "customers-reap-stuck-order-imports": "customers.reap_stuck_order_imports",
+        "customers-reap-stuck-customer-imports": "customers.reap_stuck_customer_imports",
         "campaigns-recommendations": "campaigns.recommendation_run_scheduled",
     }
     for name, entry in app.conf.beat_schedule.items():  # what DatabaseScheduler.update_from_dict does on start

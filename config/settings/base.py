@@ -228,6 +228,12 @@ REST_FRAMEWORK = {
         "export": env_str("API_EXPORT_RATE_LIMIT", "120/hour"),
     },
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    # JSON nested deeper than core.parsers.JSON_MAX_DEPTH is a 400, not a RecursionError (issue 14)
+    "DEFAULT_PARSER_CLASSES": [
+        "core.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Segmenta API",

@@ -35,6 +35,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -44,6 +45,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from core import storage
 from core.exceptions import DataError
@@ -568,7 +571,9 @@ def customer_import_run(*, import_id: int) -> str:
     """Run a queued import once: claim it (queued -> running), import its stored file, delete the file.
 
     Returns "skipped" when it was not queued (a redelivered message), else the job's status."""
-    claimed = ImportJob.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(status=ImportStatus.RUNNING)
+    claimed = ImportJob.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now()
+    )
     if not claimed:
         return "skipped"
     job = ImportJob.objects.select_related("created_by").get(pk=import_id)
@@ -590,3 +595,40 @@ def customer_import_run(*, import_id: int) -> str:
     finally:
         stored.unlink(missing_ok=True)
     return ImportJob.objects.values_list("status", flat=True).get(pk=import_id)
+
+
+def customer_imports_reap_stuck(*, queued_after: int | None = None, running_after: int | None = None) -> int:
+    """Fail customer imports left queued or running by a worker that died (killed, out of memory, lost message).
+
+    The rule of the order imports' reaper (`order_imports_reap_stuck`), with the clocks of this task:
+    "running" since more than `running_after` seconds (default SEGMENTA_IMPORT_TIME_LIMIT + 120: past the
+    task's hard limit, so its worker is gone) or "queued" more than `queued_after` seconds (default
+    SEGMENTA_RUN_STUCK_AFTER) without a worker taking it. Each is failed with the reason, conditionally
+    (a worker finishing meanwhile wins), and its stored upload deleted. Nothing of it was written: the
+    import is one transaction. Returns how many were failed."""
+    queued_after = settings.SEGMENTA_RUN_STUCK_AFTER if queued_after is None else queued_after
+    running_after = settings.SEGMENTA_IMPORT_TIME_LIMIT + 120 if running_after is None else running_after
+    now = timezone.now()
+    queued_limit = now - timedelta(seconds=queued_after)
+    running_limit = now - timedelta(seconds=running_after)
+    stuck = ImportJob.objects.filter(
+        Q(status=ImportStatus.RUNNING, started_at__lt=running_limit)
+        | Q(status=ImportStatus.RUNNING, started_at__isnull=True, created_at__lt=running_limit)
+        | Q(status=ImportStatus.QUEUED, created_at__lt=queued_limit)
+    )
+    count = 0
+    for job_id, status, stored_path in stuck.values_list("id", "status", "stored_path"):
+        reason = (
+            f"stuck: no worker took it within {queued_after:,} s; nothing was imported, import the file again"
+            if status == ImportStatus.QUEUED
+            else f"stuck: its worker stopped (killed or out of memory) and it did not finish within "
+            f"{running_after:,} s; nothing was imported, import the file again"
+        )
+        changed = ImportJob.objects.filter(pk=job_id, status=status).update(
+            status=ImportStatus.FAILED, error=reason, stored_path="", options={}
+        )
+        if changed:
+            if stored_path:
+                Path(stored_path).unlink(missing_ok=True)
+            count += 1
+    return count

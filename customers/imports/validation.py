@@ -11,7 +11,13 @@ Pure (pandas), no database.
   ATTRIBUTE_TEXT_MAX_LENGTH (1,000), a gender or number cell at most FIELD_TEXT_MAX_LENGTH (100).
   Messages show at most 40 characters of a value, with its length (`reading.value_shown`).
 * Attribute kinds: number when every non-empty value is a number, date when every
-  non-empty value is an ISO date (YYYY-MM-DD, optionally with a time), text otherwise.
+  non-empty value is an ISO date (YYYY-MM-DD, optionally with a time), text otherwise. A digit string
+  of 16 digits or more (an id, a card or account number: beyond float64's exact integers) makes its
+  column text, so "12345678901234567890" is kept as written, never rounded.
+* Number attributes are bounded: finite and below NUMBER_ATTRIBUTE_MAX (1e15) in size. In a column
+  that is numeric (in this chunk, every other value a number), a value such as 1e308, -2.5e20 or inf
+  rejects its row: "row 7, column Balance: '1e308' is out of range: ...". Every stored number is
+  then exact as a float64 and fits an int64, for the runs and the assignment of new customers.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ from customers.imports.reading import value_shown
 
 # The largest annual income accepted (module doc): far below where float64 or int64 lose precision.
 ANNUAL_INCOME_MAX = 10**12
+# Number attributes: |value| < NUMBER_ATTRIBUTE_MAX (module doc); integers below it are exact in float64.
+NUMBER_ATTRIBUTE_MAX = 10**15
+# A digit string this long is an identifier (card, account, phone number), kept as text (module doc).
+_LONG_DIGITS = r"[+-]?\d{16,}"
 
 # Lower-cased cell value -> normalised gender. 1/2 follow ISO/IEC 5218 (1 = male, 2 = female).
 GENDER_VALUES: dict[str, str] = {
@@ -83,7 +93,7 @@ class KindTracker:
             return
         self.seen[key] = True
         if self.number.get(key, True):
-            self.number[key] = not _numbers(values)[1].any()
+            self.number[key] = not _numbers(values)[1].any() and not values.str.fullmatch(_LONG_DIGITS).any()
         if self.date.get(key, True):
             ok = values.str.fullmatch(_ISO_DATE).all()
             if ok:
@@ -240,12 +250,16 @@ def chunk_validate(
         )
         clean[name] = raw.to_numpy() if ok.all() else np.where(ok, raw.to_numpy(), "")
 
+    texts = [text_column(frame[attr.index]) for attr in plan.attributes]
+    for attr, text in zip(plan.attributes, texts, strict=True):
+        if kinds.number.get(attr.key, True):
+            flag(_numbers_out_of_range(text), attr.header, lambda pos, text=text: _OUT_OF_RANGE.format(text.iat[pos]))
+
     valid = np.ones(len(frame), dtype=bool)
     if problems:
         valid[list(problems)] = False
 
-    for i, attr in enumerate(plan.attributes):
-        text = text_column(frame[attr.index])
+    for i, (attr, text) in enumerate(zip(plan.attributes, texts, strict=True)):
         kinds.update(attr.key, text[valid] if problems else text)
         clean[f"a_{i}"] = text.to_numpy()
 
@@ -256,6 +270,33 @@ def chunk_validate(
             rejected.append((int(rows[pos]), frame.iloc[pos, :width].tolist(), "; ".join(problems[pos])))
         out = out[valid].reset_index(drop=True)
     return ChunkResult(clean=out, rejected=rejected)
+
+
+_OUT_OF_RANGE = "{!r} is out of range: a number must be finite and between -1e15 and 1e15 (exclusive)"
+
+
+def _numbers_out_of_range(text: pd.Series) -> np.ndarray:
+    """The cells of a numeric attribute column that are numbers out of bounds (inf, 1e308, |x| >= 1e15).
+
+    Only when the column is numeric in this chunk (every non-empty cell a number or such an extreme one,
+    and no long digit string, which makes it text): in a text column "inf" or "1e20" are just text."""
+    codes, uniques = pd.factorize(text)
+    distinct = pd.Series(uniques, dtype=object)
+    filled = (distinct != "").to_numpy()
+    if not filled.any():
+        return np.zeros(len(text), dtype=bool)
+    sample = distinct[filled][:50]  # a text column shows it at once: no need to parse all of it
+    if pd.to_numeric(sample, errors="coerce").isna().any():
+        return np.zeros(len(text), dtype=bool)
+    parsed = pd.to_numeric(distinct, errors="coerce").astype("float64").to_numpy()
+    with np.errstate(invalid="ignore"):
+        extreme = filled & (np.isinf(parsed) | (np.abs(parsed) >= NUMBER_ATTRIBUTE_MAX))
+    if not extreme.any():
+        return np.zeros(len(text), dtype=bool)
+    number = ~np.isnan(parsed)
+    if not number[filled].all() or distinct[filled].str.fullmatch(_LONG_DIGITS).any():
+        return np.zeros(len(text), dtype=bool)  # a text column (or an identifier one): kept as text
+    return extreme[codes]
 
 
 def _long_cells(frame: pd.DataFrame, plan: ColumnPlan, rows: np.ndarray) -> tuple[dict[int, list[str]], pd.DataFrame]:

@@ -22,14 +22,14 @@ TRICKY_ROWS = [
     ["ID", "Gender", "Age", "Income", "Score", "Note", "Amount", "Joined"],
     ["a\\b", "F", "30.0", " 12 ", "1e1", 'say "hi"\nthere', "1.5", "2020-01-01"],
     ["tab\there", "m", "", "", "", "back\\slash\ttab", "0.1", ""],
-    ['quo"te', "", "7", "0", "100", "Zoë ✓ {json}", "1e20", "2021-12-31"],
-    ["x,y", "2", "120", "1e3", "2.5", "", "1234567890123456.5", "2022-02-02"],
+    ['quo"te', "", "7", "0", "100", "Zoë ✓ {json}", "1e14", "2021-12-31"],
+    ["x,y", "2", "120", "1e3", "2.5", "", "99999999999999.5", "2022-02-02"],
     ["n1", "1", "0", "3.25", "1", "\\N", "-0", ""],
     ["n2", "u", "45", "", "99.9", "plain", "1e-7", ""],
     ["n3", "x", "007", "", "", "", "007", ""],
     ["n4", "", "", "", "", "", "2.50", ""],
     ["n5", "", "", "", "", "", "", ""],
-    ["n6", "", "", "", "", "tail\r\nend", "123456789012345678", ""],
+    ["n6", "", "", "", "", "tail\r\nend", "123456789012345", ""],  # numbers are below 1e15 (validation)
 ]
 
 
@@ -78,10 +78,10 @@ def test_first_load_stores_what_a_later_import_stores(tmp_path, first_loads):
         {"note": 'say "hi"\nthere', "amount": 1.5, "joined": "2020-01-01"},
     )
     assert loaded["tab\there"][-1] == {"note": "back\\slash\ttab", "amount": 0.1}
-    assert loaded['quo"te'][-1] == {"note": "Zoë ✓ {json}", "amount": 1e20, "joined": "2021-12-31"}
+    assert loaded['quo"te'][-1] == {"note": "Zoë ✓ {json}", "amount": 1e14, "joined": "2021-12-31"}
     assert loaded["n3"][1] == 7 and loaded["n3"][-1] == {"amount": 7}
     assert loaded["n5"] == ("unknown", None, None, None, {})
-    assert loaded["n6"][-1] == {"note": "tail\r\nend", "amount": 123456789012345680}
+    assert loaded["n6"][-1] == {"note": "tail\r\nend", "amount": 123456789012345}
 
     # The same file into a table that is not empty goes through the staging table: same values.
     Customer.objects.all().delete()
