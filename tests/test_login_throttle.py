@@ -53,3 +53,37 @@ def test_the_app_and_admin_logins_share_the_count(ana, settings):
 
 def test_authentication_without_a_request_is_not_throttled(ana):
     assert authenticate(username="ana", password="pw-ana") == ana  # commands and the shell
+
+
+def test_behind_a_proxy_failures_count_for_the_forwarded_client_not_the_proxy(ana, settings):
+    settings.SEGMENTA_BEHIND_PROXY = True
+    proxy = "10.9.9.9"
+
+    def guess(password: str, client_ip: str, forwarded_for: str | None = None):
+        return Client().post(
+            "/accounts/login/",
+            {"username": "ana", "password": password},
+            REMOTE_ADDR=proxy,
+            HTTP_X_FORWARDED_FOR=forwarded_for or f"203.0.113.77, {client_ip}",  # the left entry is the client's own
+        )
+
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        guess("wrong", "198.51.100.1")
+    assert guess("pw-ana", "198.51.100.1").status_code == 429  # the guesser is locked out
+    assert guess("pw-ana", "198.51.100.2").status_code == 302  # another client behind the same proxy is not
+    # a forged or broken header counts for the proxy's address, never for a made-up one
+    assert guess("wrong", "", forwarded_for="not-an-ip").status_code == 200
+    assert AccessAttempt.objects.filter(ip_address=proxy).exists()
+
+
+def test_without_the_proxy_setting_forwarded_for_is_ignored(ana, settings):
+    settings.SEGMENTA_BEHIND_PROXY = False
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        Client().post(
+            "/accounts/login/",
+            {"username": "ana", "password": "wrong"},
+            REMOTE_ADDR="10.0.0.5",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",  # a client cannot dodge the count by writing this header
+        )
+    locked = Client().post("/accounts/login/", {"username": "ana", "password": "pw-ana"}, REMOTE_ADDR="10.0.0.5")
+    assert locked.status_code == 429

@@ -285,10 +285,10 @@ AXES_VERBOSE = False
 # Behind a reverse proxy (nginx, a load balancer) that sets X-Forwarded-Proto and X-Forwarded-For: only then are
 # those headers trusted (HTTPS detection, and the client IP that login throttling counts).
 SEGMENTA_BEHIND_PROXY = env_bool("SEGMENTA_BEHIND_PROXY", False)
+SEGMENTA_PROXY_COUNT = env_int("SEGMENTA_PROXY_COUNT", 1, minimum=1)  # proxies in front of the app that append XFF
+AXES_CLIENT_IP_CALLABLE = "core.login_throttle.client_ip"
 if SEGMENTA_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    AXES_IPWARE_PROXY_COUNT = env_int("SEGMENTA_PROXY_COUNT", 1, minimum=1)
 
 # The health check answers over plain HTTP too (load balancers probe it without TLS).
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
