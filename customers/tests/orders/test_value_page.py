@@ -112,7 +112,7 @@ def test_fit_now_queues_a_row_sends_the_task_by_name_and_the_worker_runs_it(
     assert resp.status_code == 302
     fit = value_fit_pending()
     assert fit.status == "queued" and fit.created_by == admin_user and fit.horizon_weeks == 26
-    assert calm_broker == [("customers.fit_customer_values", {"kwargs": {"fit_id": fit.pk}})]
+    assert calm_broker == [("customers.fit_customer_values", {"args": None, "kwargs": {"fit_id": fit.pk}})]
     html = admin_client.get(reverse(PAGE)).content.decode()
     assert 'id="value-fit-progress"' in html and "run-status.js" in html
     status = json.loads(admin_client.get(reverse("customers:value-status")).content)
