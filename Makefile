@@ -24,7 +24,6 @@ install: $(VENV)/.installed ## create .venv and install pinned dependencies
 migrate: install ## the folder of local state (SQLite file, broker) first: settings create none
 	mkdir -p "$${SEGMENTA_VAR_DIR:-var}"
 	$(LOCAL) $(BIN)/python manage.py migrate --noinput
-	$(LOCAL) $(BIN)/python manage.py createcachetable
 
 run: migrate ## migrate, seed the demo on first start, start web server + Celery worker
 	$(LOCAL) $(BIN)/python manage.py seed_demo --if-empty
