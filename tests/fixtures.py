@@ -88,3 +88,13 @@ def viewer_client(viewer_user) -> Client:
 @pytest.fixture
 def anon_client() -> Client:
     return Client()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: cached figures are keyed on ids and versions that a rolled-back test
+    database (SQLite reuses ids) can repeat."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Avg, Count, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 
 from customers.models import Customer
 from customers.orders.models import Order
+from customers.orders.value_models import CustomerValue
 from segmentation.ml.features import GENDER_CODES
 from segmentation.ml.fields import CANONICAL_FEATURES
 from segmentation.ml.flags import SegmentValue, flags_with_values
@@ -81,12 +83,30 @@ def segment_member_rows(*, segment: Segment, attributes: list[str] | None = None
     )
 
 
+SEGMENT_VALUES_TTL = 600  # seconds
+
+
 def segment_values(*, run_id: int) -> dict[int, SegmentValue]:
     """Per segment of the run (by id): lifetime-value figures of its members with a stored value.
 
     Two grouped queries in the database: memberships joined to the customers' stored values (total and
     mean expected value, mean P(active), how many below 0.5), and their orders' net revenue (past value).
     Segments whose members have no value are left out (empty when no fit has been stored)."""
+    latest = CustomerValue.objects.order_by("-pk").values_list("pk", flat=True).first()
+    if latest is None:  # no fit stored: nothing to join (an EXISTS on a small index, not a scan of the run)
+        return {}
+    # Values change only when a fit is stored (its rows replace the previous ones, new ids), so the figures are
+    # kept per run and latest value row; customers placed in the run since are counted at the next fit or after
+    # SEGMENT_VALUES_TTL.
+    key = f"segment-values:{run_id}:{latest}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = _segment_values(run_id=run_id)
+        cache.set(key, cached, SEGMENT_VALUES_TTL)
+    return cached
+
+
+def _segment_values(*, run_id: int) -> dict[int, SegmentValue]:
     valued = Q(customer__value__isnull=False)
     rows = (
         Membership.objects.filter(run_id=run_id)
