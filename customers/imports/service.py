@@ -56,6 +56,7 @@ from customers.imports.columns import INCOME_THOUSANDS_MAX_MEDIAN, ColumnPlan, c
 from customers.models import AttributeKind, Customer, CustomerAttribute, ImportJob, ImportStatus
 from customers.orders.behaviour import derived_columns_renamed
 from customers.signals import customers_changed
+from customers.stuck_jobs import stuck_jobs_fail
 
 IMPORT_SOURCES = ("upload", "command", "admin")
 CONNECTION_LOST = (
@@ -616,19 +617,13 @@ def customer_imports_reap_stuck(*, queued_after: int | None = None, running_afte
         | Q(status=ImportStatus.RUNNING, started_at__isnull=True, created_at__lt=running_limit)
         | Q(status=ImportStatus.QUEUED, created_at__lt=queued_limit)
     )
-    count = 0
-    for job_id, status, stored_path in stuck.values_list("id", "status", "stored_path"):
-        reason = (
-            f"stuck: no worker took it within {queued_after:,} s; nothing was imported, import the file again"
-            if status == ImportStatus.QUEUED
-            else f"stuck: its worker stopped (killed or out of memory) and it did not finish within "
+
+    def reason(status: str) -> str:
+        if status == ImportStatus.QUEUED:
+            return f"stuck: no worker took it within {queued_after:,} s; nothing was imported, import the file again"
+        return (
+            f"stuck: its worker stopped (killed or out of memory) and it did not finish within "
             f"{running_after:,} s; nothing was imported, import the file again"
         )
-        changed = ImportJob.objects.filter(pk=job_id, status=status).update(
-            status=ImportStatus.FAILED, error=reason, stored_path="", options={}
-        )
-        if changed:
-            if stored_path:
-                Path(stored_path).unlink(missing_ok=True)
-            count += 1
-    return count
+
+    return stuck_jobs_fail(stuck=stuck, reason=reason, failed={"status": ImportStatus.FAILED, "options": {}})

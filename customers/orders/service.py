@@ -44,6 +44,7 @@ from customers.orders.columns import columns_parse, order_plan
 from customers.orders.models import OrderImport, OrderImportStatus
 from customers.orders.validation import LineChecker
 from customers.signals import customers_changed
+from customers.stuck_jobs import stuck_jobs_fail
 
 SUMMARY_KEYS = (
     "lines",
@@ -382,19 +383,11 @@ def order_imports_reap_stuck(*, older_than: int | None = None) -> int:
         | Q(status=OrderImportStatus.RUNNING, started_at__isnull=True, created_at__lt=limit)
         | Q(status=OrderImportStatus.QUEUED, created_at__lt=limit)
     )
-    count = 0
-    for import_id, status, stored_path in stuck.values_list("id", "status", "stored_path"):
-        reason = (
-            f"stuck: no worker took it within {older_than} s; nothing was imported"
-            if status == OrderImportStatus.QUEUED
-            else f"stuck: its worker stopped (killed or out of memory) more than {older_than} s ago; "
-            "nothing was imported"
-        )
-        changed = OrderImport.objects.filter(pk=import_id, status=status).update(
-            status=OrderImportStatus.FAILED, stage="", error=reason, finished_at=timezone.now(), stored_path=""
-        )
-        if changed:
-            if stored_path:
-                Path(stored_path).unlink(missing_ok=True)
-            count += 1
-    return count
+
+    def reason(status: str) -> str:
+        if status == OrderImportStatus.QUEUED:
+            return f"stuck: no worker took it within {older_than} s; nothing was imported"
+        return f"stuck: its worker stopped (killed or out of memory) more than {older_than} s ago; nothing was imported"
+
+    failed = {"status": OrderImportStatus.FAILED, "stage": "", "finished_at": timezone.now()}
+    return stuck_jobs_fail(stuck=stuck, reason=reason, failed=failed)
