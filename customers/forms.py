@@ -7,7 +7,8 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 
 from core.exceptions import DataError
-from customers.imports.service import customer_import, customer_import_queue
+from customers.imports.jobs import customer_import_queue
+from customers.imports.service import customer_import
 
 # Canonical field -> label of its override field on the form. "Id column" is named in the
 # service's "no id column" message, keep them in step.

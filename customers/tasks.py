@@ -14,7 +14,7 @@ hard limit kills the process and the reaper fails the import later.
 `SEGMENTA_IMPORT_INLINE_MAX_BYTES`) the same way, within `SEGMENTA_IMPORT_TIME_LIMIT` seconds.
 
 `customers.reap_stuck_customer_imports` (every 5 minutes, `config/celery.py`) fails customer imports left
-queued or running by a dead worker (`customers.imports.service.customer_imports_reap_stuck`, the same rule).
+queued or running by a dead worker (`customers.imports.jobs.customer_imports_reap_stuck`, the same rule).
 
 `customers.fit_customer_values` fits the lifetime-value models and stores every customer's value
 (`customers.orders.value_service.customer_value_fit`); it loads nothing, for scheduling; with a fit id
@@ -26,7 +26,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from customers.imports.service import customer_import_run, customer_imports_reap_stuck
+from customers.imports.jobs import customer_import_run, customer_imports_reap_stuck
 from customers.orders.service import order_import_run, order_imports_reap_stuck
 from customers.orders.value_service import customer_value_fit, value_fit_run
 

@@ -31,32 +31,25 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import time
-import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pandas as pd
-from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from core import storage
 from core.exceptions import DataError
 from core.services import activity_record
-from customers.imports import reading, roles, validation, writers
-from customers.imports.columns import INCOME_THOUSANDS_MAX_MEDIAN, ColumnPlan, columns_plan, income_kept, row_id_prefix
-from customers.models import AttributeKind, Customer, CustomerAttribute, ImportJob, ImportStatus
+from customers.imports import attributes, reading, rejected_files, roles, validation, writers
+from customers.imports.columns import ColumnPlan, columns_plan, row_id_prefix
+from customers.models import Customer, ImportJob, ImportStatus
 from customers.orders.behaviour import derived_columns_renamed
 from customers.signals import customers_changed
-from customers.stuck_jobs import stuck_jobs_fail
 
 IMPORT_SOURCES = ("upload", "command", "admin")
 CONNECTION_LOST = (
@@ -131,11 +124,6 @@ class _Outcome:
     rejected_sample: str = ""
 
 
-def rejected_folder() -> Path:
-    """Where the rejected rows of committed imports are kept (one CSV per import)."""
-    return Path(settings.VAR_DIR) / "import-rejected"
-
-
 def customer_import(
     *,
     file: IO[bytes] | str | os.PathLike,
@@ -197,7 +185,7 @@ def customer_import(
                 if dry_run:
                     transaction.set_rollback(True)
                 else:
-                    stored = _rejected_store(outcome.rejected_rows)
+                    stored = rejected_files.rejected_store(outcome.rejected_rows)
                     job = _job_record(
                         job_fields,
                         progress,
@@ -236,33 +224,10 @@ def customer_import(
         raise
     if dry_run:
         job = _job_record(job_fields, progress, outcome, status=ImportStatus.DRY_RUN, started=started)
-    _rejected_hand_over(outcome.rejected_rows, job=job, out=rejected_out)
+    rejected_files.rejected_hand_over(outcome.rejected_rows, job=job, out=rejected_out)
     return ImportResult(
         job=job, dry_run=dry_run, file_format=outcome.file_format, rejected_sample=outcome.rejected_sample
     )
-
-
-def _rejected_store(rejected: validation.RejectedRows | None) -> str:
-    """Move the rejected rows of a committed import to their place; its path ('' when none)."""
-    if rejected is None or rejected.path is None:
-        return ""
-    if not rejected.count:
-        rejected.discard()
-        return ""
-    target = rejected_folder() / f"import-{uuid.uuid4().hex}.csv"
-    rejected.path.replace(target)
-    rejected.path = target
-    return str(target)
-
-
-def _rejected_hand_over(rejected: validation.RejectedRows | None, *, job: ImportJob, out: Any) -> None:
-    """Copy the rejected rows to `out` if asked; drop the temporary file of a dry run."""
-    if rejected is None or rejected.path is None:
-        return
-    if out is not None and rejected.count:
-        shutil.copyfile(rejected.path, out)
-    if not job.rejected_path:
-        rejected.discard()
 
 
 def _connection_lost(exc: Exception) -> bool:
@@ -348,7 +313,7 @@ def _import_once(
         chunks = itertools.chain([first] if first is not None else [], table.chunks)
         summaries: dict[str, roles.ValueSummary] = {}
         if first is not None:
-            plan, summaries = _plan_for_values(plan, first[1], progress.notes)
+            plan, summaries = attributes.plan_for_values(plan, first[1], progress.notes)
         if id_prefix:
             progress.notes.append(
                 f"The file has no id column: each row's id is {id_prefix!r} and its row number in the file "
@@ -358,7 +323,7 @@ def _import_once(
         progress.mapping = plan.as_mapping()
         kinds = validation.KindTracker()
         writer = writer_for(plan, kinds, first_load=first_load, file_size=progress.file_size)
-        rejected = validation.RejectedRows(plan, folder=rejected_folder() if skip_invalid else None)
+        rejected = validation.RejectedRows(plan, folder=rejected_files.rejected_folder() if skip_invalid else None)
         try:
             seen_ids: dict[str, int] = {}
             for first_row, frame in chunks:
@@ -376,7 +341,7 @@ def _import_once(
                 raise DataError("the file has a header row but no data rows")
             if progress.rejected and not skip_invalid:
                 raise DataError(validation.problems_message(rejected.sample, progress.rejected))
-            registered = attributes_register(plan, kinds, summaries=summaries, notes=progress.notes)
+            registered = attributes.attributes_register(plan, kinds, summaries=summaries, notes=progress.notes)
             added, updated, ids = writer.finish(plan, registered)
         except BaseException:
             rejected.discard()
@@ -394,67 +359,6 @@ def _import_once(
         rejected_rows=rejected,
         rejected_sample=validation.rejected_csv(plan, rejected.sample),
     )
-
-
-def _plan_for_values(
-    plan: ColumnPlan, frame: pd.DataFrame, notes: list[str]
-) -> tuple[ColumnPlan, dict[str, roles.ValueSummary]]:
-    """The plan adjusted to the first chunk's values (income not in thousands is kept in its unit), and a
-    summary of each attribute column's values for guessing roles."""
-    if "annual_income" in plan.fields and plan.fields["annual_income"] < frame.shape[1]:
-        median = validation.numbers_median(frame[plan.fields["annual_income"]])
-        if median is not None and median > INCOME_THOUSANDS_MAX_MEDIAN:
-            plan, note = income_kept(plan)
-            notes.append(note)
-    summaries = {
-        a.key: roles.values_summarize(validation.text_column(frame[a.index]))
-        for a in plan.attributes
-        if a.index < frame.shape[1]
-    }
-    return plan, summaries
-
-
-def attributes_register(
-    plan: ColumnPlan,
-    kinds: validation.KindTracker,
-    *,
-    summaries: dict[str, roles.ValueSummary] | None = None,
-    notes: list[str] | None = None,
-) -> writers.Kinds:
-    """Create or update the CustomerAttribute schema rows; return the kind each key is stored as.
-
-    A column whose kind disagrees with an earlier import is stored as text from then on.
-    None means the column had no value at all in this file. A new attribute gets the unit and role
-    the plan gives it, else guessed from its header and `summaries` (the first chunk's values); a known
-    one keeps its own (Admins may have edited them). The guesses are added to `notes`.
-    """
-    keys = [a.key for a in plan.attributes]
-    existing = {a.key: a for a in CustomerAttribute.objects.filter(key__in=keys)}
-    resolved: writers.Kinds = {}
-    guessed: dict[str, list[str]] = {}
-    for attr in plan.attributes:
-        kind = kinds.kind(attr.key)
-        known = existing.get(attr.key)
-        if known is None:
-            summary = (summaries or {}).get(attr.key)
-            role = attr.role or roles.role_guess(attr.header, summary)
-            unit = attr.unit if attr.unit is not None else roles.unit_guess(attr.header)
-            if kind != AttributeKind.NUMBER:
-                unit = ""
-            CustomerAttribute.objects.create(
-                key=attr.key, label=attr.header, kind=kind or AttributeKind.TEXT, unit=unit, role=role
-            )
-            if role != "other":
-                guessed.setdefault(role, []).append(attr.header)
-        elif kind is not None and kind != known.kind:
-            known.kind = AttributeKind.TEXT
-            known.save(update_fields=["kind"])
-            kind = AttributeKind.TEXT
-        resolved[attr.key] = kind
-    if guessed and notes is not None:
-        listed = "; ".join(f"{role}: {', '.join(headers)}" for role, headers in guessed.items())
-        notes.append(f"Roles of the new columns (an Admin can change them): {listed}; the others: other.")
-    return resolved
 
 
 def writer_for(plan: ColumnPlan, kinds: validation.KindTracker, *, first_load: bool, file_size: int) -> CustomerWriter:
@@ -516,114 +420,3 @@ def _record_values(
 
 def _elapsed_ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
-
-
-# --------------------------------------------------------------------------- large uploads: a queued row, a task
-
-#: The Celery task that runs a queued customer import (customers.tasks), sent by name as runs are.
-CUSTOMER_IMPORT_TASK = "customers.run_customer_import"
-
-
-def customer_upload_folder() -> Path:
-    return Path(settings.VAR_DIR) / "customer-uploads"
-
-
-def customer_import_queue(
-    *,
-    upload: Any,
-    user: AbstractBaseUser | AnonymousUser | None,
-    source: str = "upload",
-    mapping: dict[str, str] | None = None,
-    skip_invalid: bool = False,
-    number_rows: bool = False,
-    dry_run: bool = False,
-) -> ImportJob:
-    """Store an uploaded file and queue its import: the worker parses it (with the task's time limit)
-    while the page shows the queued job. The task is sent after commit."""
-    folder = customer_upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    name = Path(getattr(upload, "name", "") or "upload").name[:200] or "upload"
-    stored = folder / f"{uuid.uuid4().hex}-{name}"
-    with open(stored, "wb") as out:
-        for piece in upload.chunks():
-            out.write(piece)
-    job = ImportJob.objects.create(
-        created_by=user if getattr(user, "is_authenticated", False) else None,
-        source=source,
-        file_name=name[:255],
-        file_size=stored.stat().st_size,
-        status=ImportStatus.QUEUED,
-        skip_invalid=skip_invalid,
-        numbered_rows=number_rows,
-        mapping=mapping or {},
-        stored_path=str(stored),
-        options={"dry_run": dry_run},
-    )
-    job_id = job.pk
-    transaction.on_commit(lambda: customer_import_enqueue(import_id=job_id))
-    return job
-
-
-def customer_import_enqueue(*, import_id: int) -> None:
-    current_app.send_task(CUSTOMER_IMPORT_TASK, args=[import_id])
-
-
-def customer_import_run(*, import_id: int) -> str:
-    """Run a queued import once: claim it (queued -> running), import its stored file, delete the file.
-
-    Returns "skipped" when it was not queued (a redelivered message), else the job's status."""
-    claimed = ImportJob.objects.filter(pk=import_id, status=ImportStatus.QUEUED).update(
-        status=ImportStatus.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
-        return "skipped"
-    job = ImportJob.objects.select_related("created_by").get(pk=import_id)
-    stored = Path(job.stored_path)
-    try:
-        customer_import(
-            file=stored,
-            file_name=job.file_name,
-            user=job.created_by,
-            source=job.source,
-            mapping=job.mapping,
-            skip_invalid=job.skip_invalid,
-            number_rows=job.numbered_rows,
-            dry_run=bool(job.options.get("dry_run")),
-            job_id=job.pk,
-        )
-    except DataError:
-        pass  # recorded on the job
-    finally:
-        stored.unlink(missing_ok=True)
-    return ImportJob.objects.values_list("status", flat=True).get(pk=import_id)
-
-
-def customer_imports_reap_stuck(*, queued_after: int | None = None, running_after: int | None = None) -> int:
-    """Fail customer imports left queued or running by a worker that died (killed, out of memory, lost message).
-
-    The rule of the order imports' reaper (`order_imports_reap_stuck`), with the clocks of this task:
-    "running" since more than `running_after` seconds (default SEGMENTA_IMPORT_TIME_LIMIT + 120: past the
-    task's hard limit, so its worker is gone) or "queued" more than `queued_after` seconds (default
-    SEGMENTA_RUN_STUCK_AFTER) without a worker taking it. Each is failed with the reason, conditionally
-    (a worker finishing meanwhile wins), and its stored upload deleted. Nothing of it was written: the
-    import is one transaction. Returns how many were failed."""
-    queued_after = settings.SEGMENTA_RUN_STUCK_AFTER if queued_after is None else queued_after
-    running_after = settings.SEGMENTA_IMPORT_TIME_LIMIT + 120 if running_after is None else running_after
-    now = timezone.now()
-    queued_limit = now - timedelta(seconds=queued_after)
-    running_limit = now - timedelta(seconds=running_after)
-    stuck = ImportJob.objects.filter(
-        Q(status=ImportStatus.RUNNING, started_at__lt=running_limit)
-        | Q(status=ImportStatus.RUNNING, started_at__isnull=True, created_at__lt=running_limit)
-        | Q(status=ImportStatus.QUEUED, created_at__lt=queued_limit)
-    )
-
-    def reason(status: str) -> str:
-        if status == ImportStatus.QUEUED:
-            return f"stuck: no worker took it within {queued_after:,} s; nothing was imported, import the file again"
-        return (
-            f"stuck: its worker stopped (killed or out of memory) and it did not finish within "
-            f"{running_after:,} s; nothing was imported, import the file again"
-        )
-
-    return stuck_jobs_fail(stuck=stuck, reason=reason, failed={"status": ImportStatus.FAILED, "options": {}})

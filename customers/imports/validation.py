@@ -9,7 +9,7 @@ Pure (pandas), no database.
 * Empty cells are stored as missing. Ids are text: "0001" stays "0001".
 * Lengths: an id at most EXTERNAL_ID_MAX_LENGTH (64) characters, a text attribute at most
   ATTRIBUTE_TEXT_MAX_LENGTH (1,000), a gender or number cell at most FIELD_TEXT_MAX_LENGTH (100).
-  Messages show at most 40 characters of a value, with its length (`reading.value_shown`).
+  Messages show at most 40 characters of a value, with its length (`table.value_shown`).
 * Attribute kinds: number when every non-empty value is a number, date when every
   non-empty value is an ISO date (YYYY-MM-DD, optionally with a time), text otherwise. A digit string
   of 16 digits or more (an id, a card or account number: beyond float64's exact integers) makes its
@@ -35,7 +35,7 @@ import pandas as pd
 
 from core.csvsafe import safe_row, write_csv
 from customers.imports.columns import CANONICAL_FIELDS, EXTERNAL_ID_MAX_LENGTH, ColumnPlan
-from customers.imports.reading import value_shown
+from customers.imports.table import value_shown
 
 # The largest annual income accepted (module doc): far below where float64 or int64 lose precision.
 ANNUAL_INCOME_MAX = 10**12

@@ -274,7 +274,7 @@ class FirstLoadWriter:
             kind = self.kinds.kind(attr.key)
             known = self.known.get(attr.key)
             if kind is not None and known is not None and kind != known:
-                kind = AttributeKind.TEXT  # as `service.attributes_register` resolves it
+                kind = AttributeKind.TEXT  # as `attributes.attributes_register` resolves it
             codes, uniques = pd.factorize(clean[f"a_{i}"])
             if kind is None or (len(uniques) == 1 and uniques[0] == ""):
                 continue

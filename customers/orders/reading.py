@@ -25,6 +25,7 @@ import pandas as pd
 
 from core.exceptions import DataError
 from customers.imports import reading
+from customers.imports.table import Table
 
 _SPOOL_BYTES = 64 * 1024 * 1024
 _SNIFF_LINES = 20
@@ -71,7 +72,7 @@ def _whitespace_separated(fh: IO[bytes]) -> bool:
     return len(widths) == 1 and widths.pop() > 1
 
 
-def table_open(fh: IO[bytes], *, header_less: bool, chunk_rows: int) -> reading.Table:
+def table_open(fh: IO[bytes], *, header_less: bool, chunk_rows: int) -> Table:
     """Open with the customer reader; with `header_less` the first line is data (row 1)."""
     table = reading.table_open(fh, chunk_rows=chunk_rows)
     if not header_less:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +33,7 @@ from django.utils import timezone
 
 from core.exceptions import DataError
 from core.services import activity_record
+from core.uploads import upload_name, upload_store
 from customers.imports import reading
 from customers.imports import validation as customer_validation
 from customers.models import Customer
@@ -312,17 +312,11 @@ def order_import_queue(
     dry_run: bool = False,
 ) -> OrderImport:
     """Store an uploaded file and queue its import (the task runs it after commit)."""
-    folder = order_upload_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    name = Path(getattr(upload, "name", "") or "upload").name[:200]
-    stored = folder / f"{uuid.uuid4().hex}-{name}"
-    with open(stored, "wb") as out:
-        for piece in upload.chunks():
-            out.write(piece)
+    stored = upload_store(upload=upload, folder=order_upload_folder())
     job = OrderImport.objects.create(
         created_by=user if getattr(user, "is_authenticated", False) else None,
         source=source,
-        file_name=name,
+        file_name=upload_name(upload),
         stored_path=str(stored),
         file_size=stored.stat().st_size,
         options={**options, "dry_run": dry_run},

@@ -8,7 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from customers.imports import service
+from customers.imports import jobs, service
 from customers.models import Customer, ImportJob, ImportStatus
 from customers.tasks import run_customer_import
 
@@ -27,7 +27,7 @@ def run_inline(monkeypatch):
     """Run the task in the test process when the upload commits (no worker)."""
     ran: list[str] = []
     monkeypatch.setattr(
-        service, "customer_import_enqueue", lambda *, import_id: ran.append(run_customer_import(import_id))
+        jobs, "customer_import_enqueue", lambda *, import_id: ran.append(run_customer_import(import_id))
     )
     return ran
 
@@ -54,7 +54,7 @@ def test_a_large_upload_is_queued_then_imported_by_the_task(
 
 def test_a_queued_import_page_waits_for_the_outcome(marketer_client, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr(service, "customer_import_enqueue", lambda *, import_id: sent.append(import_id))
+    monkeypatch.setattr(jobs, "customer_import_enqueue", lambda *, import_id: sent.append(import_id))
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(marketer_client, dry_run="on")
     job = ImportJob.objects.get()

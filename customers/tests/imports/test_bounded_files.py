@@ -11,7 +11,7 @@ import tracemalloc
 import pytest
 
 from core.exceptions import DataError
-from customers.imports import reading
+from customers.imports import excel, reading
 from customers.tests.imports.xlsx_parts import MAIN, cell, customers_sheet, row_xml, sheet_xml, xlsx_bytes
 
 
@@ -63,7 +63,7 @@ def test_three_million_shared_strings_are_refused_before_parsing():
 
 
 def test_a_shared_strings_table_over_its_size_is_refused_from_the_zip_entry(monkeypatch):
-    monkeypatch.setattr(reading, "MAX_SHARED_STRINGS_BYTES", 1000)
+    monkeypatch.setattr(excel, "MAX_SHARED_STRINGS_BYTES", 1000)
     strings = f'<sst xmlns="{MAIN}">'.encode() + b"<si><t>long text</t></si>" * 100 + b"</sst>"
     with pytest.raises(DataError, match=r"shared-strings table is 2,\d{3} bytes; at most 1,000"):
         _read_all(xlsx_bytes(customers_sheet(2), strings))
@@ -126,16 +126,16 @@ def test_a_value_far_right_is_refused_at_the_column_limit():
 
 
 def test_rows_and_cells_are_capped(monkeypatch):
-    monkeypatch.setattr(reading, "MAX_XLSX_CELLS", 10)
+    monkeypatch.setattr(excel, "MAX_XLSX_CELLS", 10)
     with pytest.raises(DataError, match=r"more than 10 cells \(at row 6\)"):
         _read_all(xlsx_bytes(customers_sheet(8)))
-    monkeypatch.setattr(reading, "MAX_XLSX_ROWS", 3)
+    monkeypatch.setattr(excel, "MAX_XLSX_ROWS", 3)
     with pytest.raises(DataError, match="more than 3 rows"):
         _read_all(xlsx_bytes(customers_sheet(8)))
 
 
 def test_a_part_unpacking_to_too_much_is_refused(monkeypatch):
-    monkeypatch.setattr(reading, "MAX_XLSX_UNPACKED_BYTES", 2000)
+    monkeypatch.setattr(excel, "MAX_XLSX_UNPACKED_BYTES", 2000)
     with pytest.raises(DataError, match=r"unpacks to [\d,]+ bytes; at most 2,000"):
         _read_all(xlsx_bytes(customers_sheet(40)))
 

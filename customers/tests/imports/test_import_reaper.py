@@ -4,13 +4,13 @@ are), with the reason, their stored upload deleted; the beat runs it every 5 min
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from customers.imports import service
-from customers.imports.service import customer_import_queue, customer_imports_reap_stuck
+from customers.imports.jobs import customer_import_queue, customer_imports_reap_stuck
 from customers.models import Customer, ImportJob, ImportStatus
 from customers.tasks import reap_stuck_customer_imports, run_customer_import
 
@@ -61,7 +61,7 @@ def test_the_reaper_fails_stuck_imports_only():
     assert "within 720 s" in jobs["dead.csv"].error
     for pk, path in stored.items():
         assert ImportJob.objects.get(pk=pk).stored_path == ""
-        assert not (service.Path(path).exists())
+        assert not Path(path).exists()
     assert jobs["late.csv"].status == ImportStatus.RUNNING
     assert jobs["fresh.csv"].status == ImportStatus.QUEUED and jobs["fresh.csv"].pk == queued_fresh.pk
     assert jobs["done.csv"].status == ImportStatus.SUCCEEDED
