@@ -43,7 +43,8 @@ from segmentation.ml.recommend.models import (  # noqa: E402
     confidence,
     default_threads,
 )
-from segmentation.ml.recommend.pipeline import RecommendConfig, served_lists  # noqa: E402
+from segmentation.ml.recommend.pipeline import RecommendConfig  # noqa: E402
+from segmentation.ml.recommend.serving import served_lists  # noqa: E402
 
 CUSTOMERS = int(os.environ.get("BENCH_RECS_CUSTOMERS", "100000"))
 NON_PRODUCT = "POST DOT M C2 D S B CRUK PADS AMAZONFEE ADJUST ADJUST2".split() + ["BANK CHARGES"]

@@ -3,7 +3,8 @@
 `interactions` (order lines -> customer x product matrix, cleaning, date split), `models`
 (popularity, segment popularity, item-kNN, ALS via `implicit`, blend, top-n), `metrics` (HitRate,
 Precision, Recall, NDCG, MAP at 10, coverage), `pipeline` (validation choice of parameters, holdout
-evaluation, served model and its lists with reasons, segment-defining products).
+evaluation, the served model), `serving` (every customer's list with reasons, cold start, segment-defining
+products).
 """
 
 from segmentation.ml.recommend.interactions import (  # noqa: F401
@@ -17,5 +18,5 @@ from segmentation.ml.recommend.pipeline import (  # noqa: F401
     RecommendConfig,
     RecommendResult,
     recommend,
-    segment_lift,
 )
+from segmentation.ml.recommend.serving import segment_lift  # noqa: F401
