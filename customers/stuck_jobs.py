@@ -1,16 +1,30 @@
 """Failing upload jobs (customer imports, order imports) that a dead worker left queued or running.
 
-Each reaper picks its own stuck rows and words its own reasons; this is the part they share: fail each
-row conditionally (a worker finishing meanwhile wins), with its reason, and delete its stored upload.
+Each reaper sets its own clocks and words its own reasons; this is the part they share: which rows are
+stuck (`stuck_jobs`), and failing each conditionally (a worker finishing meanwhile wins), with its reason,
+its stored upload deleted (`stuck_jobs_fail`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Model, Q, QuerySet
+
+QUEUED, RUNNING = "queued", "running"  # the statuses every upload job's row shares
+
+
+def stuck_jobs(model: type[Model], *, running_before: datetime, queued_before: datetime) -> QuerySet:
+    """Rows of `model` "running" since before `running_before` (created then, if never started) or "queued"
+    since before `queued_before`."""
+    return model.objects.filter(
+        Q(status=RUNNING, started_at__lt=running_before)
+        | Q(status=RUNNING, started_at__isnull=True, created_at__lt=running_before)
+        | Q(status=QUEUED, created_at__lt=queued_before)
+    )
 
 
 def stuck_jobs_fail(*, stuck: QuerySet, reason: Callable[[str], str], failed: dict[str, Any]) -> int:

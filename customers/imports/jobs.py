@@ -16,14 +16,13 @@ from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import DataError
 from core.uploads import upload_name, upload_store
 from customers.imports.service import customer_import
 from customers.models import ImportJob, ImportStatus
-from customers.stuck_jobs import stuck_jobs_fail
+from customers.stuck_jobs import stuck_jobs, stuck_jobs_fail
 
 #: The Celery task that runs a queued customer import (customers.tasks), sent by name as runs are.
 CUSTOMER_IMPORT_TASK = "customers.run_customer_import"
@@ -111,11 +110,7 @@ def customer_imports_reap_stuck(*, queued_after: int | None = None, running_afte
     now = timezone.now()
     queued_limit = now - timedelta(seconds=queued_after)
     running_limit = now - timedelta(seconds=running_after)
-    stuck = ImportJob.objects.filter(
-        Q(status=ImportStatus.RUNNING, started_at__lt=running_limit)
-        | Q(status=ImportStatus.RUNNING, started_at__isnull=True, created_at__lt=running_limit)
-        | Q(status=ImportStatus.QUEUED, created_at__lt=queued_limit)
-    )
+    stuck = stuck_jobs(ImportJob, running_before=running_limit, queued_before=queued_limit)
 
     def reason(status: str) -> str:
         if status == ImportStatus.QUEUED:

@@ -28,7 +28,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import DataError
@@ -44,7 +43,7 @@ from customers.orders.columns import columns_parse, order_plan
 from customers.orders.models import OrderImport, OrderImportStatus
 from customers.orders.validation import LineChecker
 from customers.signals import customers_changed
-from customers.stuck_jobs import stuck_jobs_fail
+from customers.stuck_jobs import stuck_jobs, stuck_jobs_fail
 
 SUMMARY_KEYS = (
     "lines",
@@ -372,11 +371,7 @@ def order_imports_reap_stuck(*, older_than: int | None = None) -> int:
     Returns how many were failed."""
     older_than = settings.SEGMENTA_RUN_STUCK_AFTER if older_than is None else older_than
     limit = timezone.now() - timedelta(seconds=older_than)
-    stuck = OrderImport.objects.filter(
-        Q(status=OrderImportStatus.RUNNING, started_at__lt=limit)
-        | Q(status=OrderImportStatus.RUNNING, started_at__isnull=True, created_at__lt=limit)
-        | Q(status=OrderImportStatus.QUEUED, created_at__lt=limit)
-    )
+    stuck = stuck_jobs(OrderImport, running_before=limit, queued_before=limit)
 
     def reason(status: str) -> str:
         if status == OrderImportStatus.QUEUED:
