@@ -2,7 +2,7 @@
 
 1. Read and check the file chunk by chunk (`reading`, `validation`); the import's row shows the
    progress meanwhile. On PostgreSQL each valid chunk is streamed into a temporary staging table as
-   it is read (`writers.LineStage`), so memory is bounded by the chunk size, not the file; SQLite keeps
+   it is read (`staging.LineStage`), so memory is bounded by the chunk size, not the file; SQLite keeps
    the lines in memory (the simpler path). A file with any invalid line changes nothing unless
    `skip_invalid`: the staging is dropped and nothing else was written.
 2. Write in one transaction (`writers`): customers created for unknown ids, products and orders
@@ -38,7 +38,7 @@ from customers.imports import reading
 from customers.imports import validation as customer_validation
 from customers.models import Customer
 from customers.orders import reading as order_reading
-from customers.orders import writers
+from customers.orders import staging, writers
 from customers.orders.behaviour import behaviour_after_import
 from customers.orders.columns import columns_parse, order_plan
 from customers.orders.models import OrderImport, OrderImportStatus
@@ -112,12 +112,12 @@ def order_import(
         )
     job.status, job.stage, job.started_at = OrderImportStatus.RUNNING, "reading", timezone.now()
     job.save(update_fields=["status", "stage", "started_at"])
-    stage: writers.LineStage | None = None
+    stage: staging.LineStage | None = None
     try:
         with reading.binary_open(file) as fh:
             job.file_size = reading.file_size(fh)
             if connection.vendor == "postgresql":
-                stage = writers.LineStage()
+                stage = staging.LineStage()
             sink = _LineSink(stage)
             counts, rejected_csv, mapping_used = _lines_read(
                 fh, job=job, options=options, chunk_rows=chunk_rows, sink=sink
@@ -171,7 +171,7 @@ def _error_text(exc: Exception) -> str:
     return f"the import failed unexpectedly ({exc})"
 
 
-def _stage_close(stage: writers.LineStage | None) -> None:
+def _stage_close(stage: staging.LineStage | None) -> None:
     if stage is not None:
         stage.close()
 
@@ -180,7 +180,7 @@ class _LineSink:
     """Where validated chunks go: streamed to PostgreSQL's staging table, or kept for SQLite's simpler
     path (one DataFrame written at the end)."""
 
-    def __init__(self, stage: writers.LineStage | None) -> None:
+    def __init__(self, stage: staging.LineStage | None) -> None:
         self.stage = stage
         self.frames: list[pd.DataFrame] = []
 
