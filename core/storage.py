@@ -237,6 +237,11 @@ class BackgroundCopy:
         self.wait()
         self.pending = self.executor.submit(copy_rows, self.cursor, statement=statement, columns=columns)
 
+    def submit_data(self, statement: sql.Composable, data: bytes) -> None:
+        """COPY ready data (in the statement's format) once the chunk before it is in."""
+        self.wait()
+        self.pending = self.executor.submit(copy_write, self.cursor, statement=statement, data=data)
+
     def wait(self) -> None:
         """Wait for the chunk in flight; its error, if any, is raised here."""
         pending, self.pending = self.pending, None

@@ -12,12 +12,15 @@ advises.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.db import connection
 from django.utils import timezone
 from psycopg import sql
+from pyarrow import csv as pa_csv
 
 from core import storage
 from customers.models import Customer
@@ -72,7 +75,9 @@ class LineStage:
         self.cursor.execute(
             sql.SQL("CREATE TEMPORARY TABLE {} ({})" + on_commit).format(sql.Identifier(self.table), definitions)
         )
-        self.statement = storage.copy_statement(table=self.table, columns=[name for name, _ in STAGE_COLUMNS])
+        self.statement = storage.copy_statement(
+            table=self.table, columns=[name for name, _ in STAGE_COLUMNS], format="csv"
+        )
         self.background = storage.BackgroundCopy(self.cursor)
         self.line_counts: dict[str, int] = {}
         self.product_codes: set[str] = set()
@@ -89,28 +94,36 @@ class LineStage:
             lines["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").astype("int64")
         )
         self._products_track(lines, ordered_us)
-        columns = [
-            lines["row"].astype("int64").tolist(),
-            line_number.tolist(),
-            lines["order_id"].tolist(),
-            lines["customer_id"].tolist(),
-            ordered_us.tolist(),
-            lines["product_code"].tolist(),
-            lines["description"].tolist(),
-            lines["quantity"].astype("float64").tolist(),
-            lines["unit_price"].astype("float64").tolist(),
-            lines["amount"].astype("float64").tolist(),
-            lines["country"].tolist(),
-            lines["is_return"].astype(bool).tolist(),
-            lines["is_cancellation"].astype(bool).tolist(),
-            lines["is_non_product"].astype(bool).tolist(),
-        ]
+        columns = {
+            "row": lines["row"].to_numpy(dtype=np.int64),
+            "line_number": line_number.astype(np.int64, copy=False),
+            "order_id": lines["order_id"],
+            "customer_id": lines["customer_id"],
+            "ordered_us": ordered_us,
+            "product_code": lines["product_code"],
+            "description": lines["description"],
+            "quantity": lines["quantity"].to_numpy(dtype=np.float64),
+            "unit_price": lines["unit_price"].to_numpy(dtype=np.float64),  # NaN: no price
+            "amount": lines["amount"].to_numpy(dtype=np.float64),
+            "country": lines["country"],
+            "is_return": lines["is_return"].to_numpy(dtype=bool),
+            "is_cancellation": lines["is_cancellation"].to_numpy(dtype=bool),
+            "is_non_product": lines["is_non_product"].to_numpy(dtype=bool),
+        }
         self.lines += len(lines)
-        self.background.submit(self.statement, columns)
+        self.background.submit_data(self.statement, _csv_bytes(columns))
 
     def wait(self) -> None:
         """Wait for the chunk in flight (before any other statement on the connection)."""
         self.background.wait()
+
+    def reset(self) -> None:
+        """Empty the staging table and forget what was added (the file is read again from the start)."""
+        self.background.wait()
+        self.cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(self.table)))
+        self.line_counts, self.product_codes = {}, set()
+        self.descriptions = self.prices = None
+        self.lines = 0
 
     def _line_numbers(self, order_ids: pd.Series) -> np.ndarray:
         codes, uniques = pd.factorize(order_ids)
@@ -186,6 +199,22 @@ class LineStage:
             storage.staging_table_drop(self.cursor, table=self.table)
         finally:
             self.cursor.close()
+
+
+def _csv_bytes(columns: dict[str, Any]) -> bytes:
+    """The staged lines as CSV for COPY, written by pyarrow (no Python object per cell); text is always
+    quoted, so an empty text is '' and not NULL."""
+    arrays = [
+        pa.array(np.asarray(values, dtype=object), type=pa.string()) if kind == "text" else pa.array(np.asarray(values))
+        for (name, kind), values in ((column, columns[column[0]]) for column in STAGE_COLUMNS)
+    ]
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        pa.Table.from_arrays(arrays, names=[name for name, _ in STAGE_COLUMNS]),
+        out,
+        pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
+    return out.getvalue().to_pybytes()
 
 
 def _latest(known: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
