@@ -29,7 +29,7 @@ from customers.imports.validation import RejectedRow, _numbers
 from customers.orders.validation import CANCELLATION, ID_MAX_LENGTH, TEXT_MAX_LENGTH, LineChecker
 
 #: Bytes pyarrow parses per block (a block is cut into chunks of `chunk_rows` lines).
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 8 << 20
 _ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8"}
 _IDS = (("order_id", ID_MAX_LENGTH), ("customer_id", ID_MAX_LENGTH), ("product_code", ID_MAX_LENGTH))
 

@@ -32,7 +32,6 @@ BULK_REINDEX_LINES = 200_000
 
 #: The staging table's columns: each validated line, numbered within its order as read.
 STAGE_COLUMNS = (
-    ("row", "bigint"),
     ("line_number", "integer"),
     ("order_id", "text"),
     ("customer_id", "text"),
@@ -95,7 +94,6 @@ class LineStage:
         )
         self._products_track(lines, ordered_us)
         columns = {
-            "row": lines["row"].to_numpy(dtype=np.int64),
             "line_number": line_number.astype(np.int64, copy=False),
             "order_id": lines["order_id"],
             "customer_id": lines["customer_id"],
@@ -303,12 +301,20 @@ def _orders_write(cursor, *, stage: sql.Identifier) -> tuple[int, int]:  # noqa:
     updates = sql.SQL(", ").join(
         sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(name), sql.Identifier(name)) for name in names[1:]
     )
+    creates: list[sql.Composed] = []
+    if written >= BULK_REINDEX_LINES // 4 and storage.table_has_fewer_rows(
+        cursor, table=Order._meta.db_table, than=written
+    ):  # a large load: the secondary indexes and the customer key rebuilt after it (the upsert's key stays)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        table = Order._meta.db_table
+        creates = [*storage.indexes_drop(cursor, table=table, unique=False), *_foreign_keys_drop(cursor, table=table)]
     cursor.execute(
         sql.SQL(
             "INSERT INTO {orders} ({columns}) SELECT {columns} FROM {summary} "
             "ON CONFLICT (order_id) DO UPDATE SET {updates}"
         ).format(orders=orders, columns=storage.columns_sql(names), summary=summary, updates=updates)
     )
+    storage.indexes_rebuild(cursor, creates)
     storage.staging_table_drop(cursor, table=summary_name)
     return written, existing
 
