@@ -196,7 +196,8 @@ def cleanup() -> None:
     )
     pks = list(created.distinct().values_list("pk", flat=True))
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE customers_orderline, customers_order, customers_product")
+        # (CASCADE: recommendations of the deleted products go with them)
+        cursor.execute("TRUNCATE customers_orderline, customers_order, customers_product CASCADE")
     for start in range(0, len(pks), 10_000):
         Customer.objects.filter(pk__in=pks[start : start + 10_000]).delete()
     OrderImport.objects.all().delete()

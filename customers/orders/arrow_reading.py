@@ -68,6 +68,16 @@ def arrow_chunks(
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError) as exc:
         raise ArrowAbandoned(str(exc)) from None
+    try:
+        yield from _batches_checked(reader, table, checker=checker, chunk_rows=chunk_rows)
+    finally:
+        reader.close()  # its read-ahead stops before the file is read again or closed
+
+
+def _batches_checked(
+    reader: pa_csv.CSVStreamingReader, table: reading.Table, *, checker: LineChecker, chunk_rows: int
+) -> Iterator[tuple[pd.DataFrame, list[RejectedRow]]]:
+    width = len(table.headers)
     row = reading.FIRST_DATA_ROW - 1  # the header's row: dropped from the first batch
     header_seen = False
     while True:
