@@ -58,9 +58,10 @@ class LineStage:
 
     The staging table lives for the session (a killed process leaves nothing behind) and is filled
     outside the import's transaction, so the import's progress stays visible to the page meanwhile;
-    `close` drops it. Python keeps only what is bounded by orders and products, not by lines: each
-    order's line count so far (line numbers continue across chunks) and each product's latest
-    description and sale price.
+    `close` drops it. Python keeps only what is bounded by orders, customers and products, not by
+    lines: each order's line count so far (line numbers continue across chunks), the customer ids
+    named, and each product's latest description and sale price. The staged customer and country
+    are those of each order's first line only (the order's; the other lines' are empty).
     """
 
     def __init__(self) -> None:
@@ -80,6 +81,7 @@ class LineStage:
         self.background = storage.BackgroundCopy(self.cursor)
         self.line_counts: dict[str, int] = {}
         self.product_codes: set[str] = set()
+        self.customer_ids: set[str] = set()
         self.descriptions: pd.DataFrame | None = None
         self.prices: pd.DataFrame | None = None
         self.lines = 0
@@ -93,17 +95,19 @@ class LineStage:
             lines["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").astype("int64")
         )
         self._products_track(lines, ordered_us)
+        self.customer_ids.update(pd.unique(lines["customer_id"]).tolist())
+        first = line_number == 1
         columns = {
             "line_number": line_number.astype(np.int64, copy=False),
             "order_id": lines["order_id"],
-            "customer_id": lines["customer_id"],
+            "customer_id": np.where(first, lines["customer_id"].to_numpy(dtype=object), ""),
             "ordered_us": ordered_us,
             "product_code": lines["product_code"],
             "description": lines["description"],
             "quantity": lines["quantity"].to_numpy(dtype=np.float64),
             "unit_price": lines["unit_price"].to_numpy(dtype=np.float64),  # NaN: no price
             "amount": lines["amount"].to_numpy(dtype=np.float64),
-            "country": lines["country"],
+            "country": np.where(first, lines["country"].to_numpy(dtype=object), ""),
             "is_return": lines["is_return"].to_numpy(dtype=bool),
             "is_cancellation": lines["is_cancellation"].to_numpy(dtype=bool),
             "is_non_product": lines["is_non_product"].to_numpy(dtype=bool),
@@ -119,7 +123,7 @@ class LineStage:
         """Empty the staging table and forget what was added (the file is read again from the start)."""
         self.background.wait()
         self.cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(self.table)))
-        self.line_counts, self.product_codes = {}, set()
+        self.line_counts, self.product_codes, self.customer_ids = {}, set(), set()
         self.descriptions = self.prices = None
         self.lines = 0
 
@@ -158,7 +162,7 @@ class LineStage:
         cursor, stage = self.cursor, sql.Identifier(self.table)
         cursor.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(WORK_MEM)))
         cursor.execute(sql.SQL("ANALYZE {}").format(stage))
-        created = _customers_create(cursor, stage=stage)
+        created = _customers_create(cursor, ids=sorted(self.customer_ids - {""}))
         products = self._products_write(cursor)
         orders, replaced = _orders_write(cursor, stage=stage)
         _lines_insert(cursor, stage=stage, count=self.lines)
@@ -226,8 +230,8 @@ def _values(latest: pd.DataFrame | None) -> dict:
     return {} if latest is None else dict(zip(latest["code"].tolist(), latest["value"].tolist(), strict=True))
 
 
-def _customers_create(cursor, *, stage: sql.Identifier) -> list[int]:  # noqa: ANN001
-    """Create the customers the staged lines name and the table lacks (their fields' defaults); their pks.
+def _customers_create(cursor, *, ids: list[str]) -> list[int]:  # noqa: ANN001
+    """Create the customers of `ids` (those the lines name) the table lacks (their fields' defaults); their pks.
 
     The columns and values come from the model, so a field added later with a default is filled too."""
     fields = [f for f in Customer._meta.concrete_fields if not f.primary_key and f.name != "external_id"]
@@ -246,19 +250,25 @@ def _customers_create(cursor, *, stage: sql.Identifier) -> list[int]:  # noqa: A
         names.append(sql.Identifier(field.column))
         values.append(sql.Placeholder())
         params.append(field.get_db_prep_save(value, connection))
+    if not ids:
+        return []
+    staged = storage.staging_table_create(cursor, columns=(("customer_id", "text"),), prefix="segmenta_customers")
+    storage.copy_rows(cursor, statement=storage.copy_statement(table=staged, columns=["customer_id"]), columns=[ids])
     cursor.execute(
         sql.SQL(
-            "INSERT INTO {customers} ({names}) SELECT {values} FROM (SELECT DISTINCT customer_id FROM {stage} "
-            "WHERE customer_id <> '') s ORDER BY s.customer_id ON CONFLICT (external_id) DO NOTHING RETURNING id"
+            "INSERT INTO {customers} ({names}) SELECT {values} FROM {staged} s "
+            "ORDER BY s.customer_id ON CONFLICT (external_id) DO NOTHING RETURNING id"
         ).format(
             customers=sql.Identifier(Customer._meta.db_table),
             names=sql.SQL(", ").join(names),
             values=sql.SQL(", ").join(values),
-            stage=stage,
+            staged=sql.Identifier(staged),
         ),
         params,
     )
-    return sorted(pk for (pk,) in cursor.fetchall())
+    created = sorted(pk for (pk,) in cursor.fetchall())
+    storage.staging_table_drop(cursor, table=staged)
+    return created
 
 
 def _orders_write(cursor, *, stage: sql.Identifier) -> tuple[int, int]:  # noqa: ANN001
