@@ -354,6 +354,8 @@ def _lines_insert(cursor, *, stage: sql.Identifier, count: int) -> None:  # noqa
         )
     )
     storage.indexes_rebuild(cursor, creates)
+    if creates:  # a large load: the planner's statistics of both tables are stale (behaviour reads them next)
+        cursor.execute(sql.SQL("ANALYZE {}, {}").format(sql.Identifier(table), sql.Identifier(Order._meta.db_table)))
 
 
 def _foreign_keys_drop(cursor, *, table: str) -> list[sql.Composed]:  # noqa: ANN001
