@@ -72,8 +72,8 @@ def test_the_fast_path_imports_what_the_pandas_path_imports(tmp_path, monkeypatc
     assert fast[0]["lines"] == text.count("\r\n") - 1 - text.count("\r\n\r\n")
 
 
-def test_a_tsv_file_takes_the_fast_path_too(tmp_path, monkeypatch):
-    text = ONLINE_RETAIL.replace(",", "\t")
+@pytest.mark.parametrize("text", [ONLINE_RETAIL.replace(",", "\t"), "\ufeff" + ONLINE_RETAIL])
+def test_a_tsv_file_and_a_file_with_a_byte_order_mark_too(tmp_path, monkeypatch, text):
     fast, slow = _both_paths(tmp_path, monkeypatch, text)
     assert fast == slow and fast[0]["lines"] == 6
 
