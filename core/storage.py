@@ -104,8 +104,11 @@ def _column_type(kind: str) -> str:
     return kind
 
 
-def index_statements(cursor: CursorWrapper, *, table: str) -> list[tuple[sql.Composed, sql.Composed]]:
-    """(drop, create) statements of `table`'s unique constraints and secondary indexes; the primary key stays.
+def index_statements(
+    cursor: CursorWrapper, *, table: str, unique: bool = True
+) -> list[tuple[sql.Composed, sql.Composed]]:
+    """(drop, create) statements of `table`'s unique constraints (unless `unique` is false: an upsert needs
+    them) and secondary indexes; the primary key stays.
 
     Run the drops before a large load into a (nearly) empty table and the creates after it, in the
     same transaction, as the PostgreSQL manual advises for bulk loads.
@@ -117,7 +120,7 @@ def index_statements(cursor: CursorWrapper, *, table: str) -> list[tuple[sql.Com
         "AND contype = 'u' ORDER BY conname",
         [table],
     )
-    for name, definition in cursor.fetchall():
+    for name, definition in cursor.fetchall() if unique else []:
         statements.append(
             (
                 sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(name)),
@@ -139,9 +142,10 @@ def index_statements(cursor: CursorWrapper, *, table: str) -> list[tuple[sql.Com
     return statements
 
 
-def indexes_drop(cursor: CursorWrapper, *, table: str) -> list[sql.Composed]:
-    """Drop `table`'s unique constraints and secondary indexes; return the statements that rebuild them."""
-    statements = index_statements(cursor, table=table)
+def indexes_drop(cursor: CursorWrapper, *, table: str, unique: bool = True) -> list[sql.Composed]:
+    """Drop `table`'s unique constraints (unless `unique` is false) and secondary indexes; return the
+    statements that rebuild them."""
+    statements = index_statements(cursor, table=table, unique=unique)
     for drop, _create in statements:
         cursor.execute(drop)
     return [create for _drop, create in statements]
@@ -236,6 +240,11 @@ class BackgroundCopy:
         """COPY the rows of `columns` (see `copy_rows`) once the chunk before them is in."""
         self.wait()
         self.pending = self.executor.submit(copy_rows, self.cursor, statement=statement, columns=columns)
+
+    def submit_data(self, statement: sql.Composable, data: bytes) -> None:
+        """COPY ready data (in the statement's format) once the chunk before it is in."""
+        self.wait()
+        self.pending = self.executor.submit(copy_write, self.cursor, statement=statement, data=data)
 
     def wait(self) -> None:
         """Wait for the chunk in flight; its error, if any, is raised here."""

@@ -2,7 +2,7 @@
 
 1. Read and check the file chunk by chunk (`reading`, `validation`); the import's row shows the
    progress meanwhile. On PostgreSQL each valid chunk is streamed into a temporary staging table as
-   it is read (`writers.LineStage`), so memory is bounded by the chunk size, not the file; SQLite keeps
+   it is read (`staging.LineStage`), so memory is bounded by the chunk size, not the file; SQLite keeps
    the lines in memory (the simpler path). A file with any invalid line changes nothing unless
    `skip_invalid`: the staging is dropped and nothing else was written.
 2. Write in one transaction (`writers`): customers created for unknown ids, products and orders
@@ -36,8 +36,8 @@ from core.uploads import upload_name, upload_store
 from customers.imports import reading
 from customers.imports import validation as customer_validation
 from customers.models import Customer
+from customers.orders import arrow_reading, staging, writers
 from customers.orders import reading as order_reading
-from customers.orders import writers
 from customers.orders.behaviour import behaviour_after_import
 from customers.orders.columns import columns_parse, order_plan
 from customers.orders.models import OrderImport, OrderImportStatus
@@ -111,12 +111,12 @@ def order_import(
         )
     job.status, job.stage, job.started_at = OrderImportStatus.RUNNING, "reading", timezone.now()
     job.save(update_fields=["status", "stage", "started_at"])
-    stage: writers.LineStage | None = None
+    stage: staging.LineStage | None = None
     try:
         with reading.binary_open(file) as fh:
             job.file_size = reading.file_size(fh)
             if connection.vendor == "postgresql":
-                stage = writers.LineStage()
+                stage = staging.LineStage()
             sink = _LineSink(stage)
             counts, rejected_csv, mapping_used = _lines_read(
                 fh, job=job, options=options, chunk_rows=chunk_rows, sink=sink
@@ -170,7 +170,7 @@ def _error_text(exc: Exception) -> str:
     return f"the import failed unexpectedly ({exc})"
 
 
-def _stage_close(stage: writers.LineStage | None) -> None:
+def _stage_close(stage: staging.LineStage | None) -> None:
     if stage is not None:
         stage.close()
 
@@ -179,7 +179,7 @@ class _LineSink:
     """Where validated chunks go: streamed to PostgreSQL's staging table, or kept for SQLite's simpler
     path (one DataFrame written at the end)."""
 
-    def __init__(self, stage: writers.LineStage | None) -> None:
+    def __init__(self, stage: staging.LineStage | None) -> None:
         self.stage = stage
         self.frames: list[pd.DataFrame] = []
 
@@ -193,6 +193,12 @@ class _LineSink:
         if self.stage is not None:
             self.stage.wait()
 
+    def reset(self) -> None:
+        """Forget every line added (the file is read again from the start)."""
+        if self.stage is not None:
+            self.stage.reset()
+        self.frames = []
+
     def write(self) -> writers.Written:
         if self.stage is not None:
             return self.stage.write() if self.stage.lines else writers.Written([], 0, 0, 0)
@@ -205,7 +211,21 @@ def _lines_read(
     fh: IO[bytes], *, job: OrderImport, options: dict[str, Any], chunk_rows: int, sink: _LineSink
 ) -> tuple[dict[str, int], str, dict[str, str]]:
     """Read and check every chunk, handing the valid lines to `sink` as long as the file may be imported
-    (no invalid line so far, or `skip_invalid`); count what the summary shows."""
+    (no invalid line so far, or `skip_invalid`); count what the summary shows.
+
+    A plain CSV/TSV takes pyarrow's fast path (`arrow_reading`); a file it cannot read as the pandas
+    reader does is read again from the start on the pandas path (what was staged is dropped)."""
+    try:
+        return _lines_read_once(fh, job=job, options=options, chunk_rows=chunk_rows, sink=sink, fast=True)
+    except arrow_reading.ArrowAbandoned:
+        sink.reset()
+        fh.seek(0)
+        return _lines_read_once(fh, job=job, options=options, chunk_rows=chunk_rows, sink=sink, fast=False)
+
+
+def _lines_read_once(
+    fh: IO[bytes], *, job: OrderImport, options: dict[str, Any], chunk_rows: int, sink: _LineSink, fast: bool
+) -> tuple[dict[str, int], str, dict[str, str]]:
     names = columns_parse(options["columns"]) if options["columns"] else None
     rejected: list[customer_validation.RejectedRow] = []
     total = bad = 0
@@ -227,8 +247,12 @@ def _lines_read(
                 non_product=non_product_codes(),
                 time_zone=settings.TIME_ZONE,
             )
-            for first_row, frame in table.chunks:
-                valid, problems = checker.check(frame, first_row)
+            if fast and arrow_reading.arrow_eligible(table, header_less=names is not None, checker=checker):
+                table.close()
+                checked = arrow_reading.arrow_chunks(table_fh, table, checker=checker, chunk_rows=chunk_rows)
+            else:
+                checked = (checker.check(frame, first_row) for first_row, frame in table.chunks)
+            for valid, problems in checked:
                 total += len(valid) + len(problems)
                 bad += len(problems)
                 if options["skip_invalid"] or len(rejected) < customer_validation.MAX_PROBLEMS_SHOWN:

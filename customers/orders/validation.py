@@ -38,6 +38,8 @@ DAY_FIRST = (
 )
 OTHER = ("%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d")
 _SAMPLE = 2000
+#: An order id of a cancellation invoice: C followed by a digit.
+CANCELLATION = r"^[Cc]\d"
 LINE_COLUMNS = ("row", *ORDER_FIELDS, "is_return", "is_cancellation", "is_non_product")
 
 
@@ -101,7 +103,7 @@ class LineChecker:
                 long = (lengths > limit)[codes]
                 flag(long, name, lambda pos, v=values, n=limit: f"{v[pos]!r} is longer than {n} characters")
             if name == "order_id":
-                cancelled = pd.Series(distinct, dtype=object).str.match(r"^[Cc]\d", na=False)
+                cancelled = pd.Series(distinct, dtype=object).str.match(CANCELLATION, na=False)
                 cancellation = cancelled.to_numpy(dtype=bool)[codes]
             out[name] = values
         distinct, codes = text("description")
@@ -133,7 +135,7 @@ class LineChecker:
 
         distinct, codes = text("ordered_at")
         dates_raw = pd.Series(distinct[codes], dtype=object)
-        parsed = self._dates(dates_raw)
+        parsed = self.dates_parse(dates_raw)
         empty_date = (dates_raw == "").to_numpy()
         flag(empty_date, "ordered_at", lambda pos: "the date is empty")
         bad_date = parsed.isna().to_numpy() & ~empty_date
@@ -166,11 +168,16 @@ class LineChecker:
             out.loc[empty_order, "order_id"] = order_id_for_day(out.loc[empty_order])
         return out, rejected
 
-    def _dates(self, raw: pd.Series) -> pd.Series:
+    def date_format_choose(self, raw: pd.Series) -> None:
+        """Choose the file's date format on the first non-empty values of `raw` (stripped cells, in line order)."""
         if self.date_format is None:
             sample = raw[raw != ""].head(_SAMPLE)
             if len(sample):
                 self.date_format = self._format_choose(sample)
+
+    def dates_parse(self, raw: pd.Series) -> pd.Series:
+        """Stripped date cells as times in the site's time zone (NaT where they do not fit the file's format)."""
+        self.date_format_choose(raw)
         if self.date_format is None:
             parsed = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
         else:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.exceptions import DataError
 from customers.models import Customer
-from customers.orders import service, writers
+from customers.orders import service, staging, writers
 from customers.orders.models import Order, OrderImport, OrderImportStatus, OrderLine, Product
 from customers.orders.service import order_import, order_imports_reap_stuck
 from customers.tests.orders.factories import ONLINE_RETAIL, ONLINE_RETAIL_HEADER, order_file
@@ -67,7 +67,7 @@ def test_a_failed_write_changes_nothing(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(writers, "_lines_insert", broken)
+    monkeypatch.setattr(staging, "_lines_insert", broken)
     monkeypatch.setattr(writers, "_lines_bulk_create", broken)
     with pytest.raises(RuntimeError) as caught:
         order_import(file=order_file(tmp_path, SPREAD, name="second.csv"), chunk_rows=2)
@@ -80,7 +80,7 @@ def test_time_limit_fails_the_import_changing_nothing(tmp_path, monkeypatch):
     def slow(*args, **kwargs):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(writers, "_lines_insert", slow)
+    monkeypatch.setattr(staging, "_lines_insert", slow)
     monkeypatch.setattr(writers, "_lines_bulk_create", slow)
     with pytest.raises(SoftTimeLimitExceeded) as caught:
         order_import(file=order_file(tmp_path, ONLINE_RETAIL))
@@ -89,19 +89,21 @@ def test_time_limit_fails_the_import_changing_nothing(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the large-load path is PostgreSQL's")
-def test_a_large_load_rebuilds_the_lines_indexes_and_foreign_keys(tmp_path, monkeypatch):
+def test_a_large_load_rebuilds_the_indexes_and_foreign_keys_it_dropped(tmp_path, monkeypatch):
     def constraints() -> list[tuple[str, str]]:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT conname, contype FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1",
-                [OrderLine._meta.db_table],
-            )
-            found = cursor.fetchall()
-            cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [OrderLine._meta.db_table])
-            return sorted([*found, *cursor.fetchall()])
+            found: list = []
+            for table in (OrderLine._meta.db_table, Order._meta.db_table):
+                cursor.execute(
+                    "SELECT conname, contype FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1", [table]
+                )
+                found += cursor.fetchall()
+                cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+                found += cursor.fetchall()
+            return sorted(found)
 
     before = constraints()
-    monkeypatch.setattr(writers, "BULK_REINDEX_LINES", 1)
+    monkeypatch.setattr(staging, "BULK_REINDEX_LINES", 1)
     order_import(file=order_file(tmp_path, SPREAD), chunk_rows=3)
     assert constraints() == before
     assert OrderLine.objects.count() == 7
