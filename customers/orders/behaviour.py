@@ -333,15 +333,12 @@ def behaviour_compute(*, as_of: dt.date | None = None, actor: Any = None) -> Beh
 
 
 def behaviour_after_import(*, actor: Any = None) -> None:
-    """The order import's hook: recompute behaviour once its lines are committed; never fails the import."""
-
-    def compute() -> None:
-        try:
-            behaviour_compute(actor=actor)
-        except Exception:  # the import stands; `manage.py behaviour` or the admin can compute it again
-            logger.exception("behaviour could not be computed after the order import")
-
-    transaction.on_commit(compute)
+    """The order import's follow-up (called once its lines are committed): recompute behaviour; a failure is
+    logged, never raised (the import stands; `manage.py behaviour` or the admin can compute it again)."""
+    try:
+        behaviour_compute(actor=actor)
+    except Exception:
+        logger.exception("behaviour could not be computed after the order import")
 
 
 # --------------------------------------------------------------------------- customer imports

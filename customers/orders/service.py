@@ -9,7 +9,8 @@
    upserted, an order's old lines replaced, the lines inserted. A dry run rolls it back; any failure
    (a timeout included) leaves the tables as they were.
 3. The counts (`SUMMARY_KEYS`) are stored on the `OrderImport` row and returned; then `_after_import`
-   (the one place for work that follows a committed import).
+   (the one place for work that follows a committed import: customers' behaviour recomputed, then the
+   customers it created announced).
 
 `order_imports_reap_stuck` fails imports whose worker died (queued or running for too long).
 """
@@ -90,12 +91,14 @@ def order_import(
     day_first: bool = False,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    behaviour: bool = True,
     job: OrderImport | None = None,
     chunk_rows: int = reading.CHUNK_ROWS,
 ) -> OrderImport:
     """Import order lines from a CSV, TSV, whitespace-separated or .xlsx file, gzip-compressed or not.
 
-    `columns` names the columns of a file without a header row ('-' skips one). Raises DataError
+    `columns` names the columns of a file without a header row ('-' skips one); with `behaviour` False the
+    customers' behaviour is not recomputed after the import (`_after_import`). Raises DataError
     (a message for users) when the file is refused; the failed row is attached as `import_job`.
     """
     if source not in SOURCES:
@@ -135,10 +138,6 @@ def order_import(
                 transaction.set_rollback(True)
             else:
                 activity_record(actor=job.created_by, verb="orders.imported", obj=job, detail=counts)
-                behaviour_after_import(actor=job.created_by)  # recomputed once the lines are committed
-                created = written.customers_created
-                if created:
-                    transaction.on_commit(lambda: customers_changed.send(sender=Customer, customer_ids=created))
         job.status = OrderImportStatus.DRY_RUN if dry_run else OrderImportStatus.SUCCEEDED
         job.counts = counts
         job.rejected_csv = rejected_csv
@@ -152,14 +151,27 @@ def order_import(
     _stage_close(stage)
     _finish(job, started)
     if not dry_run:
-        _after_import(job=job, written=written)
+        _after_import(job=job, written=written, behaviour=behaviour)
     return job
 
 
-def _after_import(*, job: OrderImport, written: writers.Written) -> None:
-    """What follows a successful import, once its lines are committed (not after a dry run or a failure).
+def _after_import(*, job: OrderImport, written: writers.Written, behaviour: bool) -> None:
+    """What follows a successful import, once its lines are committed (not after a dry run or a failure):
+    the one place for work that depends on the new orders.
 
-    The one place for work that depends on the new orders (e.g. recomputing customer behaviour)."""
+    First each customer's behaviour is recomputed from all the orders (unless `behaviour` is False: several
+    files loaded one after the other, then `manage.py behaviour` once), then the customers the import created
+    are announced (`customers_changed`: the active segmentation assigns them, with their behaviour known).
+    The import's own duration (`duration_ms`) ends at its commit; what follows is timed by its own records."""
+    created = written.customers_created
+
+    def follow() -> None:
+        if behaviour:
+            behaviour_after_import(actor=job.created_by)
+        if created:
+            customers_changed.send(sender=Customer, customer_ids=created)
+
+    transaction.on_commit(follow)  # now, unless the caller's own transaction is still open
 
 
 def _error_text(exc: Exception) -> str:

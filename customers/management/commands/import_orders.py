@@ -51,6 +51,12 @@ class Command(BaseCommand):
         parser.add_argument("--day-first", action="store_true", help="read 1/12/2010 as 1 December 2010")
         parser.add_argument("--skip-invalid", action="store_true", help="import the valid lines, report the others")
         parser.add_argument("--dry-run", action="store_true", help="read, check and count; change nothing")
+        parser.add_argument(
+            "--no-behaviour",
+            action="store_true",
+            help="do not recompute the customers' behaviour after the import (loading several files: run "
+            "`manage.py behaviour` once after the last)",
+        )
         parser.add_argument("--json", action="store_true", help="print the summary's counts as JSON")
         parser.add_argument("--user", metavar="USERNAME", help="record the import as done by this user")
 
@@ -75,6 +81,7 @@ class Command(BaseCommand):
                 day_first=options["day_first"],
                 skip_invalid=options["skip_invalid"],
                 dry_run=options["dry_run"],
+                behaviour=not options["no_behaviour"],
             )
         except DataError as exc:
             raise CommandError(f"{path.name}: {exc}") from None

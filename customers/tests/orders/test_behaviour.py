@@ -117,6 +117,33 @@ def test_a_dry_run_import_computes_nothing(tmp_path, django_capture_on_commit_ca
     assert not CustomerAttribute.objects.filter(key="recency").exists()
 
 
+def test_no_behaviour_leaves_it_to_a_later_computation(tmp_path, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_orders", str(order_file(tmp_path, SHOP)), "--no-behaviour", stdout=io.StringIO())
+    assert Customer.objects.filter(external_id="100").exists()
+    assert not CustomerAttribute.objects.filter(key="recency").exists()
+    behaviour_compute()
+    assert _attrs("100")["frequency"] == 3
+
+
+def test_new_customers_are_announced_with_their_behaviour_known(tmp_path, django_capture_on_commit_callbacks):
+    """The active segmentation assigns the customers an import created: their behaviour is computed first."""
+    from customers.signals import customers_changed
+
+    seen: list[dict] = []
+
+    def receiver(sender, customer_ids, **kwargs):
+        seen.append(_attrs("100"))
+
+    customers_changed.connect(receiver, dispatch_uid="test-behaviour-order")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("import_orders", str(order_file(tmp_path, SHOP)), stdout=io.StringIO())
+    finally:
+        customers_changed.disconnect(dispatch_uid="test-behaviour-order")
+    assert seen and seen[0]["frequency"] == 3
+
+
 def test_a_customer_file_never_writes_a_derived_column(shop, tmp_path):
     behaviour_compute()
     path = tmp_path / "profiles.csv"

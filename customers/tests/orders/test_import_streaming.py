@@ -133,7 +133,7 @@ def test_reaper_fails_only_stuck_imports(tmp_path):
 
 def test_after_import_runs_once_after_a_committed_import_only(tmp_path, monkeypatch):
     calls: list[int] = []
-    monkeypatch.setattr(service, "_after_import", lambda *, job, written: calls.append(job.pk))
+    monkeypatch.setattr(service, "_after_import", lambda *, job, written, behaviour: calls.append(job.pk))
     job = order_import(file=order_file(tmp_path, ONLINE_RETAIL))
     order_import(file=order_file(tmp_path, ONLINE_RETAIL), dry_run=True)
     with pytest.raises(DataError):
