@@ -1,13 +1,15 @@
 """Importing order lines from a file: the one service the command, the page's task and the admin call.
 
-1. Read and check the file chunk by chunk (`reading`, `validation`); the import's row shows the
-   progress meanwhile. On PostgreSQL each valid chunk is streamed into a temporary staging table as
-   it is read (`staging.LineStage`), so memory is bounded by the chunk size, not the file; SQLite keeps
-   the lines in memory (the simpler path). A file with any invalid line changes nothing unless
-   `skip_invalid`: the staging is dropped and nothing else was written.
-2. Write in one transaction (`writers`): customers created for unknown ids, products and orders
-   upserted, an order's old lines replaced, the lines inserted. A dry run rolls it back; any failure
-   (a timeout included) leaves the tables as they were.
+1. Read and check the file chunk by chunk (`reading`, `arrow_reading`, `validation`); the import's row
+   shows the progress meanwhile. On PostgreSQL each valid chunk is COPYed straight into the line table
+   as it is read, in the import's one transaction (`copy_writer.LineCopyWriter`; the progress is written
+   on a connection of its own), so memory is bounded by the chunk size and orders, not the file; SQLite
+   keeps the lines in memory (the simpler path). A file with any invalid line changes nothing unless
+   `skip_invalid`: the transaction is rolled back.
+2. Then, in the same transaction, what the lines refer to (`copy_writer.LineCopyWriter.write`, SQLite:
+   `writers.lines_write`): customers created for unknown ids, products' descriptions and prices, orders
+   upserted, replaced orders' old lines gone. A dry run rolls it back; any failure (a timeout included)
+   leaves the tables as they were.
 3. The counts (`SUMMARY_KEYS`) are stored on the `OrderImport` row and returned; then `_after_import`
    (the one place for work that follows a committed import: customers' behaviour recomputed, then the
    customers it created announced).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -32,12 +35,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.exceptions import DataError
+from core.progress import SideProgress
 from core.services import activity_record
 from core.uploads import upload_name, upload_store
 from customers.imports import reading
 from customers.imports import validation as customer_validation
 from customers.models import Customer
-from customers.orders import arrow_reading, staging, writers
+from customers.orders import arrow_reading, copy_writer, writers
 from customers.orders import reading as order_reading
 from customers.orders.behaviour import behaviour_after_import
 from customers.orders.columns import columns_parse, order_plan
@@ -114,41 +118,44 @@ def order_import(
         )
     job.status, job.stage, job.started_at = OrderImportStatus.RUNNING, "reading", timezone.now()
     job.save(update_fields=["status", "stage", "started_at"])
-    stage: staging.LineStage | None = None
+    postgresql = connection.vendor == "postgresql"
     try:
         with reading.binary_open(file) as fh:
             job.file_size = reading.file_size(fh)
-            if connection.vendor == "postgresql":
-                stage = staging.LineStage()
-            sink = _LineSink(stage)
-            counts, rejected_csv, mapping_used = _lines_read(
-                fh, job=job, options=options, chunk_rows=chunk_rows, sink=sink
-            )
-        job.mapping = mapping_used
-        _progress(job, stage="writing", progress=READ_SHARE)
-        with transaction.atomic():
-            written = sink.write()
-            counts.update(
-                customers_created=len(written.customers_created),
-                orders=written.orders,
-                orders_replaced=written.orders_replaced,
-                products=written.products,
-            )
-            if dry_run:
-                transaction.set_rollback(True)
-            else:
-                activity_record(actor=job.created_by, verb="orders.imported", obj=job, detail=counts)
+            # PostgreSQL: one transaction from the first line COPYed to the commit; SQLite: the write's own
+            with transaction.atomic() if postgresql else nullcontext():
+                sink = _LineSink(postgresql=postgresql, job=job)
+                try:
+                    counts, rejected_csv, mapping_used = _lines_read(
+                        fh, job=job, options=options, chunk_rows=chunk_rows, sink=sink
+                    )
+                    job.mapping = mapping_used
+                    sink.progress(stage="writing", progress=READ_SHARE)
+                    with transaction.atomic():
+                        written = sink.write()
+                        counts.update(
+                            customers_created=len(written.customers_created),
+                            orders=written.orders,
+                            orders_replaced=written.orders_replaced,
+                            products=written.products,
+                        )
+                        if dry_run:
+                            transaction.set_rollback(True)
+                        else:
+                            activity_record(actor=job.created_by, verb="orders.imported", obj=job, detail=counts)
+                finally:
+                    sink.close()
+                if dry_run and postgresql:
+                    transaction.set_rollback(True)  # the lines COPYed while reading go too
         job.status = OrderImportStatus.DRY_RUN if dry_run else OrderImportStatus.SUCCEEDED
         job.counts = counts
         job.rejected_csv = rejected_csv
     except Exception as exc:
         job.status = OrderImportStatus.FAILED
         job.error = _error_text(exc)
-        _stage_close(stage)
         _finish(job, started)
         exc.import_job = job  # type: ignore[attr-defined]
         raise
-    _stage_close(stage)
     _finish(job, started)
     if not dry_run:
         _after_import(job=job, written=written, behaviour=behaviour)
@@ -182,41 +189,59 @@ def _error_text(exc: Exception) -> str:
     return f"the import failed unexpectedly ({exc})"
 
 
-def _stage_close(stage: staging.LineStage | None) -> None:
-    if stage is not None:
-        stage.close()
-
-
 class _LineSink:
-    """Where validated chunks go: streamed to PostgreSQL's staging table, or kept for SQLite's simpler
-    path (one DataFrame written at the end)."""
+    """Where validated chunks go, and the import's progress.
 
-    def __init__(self, stage: staging.LineStage | None) -> None:
-        self.stage = stage
+    PostgreSQL: COPYed straight into the line table as they are read (`copy_writer.LineCopyWriter`, in the
+    import's transaction, whose progress is written on a connection of its own: `core.progress`). SQLite:
+    kept for the simpler path (one DataFrame written at the end; progress written as it goes)."""
+
+    def __init__(self, *, postgresql: bool, job: OrderImport) -> None:
+        self.postgresql, self.job = postgresql, job
+        self.writer: copy_writer.LineCopyWriter | None = None
+        self.side = SideProgress(OrderImport, job.pk) if postgresql else None
         self.frames: list[pd.DataFrame] = []
 
+    def begin(self, *, file_size: int) -> None:
+        """The file is about to be read (`file_size`: its bytes, decompressed)."""
+        if self.postgresql and self.writer is None:
+            self.writer = copy_writer.LineCopyWriter(file_size=file_size)
+
     def add(self, lines: pd.DataFrame) -> None:
-        if self.stage is not None:
-            self.stage.add(lines)
+        if self.writer is not None:
+            self.writer.add(lines)
         else:
             self.frames.append(lines)
 
     def wait(self) -> None:
-        if self.stage is not None:
-            self.stage.wait()
+        if self.writer is not None:
+            self.writer.wait()
 
     def reset(self) -> None:
         """Forget every line added (the file is read again from the start)."""
-        if self.stage is not None:
-            self.stage.reset()
+        if self.writer is not None:
+            self.writer.reset()
         self.frames = []
 
+    def progress(self, **fields: Any) -> None:
+        if self.side is not None:
+            self.side.update(**fields)
+        else:  # committed without waiting for the disk (a lost progress value is harmless)
+            with transaction.atomic():
+                OrderImport.objects.filter(pk=self.job.pk).update(**fields)
+
     def write(self) -> writers.Written:
-        if self.stage is not None:
-            return self.stage.write() if self.stage.lines else writers.Written([], 0, 0, 0)
+        if self.writer is not None:
+            return self.writer.write()
         if not self.frames:
             return writers.Written([], 0, 0, 0)
         return writers.lines_write(pd.concat(self.frames, ignore_index=True))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        if self.side is not None:
+            self.side.close()
 
 
 def _lines_read(
@@ -245,6 +270,7 @@ def _lines_read_once(
     next_progress = time.monotonic() + PROGRESS_EVERY
     with order_reading.order_file_open(fh) as table_fh:
         size = max(1, reading.file_size(table_fh))
+        sink.begin(file_size=size)
         table = order_reading.table_open(table_fh, header_less=names is not None, chunk_rows=chunk_rows)
         try:
             if names is not None and len(names) != len(table.headers):
@@ -269,10 +295,9 @@ def _lines_read_once(
                 bad += len(problems)
                 if options["skip_invalid"] or len(rejected) < customer_validation.MAX_PROBLEMS_SHOWN:
                     rejected.extend(problems)
-                sink.wait()  # the previous chunk is in: the connection is free for the progress
                 if time.monotonic() >= next_progress:
                     share = min(READ_SHARE, int(READ_SHARE * _position(table_fh) / size))
-                    _progress_reading(job, rows_read=total, progress=share)
+                    sink.progress(rows_read=total, progress=share)
                     next_progress = time.monotonic() + PROGRESS_EVERY
                 if options["skip_invalid"] or not bad:
                     _lines_count(counts, valid)
@@ -303,23 +328,6 @@ def _position(fh: IO[bytes]) -> int:
         return fh.tell()
     except (OSError, ValueError):
         return 0
-
-
-def _progress_reading(job: OrderImport, *, rows_read: int, progress: int) -> None:
-    """Show the reading progress; committed without waiting for the disk (a lost progress value is harmless,
-    and a busy disk made each of these commits cost a third of a second)."""
-    if connection.in_atomic_block:
-        OrderImport.objects.filter(pk=job.pk).update(rows_read=rows_read, progress=progress)
-        return
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit = off")
-        OrderImport.objects.filter(pk=job.pk).update(rows_read=rows_read, progress=progress)
-
-
-def _progress(job: OrderImport, *, stage: str, progress: int) -> None:
-    OrderImport.objects.filter(pk=job.pk).update(stage=stage, progress=progress)
 
 
 def _finish(job: OrderImport, started: float) -> None:

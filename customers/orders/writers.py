@@ -1,6 +1,6 @@
 """Writing validated order lines: what both databases share and SQLite's path.
 
-* PostgreSQL streams the lines into a staging table and writes them set-based: `staging.LineStage`.
+* PostgreSQL COPYs the lines straight into their table as the file is read: `copy_writer.LineCopyWriter`.
 * SQLite (`lines_write`): the simpler path, the whole file's lines in one DataFrame, ORM bulk writes.
 
 Re-importing an order id replaces its lines: the order row is updated and its old lines deleted before

@@ -1,0 +1,442 @@
+"""PostgreSQL: order lines COPYed straight into their table while the file is read, in the import's transaction.
+
+The lines are written once. Each validated chunk is turned into the line table's own rows, which needs
+the pk of each line's order and product before they are written:
+
+* orders: the pk of an order id already in the table (its old lines deleted when it is first seen: a
+  re-import replaces them), else one reserved from the orders' sequence; the order rows themselves are
+  upserted at the end from per-order aggregates kept in memory (customer and country of the first line,
+  earliest time, net amount, line count; bounded by orders, not lines);
+* products: created when first seen, their latest description and sale price set at the end;
+* customers: the ids named are kept; the unknown ones are created at the end.
+
+The rows go to PostgreSQL as CSV written by pyarrow (no Python object per cell) on a background thread
+while the next chunk is read and checked. The line's foreign keys are checked at commit (Django's are
+deferred); a large file into a smaller line table drops the lines' indexes and foreign keys before its
+first chunk and rebuilds them after the last (checked in one pass, not per line), as the PostgreSQL
+manual advises. One order import writes at a time (a transaction-level advisory lock), so two imports
+never reserve two pks for one new order id. Everything is one transaction: a refused file, a failure or
+a dry run leaves the tables as they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg import sql
+from pyarrow import csv as pa_csv
+
+from core import storage
+from customers.models import Customer
+from customers.orders.models import Order, OrderLine, Product
+from customers.orders.writers import LINE_COLUMNS, ORDER_STAGING, Written
+
+#: A file of at least this many bytes into a line table holding fewer lines than the file (estimated at
+#: `BYTES_PER_LINE`) drops the lines' indexes and foreign keys while it loads.
+BULK_BYTES = 16 * 1024 * 1024
+BYTES_PER_LINE = 100
+#: Lines per order guessed for the same decision about the orders table.
+ORDER_LINES_GUESS = 10
+#: An order import holds this advisory lock (transaction-level) from its first write to its commit.
+ADVISORY_LOCK = 0x5E6_0AD5
+ORDER_SUMMARY_COLUMNS = (
+    ("id", "bigint"),
+    ("order_id", "text"),
+    ("customer_id", "text"),
+    ("ordered_us", "bigint"),  # microseconds since 1970-01-01 UTC
+    ("country", "text"),
+    ("is_cancellation", "boolean"),
+    ("amount", "float8"),
+    ("line_count", "integer"),
+)
+PRODUCT_STAGE_COLUMNS = (("code", "text"), ("description", "text"), ("last_price", "float8"))
+#: Memory for the hash joins, aggregates and index builds of one import's set-based statements.
+WORK_MEM = "256MB"
+
+
+class LineCopyWriter:
+    """Writes the lines of one import as they are read (call inside the import's transaction)."""
+
+    def __init__(self, *, file_size: int) -> None:
+        self.cursor = connection.cursor()
+        self.file_size = file_size
+        self.cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
+        self.cursor.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(WORK_MEM)))
+        self.savepoint = transaction.savepoint()
+        self.statement = storage.copy_statement(table=OrderLine._meta.db_table, columns=LINE_COLUMNS, format="csv")
+        self.background = storage.BackgroundCopy(self.cursor)
+        self._forget()
+
+    def _forget(self) -> None:
+        self.order_pks: dict[str, int] = {}
+        self.orders_existing = 0
+        self.line_counts: dict[str, int] = {}
+        self.product_pks: dict[str, int] = {}
+        self.customer_ids: set[str] = set()
+        self.order_parts: list[pd.DataFrame] = []
+        self.descriptions: pd.DataFrame | None = None
+        self.prices: pd.DataFrame | None = None
+        self.rebuilds: list[sql.Composed] | None = None  # None: not decided yet
+        self.lines_before = 0  # a large load: the highest line id before it
+        self.replaced_pks: list[int] = []  # a large load: the orders whose old lines go at the end
+        self.lines = 0
+
+    def add(self, lines: pd.DataFrame) -> None:
+        """Queue the COPY of one chunk of validated lines (`validation.LINE_COLUMNS`)."""
+        if not len(lines):
+            return
+        self.background.wait()  # the connection is this thread's again
+        if self.rebuilds is None:
+            self.rebuilds = self._bulk_prepare()
+        line_number = self._line_numbers(lines["order_id"])
+        ordered_us = (
+            lines["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").astype("int64")
+        )
+        order_pk = self._order_pks(lines["order_id"])
+        product_pk = self._product_pks(lines["product_code"])
+        self._products_track(lines, ordered_us)
+        self.customer_ids.update(pd.unique(lines["customer_id"]).tolist())
+        self._orders_track(lines, line_number, ordered_us)
+        price = lines["unit_price"].to_numpy(dtype=np.float64)
+        arrays = [
+            pa.array(order_pk, type=pa.int64()),
+            pa.array(line_number, type=pa.int32()),
+            pa.array(product_pk, type=pa.int64(), mask=product_pk < 0),
+            pa.array(lines["description"].to_numpy(dtype=object), type=pa.string()),
+            pa.array(lines["quantity"].to_numpy(dtype=np.float64)),
+            pa.array(price, mask=np.isnan(price)),  # no price: NULL
+            pa.array(lines["amount"].to_numpy(dtype=np.float64)),
+            pa.array(lines["is_return"].to_numpy(dtype=bool)),
+            pa.array(lines["is_non_product"].to_numpy(dtype=bool)),
+        ]
+        self.lines += len(lines)
+        self.background.submit_data(self.statement, _csv_bytes(arrays))
+
+    def wait(self) -> None:
+        """Wait for the chunk in flight (before any other statement on the connection)."""
+        self.background.wait()
+
+    def reset(self) -> None:
+        """Undo every line added (the file is read again from the start)."""
+        self.background.wait()
+        transaction.savepoint_rollback(self.savepoint)
+        self.savepoint = transaction.savepoint()
+        self._forget()
+
+    def close(self) -> None:
+        """Stop the background COPY (the transaction's outcome is the caller's)."""
+        self.background.close()
+        self.cursor.close()
+
+    # ------------------------------------------------------------------------------------------ while reading
+
+    def _bulk_prepare(self) -> list[sql.Composed]:
+        """Before a large load into a smaller line table, drop the lines' indexes and foreign keys (and the
+        orders' secondary indexes and customer key, when that table is smaller too); the rebuilds."""
+        lines, orders = OrderLine._meta.db_table, Order._meta.db_table
+        expected = self.file_size // BYTES_PER_LINE
+        if self.file_size < BULK_BYTES or not storage.table_has_fewer_rows(self.cursor, table=lines, than=expected):
+            return []
+        self.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a table with pending checks cannot be altered
+        self.cursor.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(sql.Identifier(lines)))
+        self.lines_before = self.cursor.fetchone()[0]
+        rebuilds = [*storage.indexes_drop(self.cursor, table=lines), *foreign_keys_drop(self.cursor, table=lines)]
+        if storage.table_has_fewer_rows(self.cursor, table=orders, than=expected // ORDER_LINES_GUESS):
+            # (the upsert's key, order_id, stays)
+            rebuilds += [
+                *storage.indexes_drop(self.cursor, table=orders, unique=False),
+                *foreign_keys_drop(self.cursor, table=orders),
+            ]
+        self.cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        return rebuilds
+
+    def _line_numbers(self, order_ids: pd.Series) -> np.ndarray:
+        codes, uniques = pd.factorize(order_ids)
+        counts = self.line_counts
+        before = np.fromiter((counts.get(u, 0) for u in uniques), dtype=np.int64, count=len(uniques))
+        within = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
+        added = np.bincount(codes, minlength=len(uniques))
+        counts.update(zip(uniques.tolist(), (before + added).tolist(), strict=True))
+        return before[codes] + within + 1
+
+    def _order_pks(self, order_ids: pd.Series) -> np.ndarray:
+        """Each line's order pk: an existing order's (its old lines deleted now), else a reserved one."""
+        codes, uniques = pd.factorize(order_ids)
+        known = self.order_pks
+        new = [u for u in uniques.tolist() if u not in known]
+        if new:
+            orders = sql.Identifier(Order._meta.db_table)
+            self.cursor.execute(sql.SQL("SELECT order_id, id FROM {} WHERE order_id = ANY(%s)").format(orders), [new])
+            existing = dict(self.cursor.fetchall())
+            if existing:
+                if self.rebuilds:  # no index to find them by: deleted in one pass at the end
+                    self.replaced_pks.extend(existing.values())
+                else:  # before the new lines, which take the same (order, line number)
+                    self._old_lines_delete(list(existing.values()))
+                self.orders_existing += len(existing)
+                known.update(existing)
+            fresh = [u for u in new if u not in existing]
+            if fresh:
+                self.cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                    [Order._meta.db_table, len(fresh)],
+                )
+                known.update(zip(fresh, (pk for (pk,) in self.cursor.fetchall()), strict=True))
+        pks = np.fromiter((known[u] for u in uniques.tolist()), dtype=np.int64, count=len(uniques))
+        return pks[codes]
+
+    def _old_lines_delete(self, order_pks: list[int], *, before: int | None = None) -> None:
+        """Delete the stored lines of the orders `order_pks` (only those with an id up to `before`, if given:
+        the lines this import wrote come after)."""
+        query = sql.SQL("DELETE FROM {} WHERE order_id = ANY(%s)").format(sql.Identifier(OrderLine._meta.db_table))
+        params: list[Any] = [order_pks]
+        if before is not None:
+            query = query + sql.SQL(" AND id <= %s")
+            params.append(before)
+        self.cursor.execute(query, params)
+
+    def _product_pks(self, codes_column: pd.Series) -> np.ndarray:
+        """Each line's product pk (-1: no product code); a product seen for the first time is created."""
+        codes, uniques = pd.factorize(codes_column)
+        known = self.product_pks
+        new = [u for u in uniques.tolist() if u and u not in known]
+        if new:
+            products = sql.Identifier(Product._meta.db_table)
+            self.cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {} (code, description) SELECT unnest(%s::text[]), '' ON CONFLICT (code) DO NOTHING"
+                ).format(products),
+                [new],
+            )
+            self.cursor.execute(sql.SQL("SELECT code, id FROM {} WHERE code = ANY(%s)").format(products), [new])
+            known.update(self.cursor.fetchall())
+        pks = np.fromiter((known.get(u, -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques))
+        return pks[codes]
+
+    def _orders_track(self, lines: pd.DataFrame, line_number: np.ndarray, ordered_us: np.ndarray) -> None:
+        """Per order of the chunk: customer and country of its first line (if in this chunk), earliest time,
+        any cancellation, amount and line count (combined over chunks by `_orders_summary`)."""
+        first = line_number == 1
+        frame = pd.DataFrame(
+            {
+                "order_id": lines["order_id"].to_numpy(dtype=object),
+                "customer_id": np.where(first, lines["customer_id"].to_numpy(dtype=object), None),
+                "country": np.where(first, lines["country"].to_numpy(dtype=object), None),
+                "ordered_us": ordered_us,
+                "is_cancellation": lines["is_cancellation"].to_numpy(dtype=bool),
+                "amount": lines["amount"].to_numpy(dtype=np.float64),
+            }
+        )
+        self.order_parts.append(_orders_aggregate(frame, count="size").reset_index())
+
+    def _products_track(self, lines: pd.DataFrame, ordered_us: np.ndarray) -> None:
+        """Each product's latest non-empty description and latest sale price (by time, then row)."""
+        coded = (lines["product_code"] != "").to_numpy()
+        if not coded.any():
+            return
+        base = pd.DataFrame(
+            {
+                "code": lines["product_code"].to_numpy()[coded],
+                "us": ordered_us[coded],
+                "row": lines["row"].to_numpy()[coded],
+            }
+        )
+        description = lines["description"].to_numpy()[coded]
+        price = lines["unit_price"].to_numpy(dtype="float64")[coded]
+        described = description != ""
+        sold = (lines["quantity"].to_numpy()[coded] > 0) & ~np.isnan(price)
+        self.descriptions = _latest(self.descriptions, base[described].assign(value=description[described]))
+        self.prices = _latest(self.prices, base[sold].assign(value=price[sold]))
+
+    # ------------------------------------------------------------------------------------------ at the end
+
+    def write(self) -> Written:
+        """Customers, products and orders of the lines written; the lines' indexes rebuilt after a large load."""
+        self.background.wait()
+        if not self.lines:
+            return Written([], 0, 0, 0)
+        created = customers_create(self.cursor, ids=sorted(self.customer_ids - {""}))
+        products = self._products_write()
+        orders = self._orders_write()
+        if self.replaced_pks:
+            self._old_lines_delete(self.replaced_pks, before=self.lines_before)
+        if self.rebuilds:
+            storage.indexes_rebuild(self.cursor, self.rebuilds)
+            # the planner's statistics of both tables are stale (behaviour reads them next)
+            self.cursor.execute(
+                sql.SQL("ANALYZE {}, {}").format(
+                    sql.Identifier(OrderLine._meta.db_table), sql.Identifier(Order._meta.db_table)
+                )
+            )
+        return Written(
+            customers_created=created, orders=orders, orders_replaced=self.orders_existing, products=products
+        )
+
+    def _products_write(self) -> int:
+        codes = sorted(self.product_pks)
+        if not codes:
+            return 0
+        descriptions, prices = _values(self.descriptions), _values(self.prices)
+        staged = storage.staging_table_create(self.cursor, columns=PRODUCT_STAGE_COLUMNS, prefix="segmenta_products")
+        storage.copy_rows(
+            self.cursor,
+            statement=storage.copy_statement(table=staged, columns=[name for name, _ in PRODUCT_STAGE_COLUMNS]),
+            columns=[codes, [descriptions.get(c, "")[:255] for c in codes], [prices.get(c) for c in codes]],
+        )
+        # a product keeps its description when this file has none for it; its price likewise
+        self.cursor.execute(
+            sql.SQL(
+                "UPDATE {products} p SET description = CASE WHEN s.description <> '' THEN s.description "
+                "ELSE p.description END, last_price = COALESCE(s.last_price, p.last_price) "
+                "FROM {staged} s WHERE p.code = s.code"
+            ).format(products=sql.Identifier(Product._meta.db_table), staged=sql.Identifier(staged))
+        )
+        storage.staging_table_drop(self.cursor, table=staged)
+        return len(codes)
+
+    def _orders_write(self) -> int:
+        """Upsert one order per order id of the file (with the pk its lines carry); how many."""
+        summary = _orders_aggregate(pd.concat(self.order_parts, ignore_index=True), count="sum")
+        summary.insert(0, "id", summary.index.map(self.order_pks).astype(np.int64))
+        summary_name = storage.staging_table_create(
+            self.cursor, columns=ORDER_SUMMARY_COLUMNS, prefix="segmenta_order_summary"
+        )
+        storage.copy_rows(
+            self.cursor,
+            statement=storage.copy_statement(table=summary_name, columns=[n for n, _ in ORDER_SUMMARY_COLUMNS]),
+            columns=[
+                summary["id"].tolist(),
+                summary.index.tolist(),
+                [c or "" for c in summary["customer_id"].tolist()],
+                summary["ordered_us"].astype(np.int64).tolist(),
+                [c or "" for c in summary["country"].tolist()],
+                summary["is_cancellation"].astype(bool).tolist(),
+                summary["amount"].astype(np.float64).tolist(),
+                summary["line_count"].astype(np.int64).tolist(),
+            ],
+        )
+        table = Order._meta.db_table
+        names = ["id", *(name for name, _kind in ORDER_STAGING)]
+        updates = sql.SQL(", ").join(
+            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(name), sql.Identifier(name)) for name in names[2:]
+        )
+        self.cursor.execute(
+            sql.SQL(
+                "INSERT INTO {orders} ({columns}) "
+                "SELECT s.id, s.order_id, c.id, "
+                "timestamptz '1970-01-01 00:00:00+00' + s.ordered_us * interval '1 microsecond', "
+                "s.country, s.is_cancellation, s.amount, s.line_count FROM {summary} s "
+                "LEFT JOIN {customers} c ON c.external_id = s.customer_id AND s.customer_id <> '' "
+                "ON CONFLICT (order_id) DO UPDATE SET {updates}"
+            ).format(
+                orders=sql.Identifier(table),
+                columns=storage.columns_sql(names),
+                summary=sql.Identifier(summary_name),
+                customers=sql.Identifier(Customer._meta.db_table),
+                updates=updates,
+            )
+        )
+        storage.staging_table_drop(self.cursor, table=summary_name)
+        return len(summary)
+
+
+def _orders_aggregate(frame: pd.DataFrame, *, count: str) -> pd.DataFrame:
+    """Per order id: first customer and country given, earliest time, any cancellation, amount, line count
+    (`count` "size" counts the frame's lines, "sum" adds the `line_count` of partial aggregates)."""
+    grouped = frame.groupby("order_id", sort=False)
+    summary = grouped.agg(
+        customer_id=("customer_id", "first"),
+        country=("country", "first"),
+        ordered_us=("ordered_us", "min"),
+        is_cancellation=("is_cancellation", "any"),
+        amount=("amount", "sum"),
+    )
+    summary["line_count"] = grouped.size() if count == "size" else grouped["line_count"].sum()
+    return summary
+
+
+def _csv_bytes(arrays: list[pa.Array]) -> bytes:
+    """Rows for COPY ... (FORMAT csv), written by pyarrow: text always quoted (an empty text is '', not NULL),
+    a null unquoted and empty (NULL)."""
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        pa.Table.from_arrays(arrays, names=list(LINE_COLUMNS)),
+        out,
+        pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
+    return out.getvalue().to_pybytes()
+
+
+def _latest(known: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+    """Per code, the row (code, us, row, value) latest by time then row, of `known` and `new` (rows after known's)."""
+    frame = new if known is None else pd.concat([known, new], ignore_index=True)
+    latest = frame["us"].to_numpy() == frame.groupby("code", sort=False)["us"].transform("max").to_numpy()
+    return frame[latest].groupby("code", sort=False).last().reset_index()
+
+
+def _values(latest: pd.DataFrame | None) -> dict:
+    return {} if latest is None else dict(zip(latest["code"].tolist(), latest["value"].tolist(), strict=True))
+
+
+def customers_create(cursor: Any, *, ids: list[str]) -> list[int]:
+    """Create the customers of `ids` (those the lines name) the table lacks (their fields' defaults); their pks.
+
+    The columns and values come from the model, so a field added later with a default is filled too."""
+    if not ids:
+        return []
+    fields = [f for f in Customer._meta.concrete_fields if not f.primary_key and f.name != "external_id"]
+    now = timezone.now()
+    names, values = [sql.Identifier("external_id")], [sql.SQL("s.customer_id")]
+    params: list[object] = []
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            value = now
+        elif field.has_default():
+            value = field.get_default()
+        elif field.null:
+            continue
+        else:
+            raise ValueError(f"Customer.{field.name} has no default: customers cannot be created from order lines")
+        names.append(sql.Identifier(field.column))
+        values.append(sql.Placeholder())
+        params.append(field.get_db_prep_save(value, connection))
+    staged = storage.staging_table_create(cursor, columns=(("customer_id", "text"),), prefix="segmenta_customers")
+    storage.copy_rows(cursor, statement=storage.copy_statement(table=staged, columns=["customer_id"]), columns=[ids])
+    cursor.execute(
+        sql.SQL(
+            "INSERT INTO {customers} ({names}) SELECT {values} FROM {staged} s "
+            "ORDER BY s.customer_id ON CONFLICT (external_id) DO NOTHING RETURNING id"
+        ).format(
+            customers=sql.Identifier(Customer._meta.db_table),
+            names=sql.SQL(", ").join(names),
+            values=sql.SQL(", ").join(values),
+            staged=sql.Identifier(staged),
+        ),
+        params,
+    )
+    created = sorted(pk for (pk,) in cursor.fetchall())
+    storage.staging_table_drop(cursor, table=staged)
+    return created
+
+
+def foreign_keys_drop(cursor: Any, *, table: str) -> list[sql.Composed]:
+    """Drop `table`'s foreign keys; return the statements that add them back (PostgreSQL's own definitions)."""
+    target = sql.Identifier(table)
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND contype = 'f' ORDER BY conname",
+        [table],
+    )
+    creates = []
+    for name, definition in cursor.fetchall():
+        cursor.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(name)))
+        # the definition is PostgreSQL's own text of the constraint, read back from the catalogue
+        creates.append(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(target, sql.Identifier(name), sql.SQL(definition))
+        )
+    return creates
