@@ -85,7 +85,7 @@ def prepare() -> tuple[str, str, int]:
     user.groups.add(Group.objects.get(name="Marketer"))
     session = SessionStore()
     session["_auth_user_id"] = str(user.pk)
-    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"  # the one that logs users in
     session["_auth_user_hash"] = user.get_session_auth_hash()
     session.create()
     token, _ = Token.objects.get_or_create(user=user)

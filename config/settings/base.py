@@ -280,6 +280,7 @@ SEGMENTA_ALLOW_DEMO_USER = True
 # so every web process sees them). A right password resets the count.
 AUTHENTICATION_BACKENDS = [
     "core.login_throttle.LoginThrottleBackend",
+    "core.permissions.OneQueryPermissionBackend",  # a user's permissions in one query (core/permissions.py)
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ENABLED = env_bool("LOGIN_THROTTLE", True)
