@@ -12,7 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from customers.selectors.versions import WRITE_VERSION_SECONDS, customers_write_version
 from customers.tests.factories import CustomerFactory
 
-postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="the version reads PostgreSQL's statistics")
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the version reads PostgreSQL's statistics"
+)
 
 
 def _queries(fn) -> tuple[object, int]:
