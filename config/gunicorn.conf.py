@@ -13,8 +13,10 @@ wsgi_app = "config.wsgi:application"
 raw_env = [f"DJANGO_SETTINGS_MODULE={os.environ.get('DJANGO_SETTINGS_MODULE', 'config.settings.production')}"]
 
 bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
-# Threads let a slow client or a long CSV download hold one thread, not a whole worker.
-worker_class = "gthread"
+# Threads let a slow client or a long CSV download hold one thread, not a whole worker. gunicorn's gthread worker,
+# except that a worker recycling itself (max_requests) or stopping serves the requests that already reached it
+# instead of resetting their connections (config/gunicorn_worker.py).
+worker_class = "config.gunicorn_worker.DrainingThreadWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("WEB_THREADS", 4))
 # A request (not a download in progress: gthread workers keep beating) may take this long before its worker is
@@ -40,3 +42,15 @@ else:
 accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def post_worker_init(worker) -> None:
+    """Before a new worker takes requests: import every view (through the URL patterns) and compile the busiest
+    pages' templates, which Django otherwise does on the first requests (over a second each in a fresh worker
+    under load: the slowest 1 % of requests while workers recycle)."""
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports the URL modules and their views
+    for name in ("base.html", "segmentation/dashboard.html", "customers/list.html"):
+        get_template(name)
