@@ -1,8 +1,8 @@
-"""The dashboard's cards, kept in the shared cache until anything they show changes.
+"""The dashboard's cards (and the segments API's pages), kept in the shared cache until anything they show changes.
 
 Building them costs six queries and their model instances (about a third of the dashboard's time at 1M
 customers); they change only when a segmentation, a run, an active run's segments, a requester, the stored
-lifetime values or the customers change. `dashboard_state` fingerprints the first five in one query: every
+lifetime values or the customers change. `segmentation_state` fingerprints the first five in one query: every
 insert and update writes a row version with a new (`xmin`, `ctid`) — the transaction that wrote it and where —
 and a delete changes the count; the customers' write version (`customers_write_version`) covers the customers.
 So a card is never older than the data it shows (the customer counts as their statistics last saw them, within
@@ -12,6 +12,8 @@ about a second).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -27,9 +29,10 @@ from segmentation.selectors.segments import segments_with_values
 #: At most as long as the segments' lifetime-value figures are kept (segments.SEGMENT_VALUES_TTL): orders
 #: imported since count after that long, as on the segment pages.
 DASHBOARD_CACHE_SECONDS = 300
+T = TypeVar("T")
 
 
-def dashboard_state() -> str:
+def segmentation_state() -> str:
     """One query: a fingerprint that changes with any write to the segmentations, the runs, the active runs'
     segments, the runs' requesters, or the stored lifetime values (on other databases, counts and latest ids)."""
     seg, run, segment = (m._meta.db_table for m in (Segmentation, SegmentRun, Segment))
@@ -48,18 +51,24 @@ def dashboard_state() -> str:
         return repr(cursor.fetchone())
 
 
+def cached_while_unchanged(name: str, build: Callable[[], T], *, parts: tuple = ()) -> T:
+    """`build()`, kept in the shared cache while `segmentation_state` and `parts` are unchanged (PostgreSQL; on
+    other databases, without row versions to see an update in place, built every time)."""
+    if connection.vendor != "postgresql":
+        return build()
+    state = (segmentation_state(), *parts, connection.settings_dict.get("NAME"))
+    key = f"segmentation:{name}:" + hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, DASHBOARD_CACHE_SECONDS)
+    return value
+
+
 def dashboard_cards() -> list[DashboardEntry]:
     """`dashboard_entries` with each active segment's card numbers (`share_pct`, `key_numbers`) and its flags from
-    lifetime values, from the shared cache while `dashboard_state` and the customers are unchanged."""
-    if connection.vendor != "postgresql":
-        return _cards()  # without row versions the state cannot see an update in place: built every time
-    parts = (dashboard_state(), customers_write_version(), connection.settings_dict.get("NAME"))
-    key = "segmentation:dashboard:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
-    cards = cache.get(key)
-    if cards is None:
-        cards = _cards()
-        cache.set(key, cards, DASHBOARD_CACHE_SECONDS)
-    return cards
+    lifetime values, from the shared cache while `segmentation_state` and the customers are unchanged."""
+    return cached_while_unchanged("dashboard", _cards, parts=(customers_write_version(),))
 
 
 def _cards() -> list[DashboardEntry]:

@@ -8,6 +8,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from customers.tests.factories import customer_groups_create
@@ -78,3 +79,28 @@ def test_every_change_shows_on_the_next_request(seeded, marketer_client, admin_u
     assert f"run #{newer.pk}" in page and "The last run failed" not in page
     if connection.vendor == "postgresql":
         assert len(builds) == 9  # one per change: each was a cache miss, nothing else was
+
+
+def test_segments_api_page_is_fresh_after_every_change(seeded, marketer_user, admin_user):
+    from rest_framework.test import APIClient
+
+    seg, run = seeded
+    api = APIClient()
+    api.force_authenticate(marketer_user)
+
+    def names() -> list[str]:
+        response = api.get("/api/segments/")
+        assert response.status_code == 200
+        return [s["name"] for s in response.json()["results"]]
+
+    first = names()
+    with CaptureQueriesContext(connection) as again:
+        assert names() == first
+    if connection.vendor == "postgresql":
+        assert not any('segmentation_segment"."id' in q["sql"] for q in again.captured_queries)  # from the cache
+    Segment.objects.filter(run=run, label=0).update(name="Renamed for the API")
+    assert "Renamed for the API" in names()
+    newer = SegmentRunFactory(segmentation=seg, requested_by=admin_user, k=2)
+    assert len(names()) == 2 and newer.segments.count() == 2
+    api.force_authenticate(None)
+    assert api.get("/api/segments/").status_code in (401, 403)  # the cache never answers before authentication
