@@ -2,7 +2,7 @@
 
 Run: BENCH_DATABASE_URL=postgres://... BENCH_ROWS=1000000 python bench/bench_load.py (a database it may fill).
 It loads BENCH_ROWS synthetic customers with COPY (bench_pages' loader), segments them inline, starts gunicorn
-(WEB_CONCURRENCY workers, default 2 on this 2-core machine) and, for BENCH_SECONDS each, drives the dashboard, the
+(WEB_CONCURRENCY workers, default the production one: cores + 1) and, for BENCH_SECONDS each, drives the dashboard, the
 segments API (a token) and the customer list from BENCH_CLIENTS keep-alive connections in threads: requests/s,
 p50/p99 latency and errors per endpoint. Then it downloads the whole audience of a campaign on every segment of the
 active run (`/api/campaigns/<id>/audience/?format=csv`, streamed) while the dashboard load runs, and samples the web
@@ -20,6 +20,7 @@ would; BENCH_REUSE=1 keeps the customers of an earlier run of the same size.
 
 from __future__ import annotations
 
+import collections
 import http.client
 import json
 import os
@@ -52,7 +53,7 @@ from rest_framework.authtoken.models import Token  # noqa: E402
 ROWS = int(os.environ["BENCH_ROWS"])
 SECONDS = float(os.environ.get("BENCH_SECONDS", "20"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
-WORKERS = os.environ.get("WEB_CONCURRENCY", "2")
+WORKERS = os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) + 1))  # as config/gunicorn.conf.py
 PORT = int(os.environ.get("BENCH_PORT", "8108"))
 EXPORT = os.environ.get("BENCH_EXPORT", "audience")
 if EXPORT not in ("audience", "customers"):
@@ -161,6 +162,7 @@ class DroppedBeforeAnswer(Exception):
 def drive(path: str, headers: dict[str, str], seconds: float, clients: int) -> dict:
     latencies: list[float] = []
     counts = {"errors": 0, "reconnects": 0}
+    kinds: collections.Counter[str] = collections.Counter()  # what each error was: a status or an exception
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
@@ -168,6 +170,7 @@ def drive(path: str, headers: dict[str, str], seconds: float, clients: int) -> d
         conn = new_connection()
         mine: list[float] = []
         bad = reconnects = 0
+        mine_kinds: collections.Counter[str] = collections.Counter()
         while time.monotonic() < stop:
             t = time.perf_counter()
             try:
@@ -180,8 +183,13 @@ def drive(path: str, headers: dict[str, str], seconds: float, clients: int) -> d
                     status = get_once(conn, path, headers)
                 if status != 200:
                     bad += 1
-            except (OSError, http.client.HTTPException, DroppedBeforeAnswer):
+                    mine_kinds[f"HTTP {status}"] += 1
+            except (OSError, http.client.HTTPException, DroppedBeforeAnswer) as exc:
                 bad += 1
+                cause = exc.__cause__ if isinstance(exc, DroppedBeforeAnswer) else exc
+                mine_kinds[
+                    type(cause).__name__ + (" on the retry" if isinstance(exc, DroppedBeforeAnswer) else "")
+                ] += 1
                 conn.close()
                 conn = new_connection()
             mine.append(time.perf_counter() - t)
@@ -189,6 +197,7 @@ def drive(path: str, headers: dict[str, str], seconds: float, clients: int) -> d
             latencies.extend(mine)
             counts["errors"] += bad
             counts["reconnects"] += reconnects
+            kinds.update(mine_kinds)
 
     threads = [threading.Thread(target=worker) for _ in range(clients)]
     started = time.monotonic()
@@ -205,28 +214,40 @@ def drive(path: str, headers: dict[str, str], seconds: float, clients: int) -> d
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else 0,
         "errors": counts["errors"],
         "reconnects": counts["reconnects"],
+        "error_kinds": dict(kinds),
     }
 
 
-def workers_rss_mb(server: subprocess.Popen) -> float:
-    """Resident memory of gunicorn's workers (children of the master), MB."""
-    total = 0
+def workers_rss_mb(server: subprocess.Popen) -> dict[int, float]:
+    """Resident memory of each of gunicorn's workers (children of the master), MB by pid."""
+    out = {}
     for child in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split():
-        for line in Path(f"/proc/{child}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total += int(line.split()[1])
-    return total / 1024
+        try:
+            for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    out[int(child)] = int(line.split()[1]) / 1024
+        except FileNotFoundError:  # exited meanwhile
+            pass
+    return out
 
 
 def export_under_load(server: subprocess.Popen, cookie: dict[str, str], path: str, headers: dict[str, str]) -> dict:
-    """A whole export (`path`) streamed while the dashboard is loaded; the workers' memory sampled meanwhile."""
+    """A whole export (`path`) streamed while the dashboard is loaded; the workers' memory sampled meanwhile.
+
+    Growth is per worker: each one's peak over its own idle baseline, summed. A worker started meanwhile (one
+    recycled after WEB_MAX_REQUESTS) is a new process, not growth; it is counted in "workers_started"."""
     base = workers_rss_mb(server)
-    peak = [base]
+    peak = dict(base)
+    started_pids: set[int] = set()
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            peak[0] = max(peak[0], workers_rss_mb(server))
+            for pid, mb in workers_rss_mb(server).items():
+                if pid in base:
+                    peak[pid] = max(peak[pid], mb)
+                else:
+                    started_pids.add(pid)
             time.sleep(0.2)
 
     load_result: dict = {}
@@ -255,8 +276,9 @@ def export_under_load(server: subprocess.Popen, cookie: dict[str, str], path: st
         "rows": rows - 1,
         "mb": size / 1e6,
         "seconds": seconds,
-        "workers_rss_base_mb": base,
-        "workers_rss_growth_mb": peak[0] - base,
+        "workers_rss_base_mb": sum(base.values()),
+        "workers_rss_growth_mb": sum(peak[pid] - base[pid] for pid in base),
+        "workers_started": len(started_pids),
         "path": path,
         "dashboard_during": load_result,
     }
@@ -278,10 +300,10 @@ def main() -> None:
         ):
             drive(path, headers, 2, 2)  # warm-up
             r = drive(path, headers, SECONDS, CLIENTS)
-            result[name.replace(" ", "_")] = {k: round(v, 1) for k, v in r.items()}
+            result[name.replace(" ", "_")] = {k: v if isinstance(v, dict) else round(v, 1) for k, v in r.items()}
             print(
                 f"  {name:14s} {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
-                f"errors {r['errors']} of {r['requests']} (reconnects {r['reconnects']})"
+                f"errors {r['errors']} of {r['requests']} {r['error_kinds'] or ''} (reconnects {r['reconnects']})"
             )
         if EXPORT == "audience":
             e = export_under_load(server, cookie, f"/api/campaigns/{campaign}/audience/?format=csv", api)
@@ -290,13 +312,14 @@ def main() -> None:
         d = e["dashboard_during"]
         figures = {k: v for k, v in e.items() if k not in ("dashboard_during", "path")}
         result["export"] = {"path": e["path"], **{k: round(v, 1) for k, v in figures.items()}}
-        result["export"]["dashboard_during"] = {k: round(v, 1) for k, v in d.items()}
+        result["export"]["dashboard_during"] = {k: v if isinstance(v, dict) else round(v, 1) for k, v in d.items()}
         print(
             f"  export        {e['path']}\n                {e['rows']:,} rows ({e['mb']:.0f} MB) "
             f"in {e['seconds']:.1f}s, status {e['status']}; "
-            f"workers' memory {e['workers_rss_base_mb']:.0f} MB + {e['workers_rss_growth_mb']:.1f} MB; "
+            f"workers' memory {e['workers_rss_base_mb']:.0f} MB + {e['workers_rss_growth_mb']:.1f} MB "
+            f"({e['workers_started']} workers started meanwhile); "
             f"dashboard meanwhile {d.get('rps', 0):.1f} req/s p99 {d.get('p99_ms', 0):.0f} ms "
-            f"errors {d.get('errors')} (reconnects {d.get('reconnects')})"
+            f"errors {d.get('errors')} {d.get('error_kinds') or ''} (reconnects {d.get('reconnects')})"
         )
     finally:
         server.terminate()

@@ -17,12 +17,17 @@ bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
 # except that a worker recycling itself (max_requests) or stopping serves the requests that already reached it
 # instead of resetting their connections (config/gunicorn_worker.py).
 worker_class = "config.gunicorn_worker.DrainingThreadWorker"
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+# One process per core, plus one: each process runs Python on one core at a time (its threads wait on the
+# database and the network meanwhile). Measured at 1M customers on 2 cores (README, "Benchmarks"): 3 processes
+# served the dashboard 1.6x faster than 2 x cores + 1 = 5, which also took twice the memory.
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("WEB_THREADS", 4))
 # A request (not a download in progress: gthread workers keep beating) may take this long before its worker is
 # restarted; an upload is parsed within it, long work goes to Celery.
 timeout = int(os.environ.get("WEB_TIMEOUT", 120))
-graceful_timeout = 30
+# A worker that recycles itself (max_requests) or is stopped finishes its requests first, downloads included:
+# a 1M-row audience export streams for 15-30 s. Longer ones are cut after this many seconds.
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", 120))
 keepalive = 5
 # Recycle workers now and then, so a slow leak never grows without bound.
 max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 2000))
