@@ -235,7 +235,10 @@ def export_under_load(server: subprocess.Popen, cookie: dict[str, str], path: st
     """A whole export (`path`) streamed while the dashboard is loaded; the workers' memory sampled meanwhile.
 
     Growth is per worker: each one's peak over its own idle baseline, summed. A worker started meanwhile (one
-    recycled after WEB_MAX_REQUESTS) is a new process, not growth; it is counted in "workers_started"."""
+    recycled after WEB_MAX_REQUESTS) is a new process, not growth; it is counted in "workers_started". The baseline
+    is taken after a few seconds of dashboard load, so a worker recycled during the earlier runs has warmed up (a
+    fresh worker grows by tens of MB over its first requests, whatever they are)."""
+    drive("/", cookie, 3, CLIENTS)
     base = workers_rss_mb(server)
     peak = dict(base)
     started_pids: set[int] = set()
@@ -278,6 +281,7 @@ def export_under_load(server: subprocess.Popen, cookie: dict[str, str], path: st
         "seconds": seconds,
         "workers_rss_base_mb": sum(base.values()),
         "workers_rss_growth_mb": sum(peak[pid] - base[pid] for pid in base),
+        "workers_rss_growth_each_mb": sorted((round(peak[pid] - base[pid], 1) for pid in base), reverse=True),
         "workers_started": len(started_pids),
         "path": path,
         "dashboard_during": load_result,
@@ -310,14 +314,15 @@ def main() -> None:
         else:
             e = export_under_load(server, cookie, "/customers/export.csv", cookie)
         d = e["dashboard_during"]
-        figures = {k: v for k, v in e.items() if k not in ("dashboard_during", "path")}
+        figures = {k: v for k, v in e.items() if k not in ("dashboard_during", "path", "workers_rss_growth_each_mb")}
         result["export"] = {"path": e["path"], **{k: round(v, 1) for k, v in figures.items()}}
+        result["export"]["workers_rss_growth_each_mb"] = e["workers_rss_growth_each_mb"]
         result["export"]["dashboard_during"] = {k: v if isinstance(v, dict) else round(v, 1) for k, v in d.items()}
         print(
             f"  export        {e['path']}\n                {e['rows']:,} rows ({e['mb']:.0f} MB) "
             f"in {e['seconds']:.1f}s, status {e['status']}; "
             f"workers' memory {e['workers_rss_base_mb']:.0f} MB + {e['workers_rss_growth_mb']:.1f} MB "
-            f"({e['workers_started']} workers started meanwhile); "
+            f"(each {e['workers_rss_growth_each_mb']}; {e['workers_started']} workers started meanwhile); "
             f"dashboard meanwhile {d.get('rps', 0):.1f} req/s p99 {d.get('p99_ms', 0):.0f} ms "
             f"errors {d.get('errors')} {d.get('error_kinds') or ''} (reconnects {d.get('reconnects')})"
         )
