@@ -18,8 +18,8 @@ bind = os.environ.get("WEB_BIND", "127.0.0.1:8000")
 # instead of resetting their connections (config/gunicorn_worker.py).
 worker_class = "config.gunicorn_worker.DrainingThreadWorker"
 # One process per core, plus one: each process runs Python on one core at a time (its threads wait on the
-# database and the network meanwhile). Measured at 1M customers on 2 cores (README, "Benchmarks"): 3 processes
-# served the dashboard 1.6x faster than 2 x cores + 1 = 5, which also took twice the memory.
+# database and the network meanwhile). Measured at 1M customers on 2 shared cores (README, "Benchmarks"): 2, 3
+# and 5 processes served the pages alike (within the neighbours' noise), 5 with twice the memory of 3.
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 threads = int(os.environ.get("WEB_THREADS", 4))
 # A request (not a download in progress: gthread workers keep beating) may take this long before its worker is
