@@ -5,9 +5,11 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 
 from core.api import CursorPage, ModelPermissionsWithView
 from segmentation.models import Segment, Segmentation, SegmentRun
+from segmentation.selectors.dashboard import cached_while_unchanged
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -75,7 +77,13 @@ class SegmentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(parameters=[OpenApiParameter("segmentation", int, description="Only this segmentation")])
     def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        # The page (for this address: filter, cursor, page size, host) from the shared cache while the active runs
+        # and their segments are unchanged; authentication, permissions and throttles ran before.
+        data = cached_while_unchanged(
+            "api-segments", lambda: super(SegmentViewSet, self).list(request, *args, **kwargs).data,
+            parts=(request.build_absolute_uri(),),
+        )  # fmt: skip
+        return Response(data)
 
 
 @extend_schema_view(

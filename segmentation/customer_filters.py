@@ -14,14 +14,14 @@ from segmentation.models import Membership, Segment, Segmentation
 
 def segment_choices() -> Choices:
     """Per segmentation with an active run (by name), its segments by label: value = the segment's id."""
-    segmentations = list(Segmentation.objects.filter(active_run__isnull=False).order_by("name"))
-    segments: dict[int, list[Segment]] = {}
-    for segment in Segment.objects.filter(run_id__in=[s.active_run_id for s in segmentations]).order_by("label"):
-        segments.setdefault(segment.run_id, []).append(segment)
-    return [
-        (s.name, [(str(seg.pk), f"{seg.name} ({seg.size:,})") for seg in segments.get(s.active_run_id, [])])
-        for s in segmentations
-    ]
+    segmentations = list(
+        Segmentation.objects.filter(active_run__isnull=False).order_by("name").values_list("name", "active_run_id")
+    )
+    segments: dict[int, list[tuple[str, str]]] = {}
+    rows = Segment.objects.filter(run_id__in=[run_id for _, run_id in segmentations]).order_by("label")
+    for pk, run_id, name, size in rows.values_list("pk", "run_id", "name", "size"):
+        segments.setdefault(run_id, []).append((str(pk), f"{name} ({size:,})"))
+    return [(name, segments.get(run_id, [])) for name, run_id in segmentations]
 
 
 def segment_apply(queryset: QuerySet, value: str) -> QuerySet:

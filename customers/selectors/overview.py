@@ -18,10 +18,10 @@ from django.db.models import Count, FloatField, Max, Min, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
-from psycopg import sql
 
 from customers.models import AttributeKind, Customer, CustomerAttribute, Gender
 from customers.selectors import summaries
+from customers.selectors.versions import customers_write_version
 from segmentation.ml.fields import FEATURE_META, NUMERIC_FEATURES
 
 
@@ -265,28 +265,6 @@ def customer_overview(*, sample_size: int | None = None, seed: int = 7, use_cach
     if version_key:
         cache.set(version_key, overview, OVERVIEW_CACHE_SECONDS)
     return overview
-
-
-def customers_write_version() -> tuple | None:
-    """On PostgreSQL, numbers that change with every insert, update or delete on the customers table; None elsewhere.
-
-    The table's statistics count every row written (committed, plus this transaction's own), and the ids
-    bound it: reading them costs a millisecond instead of a scan. Statistics reach other sessions within
-    about a second of a commit. Caches of what is computed from the customers key on it.
-    """
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql.SQL(
-                "SELECT s.n_tup_ins + x.n_tup_ins, s.n_tup_upd + x.n_tup_upd, s.n_tup_del + x.n_tup_del, "
-                "(SELECT min(id) FROM {table}), (SELECT max(id) FROM {table}) "
-                "FROM pg_stat_user_tables s JOIN pg_stat_xact_user_tables x USING (relid) "
-                "WHERE s.relid = to_regclass(%s)"
-            ).format(table=sql.Identifier(Customer._meta.db_table)),
-            [Customer._meta.db_table],
-        )
-        return cursor.fetchone()
 
 
 def _version_key(features: list[Feature], sample_size: int, seed: int) -> str | None:

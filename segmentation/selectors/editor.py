@@ -23,7 +23,7 @@ from django.db.models import F
 
 from customers.models import Customer
 from customers.selectors.columns import column_list
-from customers.selectors.overview import customers_write_version
+from customers.selectors.versions import customers_write_version
 from segmentation import loading
 from segmentation.ml import segment
 from segmentation.ml.types import SegmentationConfig

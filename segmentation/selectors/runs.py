@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 
 from core.exceptions import ConfigError
 from customers.models import Customer
-from customers.selectors.overview import customers_write_version
+from customers.selectors.versions import customers_write_version
 from segmentation.ml.charts.base import feature_name
 from segmentation.ml.fields import NUMERIC_FEATURES
 from segmentation.ml.types import Evidence

@@ -30,7 +30,8 @@ class ActiveSegments:
 def active_segments(customers: Sequence[Customer]) -> ActiveSegments:
     """Each customer's segment in the active run of the most recently activated segmentation.
 
-    Two queries for the whole page, however many customers it shows.
+    Three small queries for the whole page, however many customers it shows; each segment has its name and
+    colour loaded (other fields load on access).
     """
     seg = (
         Segmentation.objects.filter(active_run__isnull=False)
@@ -40,10 +41,12 @@ def active_segments(customers: Sequence[Customer]) -> ActiveSegments:
     )
     by_customer: dict[int, Segment] = {}
     if seg is not None and customers:
+        # The run's few segments once (name and colour, what the list shows), not one per member.
+        segments = {s.pk: s for s in Segment.objects.filter(run_id=seg.active_run_id).only("name", "color", "run_id")}
         rows = Membership.objects.filter(
             run_id=seg.active_run_id, customer_id__in=[c.pk for c in customers]
-        ).select_related("segment")
-        by_customer = {m.customer_id: m.segment for m in rows}
+        ).values_list("customer_id", "segment_id")
+        by_customer = {customer_id: segments[segment_id] for customer_id, segment_id in rows}
     return ActiveSegments(rows=[(c, by_customer.get(c.pk)) for c in customers])
 
 

@@ -7,10 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from segmentation.ml import charts
-from segmentation.models import Segment, Segmentation
-from segmentation.selectors.runs import dashboard_entries, run_units
-from segmentation.selectors.segments import segments_with_values
+from segmentation.models import Segmentation
+from segmentation.selectors.dashboard import dashboard_cards
 from segmentation.services.config import segmentation_get_or_create_default
 from segmentation.views import VIEW_PERM
 from segmentation.views.editor import RUN_NEEDED
@@ -23,12 +21,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if can_run and not Segmentation.objects.exists():
         # An Admin's first visit: the default segmentation (model defaults) so "Re-segment now" has a target.
         segmentation_get_or_create_default()
-    entries = dashboard_entries()
-    for e in entries:
-        units = run_units(run=e.active) if e.active else {}
-        segments_with_values(segments=list(e.segments))  # flags from lifetime values when present
-        for s in e.segments:
-            _decorate_segment(s, units=units)
+    entries = dashboard_cards()
     return render(
         request,
         "segmentation/dashboard.html",
@@ -40,15 +33,3 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "run_needed": RUN_NEEDED,
         },
     )
-
-
-def _decorate_segment(s: Segment, *, units: dict[str, str]) -> None:
-    """Card numbers: share in percent and the mean of each feature in the run's own units."""
-    s.share_pct = (s.share or 0) * 100
-    s.key_numbers = [
-        {
-            "label": charts.feature_name(f),
-            "value": charts.format_value(f, (stats or {}).get("mean"), charts.feature_unit(f, units)),
-        }
-        for f, stats in (s.profile or {}).items()
-    ][:5]
