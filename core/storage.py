@@ -20,7 +20,7 @@ and measured faster than building the text format with pandas string operations.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Literal
 
@@ -155,7 +155,7 @@ def indexes_rebuild(cursor: CursorWrapper, creates: Sequence[sql.Composed]) -> N
     """Run the statements `indexes_drop` returned, with memory enough to sort a large table."""
     if not creates:
         return
-    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
     for create in creates:
         cursor.execute(create)
 
@@ -234,6 +234,7 @@ class BackgroundCopy:
     def __init__(self, cursor: CursorWrapper) -> None:
         self.cursor = cursor
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-copy")
+        self.builder: ThreadPoolExecutor | None = None
         self.pending: Future[None] | None = None
 
     def submit(self, statement: sql.Composable, columns: Sequence[Sequence[object]]) -> None:
@@ -245,6 +246,15 @@ class BackgroundCopy:
         """COPY ready data (in the statement's format) once the chunk before it is in."""
         self.wait()
         self.pending = self.executor.submit(copy_write, self.cursor, statement=statement, data=data)
+
+    def submit_built(self, statement: sql.Composable, build: Callable[[], bytes]) -> None:
+        """COPY the data `build()` returns: built on a thread of its own while the chunk before is COPYed, then
+        COPYed once that one is in (returns then)."""
+        if self.builder is None:
+            self.builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-build")
+        data = self.builder.submit(build)
+        self.wait()
+        self.pending = self.executor.submit(lambda: copy_write(self.cursor, statement=statement, data=data.result()))
 
     def wait(self) -> None:
         """Wait for the chunk in flight; its error, if any, is raised here."""
@@ -258,3 +268,5 @@ class BackgroundCopy:
         if pending is not None:
             pending.exception()  # waits; the error already ended the caller's transaction
         self.executor.shutdown()
+        if self.builder is not None:
+            self.builder.shutdown()

@@ -69,6 +69,9 @@ class LineCopyWriter:
         self.cursor.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(WORK_MEM)))
         self.savepoint = transaction.savepoint()
         self.statement = storage.copy_statement(table=OrderLine._meta.db_table, columns=LINE_COLUMNS, format="csv")
+        self.statement_with_ids = storage.copy_statement(
+            table=OrderLine._meta.db_table, columns=["id", *LINE_COLUMNS], format="csv"
+        )
         self.background = storage.BackgroundCopy(self.cursor)
         self._forget()
 
@@ -79,34 +82,35 @@ class LineCopyWriter:
         self.product_pks: dict[str, int] = {}
         self.customer_ids: set[str] = set()
         self.order_parts: list[pd.DataFrame] = []
-        self.descriptions: pd.DataFrame | None = None
-        self.prices: pd.DataFrame | None = None
+        self.descriptions: dict[str, tuple[int, int, Any]] = {}  # code: (time, row, value), the latest
+        self.prices: dict[str, tuple[int, int, Any]] = {}
         self.rebuilds: list[sql.Composed] | None = None  # None: not decided yet
         self.lines_before = 0  # a large load: the highest line id before it
+        self.next_line_id = 0  # a large load: the id of its next line
+        self.next_order_id = 0  # a first load: the id of its next order (else 0)
         self.replaced_pks: list[int] = []  # a large load: the orders whose old lines go at the end
         self.lines = 0
 
     def add(self, lines: pd.DataFrame) -> None:
-        """Queue the COPY of one chunk of validated lines (`validation.LINE_COLUMNS`)."""
+        """Queue the COPY of one chunk of validated lines (`validation.LINE_COLUMNS`).
+
+        Everything is done while the chunk before is still being COPYed, but the queries for order and
+        product pks not seen before (which wait for it); the CSV is written on a thread of its own."""
         if not len(lines):
             return
-        self.background.wait()  # the connection is this thread's again
-        if self.rebuilds is None:
-            self.rebuilds = self._bulk_prepare()
-        line_number = self._line_numbers(lines["order_id"])
+        order_codes, order_ids = pd.factorize(lines["order_id"])
+        product_codes, product_ids = pd.factorize(lines["product_code"])
+        line_number = self._line_numbers(order_codes, order_ids)
         ordered_us = (
             lines["ordered_at"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]").astype("int64")
         )
-        order_pk = self._order_pks(lines["order_id"])
-        product_pk = self._product_pks(lines["product_code"])
-        self._products_track(lines, ordered_us)
+        self._products_track(lines, product_codes, product_ids, ordered_us)
         self.customer_ids.update(pd.unique(lines["customer_id"]).tolist())
-        self._orders_track(lines, line_number, ordered_us)
+        self._orders_track(lines, order_codes, order_ids, line_number, ordered_us)
         price = lines["unit_price"].to_numpy(dtype=np.float64)
-        arrays = [
-            pa.array(order_pk, type=pa.int64()),
+        rest = [
             pa.array(line_number, type=pa.int32()),
-            pa.array(product_pk, type=pa.int64(), mask=product_pk < 0),
+            None,  # the product pk, below
             pa.array(lines["description"].to_numpy(dtype=object), type=pa.string()),
             pa.array(lines["quantity"].to_numpy(dtype=np.float64)),
             pa.array(price, mask=np.isnan(price)),  # no price: NULL
@@ -114,8 +118,20 @@ class LineCopyWriter:
             pa.array(lines["is_return"].to_numpy(dtype=bool)),
             pa.array(lines["is_non_product"].to_numpy(dtype=bool)),
         ]
+        if self.rebuilds is None:
+            self.background.wait()
+            self.rebuilds = self._bulk_prepare()
+        order_pk = self._order_pks(order_codes, order_ids)
+        product_pk = self._product_pks(product_codes, product_ids)
+        rest[1] = pa.array(product_pk, type=pa.int64(), mask=product_pk < 0)
+        arrays = [pa.array(order_pk, type=pa.int64()), *rest]
+        statement, names = self.statement, list(LINE_COLUMNS)
+        if self.rebuilds:  # a large load numbers its lines itself (the table is this import's until it commits)
+            arrays.insert(0, pa.array(np.arange(self.next_line_id, self.next_line_id + len(lines), dtype=np.int64)))
+            self.next_line_id += len(lines)
+            statement, names = self.statement_with_ids, ["id", *LINE_COLUMNS]
         self.lines += len(lines)
-        self.background.submit_data(self.statement, _csv_bytes(arrays))
+        self.background.submit_built(statement, lambda: _csv_bytes(arrays, names))
 
     def wait(self) -> None:
         """Wait for the chunk in flight (before any other statement on the connection)."""
@@ -143,20 +159,32 @@ class LineCopyWriter:
         if self.file_size < BULK_BYTES or not storage.table_has_fewer_rows(self.cursor, table=lines, than=expected):
             return []
         self.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a table with pending checks cannot be altered
+        rebuilds = [*storage.indexes_drop(self.cursor, table=lines), *foreign_keys_drop(self.cursor, table=lines)]
+        # The table is locked (ACCESS EXCLUSIVE, by the drops) until this import commits: nobody else adds a
+        # line meanwhile, so the lines take ids from the sequence's next value on (set past them at the end),
+        # without a sequence call per line (a third of the COPY's time).
+        self.cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [lines])
+        self.next_line_id = self.cursor.fetchone()[0]
         self.cursor.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(sql.Identifier(lines)))
         self.lines_before = self.cursor.fetchone()[0]
-        rebuilds = [*storage.indexes_drop(self.cursor, table=lines), *foreign_keys_drop(self.cursor, table=lines)]
+        self.next_line_id = max(self.next_line_id, self.lines_before + 1)
         if storage.table_has_fewer_rows(self.cursor, table=orders, than=expected // ORDER_LINES_GUESS):
             # (the upsert's key, order_id, stays)
             rebuilds += [
                 *storage.indexes_drop(self.cursor, table=orders, unique=False),
                 *foreign_keys_drop(self.cursor, table=orders),
             ]
+        storage.table_lock(self.cursor, table=orders)  # other writers wait until this import commits
+        if storage.table_is_empty(self.cursor, table=orders):
+            # a first load: no order id can exist, the orders take ids from the sequence's next value on
+            self.cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [orders])
+            self.next_order_id = self.cursor.fetchone()[0]
         self.cursor.execute("SET CONSTRAINTS ALL DEFERRED")
         return rebuilds
 
-    def _line_numbers(self, order_ids: pd.Series) -> np.ndarray:
-        codes, uniques = pd.factorize(order_ids)
+    def _line_numbers(self, codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
+        """Each line's number within its order (`codes` index the chunk's order ids `uniques`), going on
+        from the chunks before."""
         counts = self.line_counts
         before = np.fromiter((counts.get(u, 0) for u in uniques), dtype=np.int64, count=len(uniques))
         within = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
@@ -164,12 +192,15 @@ class LineCopyWriter:
         counts.update(zip(uniques.tolist(), (before + added).tolist(), strict=True))
         return before[codes] + within + 1
 
-    def _order_pks(self, order_ids: pd.Series) -> np.ndarray:
+    def _order_pks(self, codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
         """Each line's order pk: an existing order's (its old lines deleted now), else a reserved one."""
-        codes, uniques = pd.factorize(order_ids)
         known = self.order_pks
         new = [u for u in uniques.tolist() if u not in known]
-        if new:
+        if new and self.next_order_id:  # a first load (`_bulk_prepare`): every order is new, numbered here
+            known.update(zip(new, range(self.next_order_id, self.next_order_id + len(new)), strict=True))
+            self.next_order_id += len(new)
+        elif new:
+            self.background.wait()  # the connection is this thread's again
             orders = sql.Identifier(Order._meta.db_table)
             self.cursor.execute(sql.SQL("SELECT order_id, id FROM {} WHERE order_id = ANY(%s)").format(orders), [new])
             existing = dict(self.cursor.fetchall())
@@ -193,19 +224,25 @@ class LineCopyWriter:
     def _old_lines_delete(self, order_pks: list[int], *, before: int | None = None) -> None:
         """Delete the stored lines of the orders `order_pks` (only those with an id up to `before`, if given:
         the lines this import wrote come after)."""
-        query = sql.SQL("DELETE FROM {} WHERE order_id = ANY(%s)").format(sql.Identifier(OrderLine._meta.db_table))
-        params: list[Any] = [order_pks]
-        if before is not None:
-            query = query + sql.SQL(" AND id <= %s")
-            params.append(before)
-        self.cursor.execute(query, params)
+        lines = sql.Identifier(OrderLine._meta.db_table)
+        if before is None:  # found by the (order, line number) index
+            self.cursor.execute(sql.SQL("DELETE FROM {} WHERE order_id = ANY(%s)").format(lines), [order_pks])
+            return
+        # no index on the lines meanwhile: one pass, the orders hashed
+        self.cursor.execute(
+            sql.SQL(
+                "DELETE FROM {} l USING unnest(%s::bigint[]) AS r(order_pk) "
+                "WHERE l.order_id = r.order_pk AND l.id <= %s"
+            ).format(lines),
+            [order_pks, before],
+        )
 
-    def _product_pks(self, codes_column: pd.Series) -> np.ndarray:
+    def _product_pks(self, codes: np.ndarray, uniques: np.ndarray) -> np.ndarray:
         """Each line's product pk (-1: no product code); a product seen for the first time is created."""
-        codes, uniques = pd.factorize(codes_column)
         known = self.product_pks
         new = [u for u in uniques.tolist() if u and u not in known]
         if new:
+            self.background.wait()  # the connection is this thread's again
             products = sql.Identifier(Product._meta.db_table)
             self.cursor.execute(
                 sql.SQL(
@@ -218,13 +255,20 @@ class LineCopyWriter:
         pks = np.fromiter((known.get(u, -1) for u in uniques.tolist()), dtype=np.int64, count=len(uniques))
         return pks[codes]
 
-    def _orders_track(self, lines: pd.DataFrame, line_number: np.ndarray, ordered_us: np.ndarray) -> None:
+    def _orders_track(
+        self,
+        lines: pd.DataFrame,
+        codes: np.ndarray,
+        uniques: np.ndarray,
+        line_number: np.ndarray,
+        ordered_us: np.ndarray,
+    ) -> None:
         """Per order of the chunk: customer and country of its first line (if in this chunk), earliest time,
-        any cancellation, amount and line count (combined over chunks by `_orders_summary`)."""
+        any cancellation, amount and line count (combined over chunks by `_orders_aggregate`)."""
         first = line_number == 1
         frame = pd.DataFrame(
             {
-                "order_id": lines["order_id"].to_numpy(dtype=object),
+                "code": codes,
                 "customer_id": np.where(first, lines["customer_id"].to_numpy(dtype=object), None),
                 "country": np.where(first, lines["country"].to_numpy(dtype=object), None),
                 "ordered_us": ordered_us,
@@ -232,26 +276,23 @@ class LineCopyWriter:
                 "amount": lines["amount"].to_numpy(dtype=np.float64),
             }
         )
-        self.order_parts.append(_orders_aggregate(frame, count="size").reset_index())
+        part = _orders_aggregate(frame, key="code", count="size")
+        part.index = uniques[part.index.to_numpy()]
+        part.index.name = "order_id"
+        self.order_parts.append(part.reset_index())
 
-    def _products_track(self, lines: pd.DataFrame, ordered_us: np.ndarray) -> None:
+    def _products_track(
+        self, lines: pd.DataFrame, codes: np.ndarray, uniques: np.ndarray, ordered_us: np.ndarray
+    ) -> None:
         """Each product's latest non-empty description and latest sale price (by time, then row)."""
-        coded = (lines["product_code"] != "").to_numpy()
-        if not coded.any():
-            return
-        base = pd.DataFrame(
-            {
-                "code": lines["product_code"].to_numpy()[coded],
-                "us": ordered_us[coded],
-                "row": lines["row"].to_numpy()[coded],
-            }
-        )
-        description = lines["description"].to_numpy()[coded]
-        price = lines["unit_price"].to_numpy(dtype="float64")[coded]
-        described = description != ""
-        sold = (lines["quantity"].to_numpy()[coded] > 0) & ~np.isnan(price)
-        self.descriptions = _latest(self.descriptions, base[described].assign(value=description[described]))
-        self.prices = _latest(self.prices, base[sold].assign(value=price[sold]))
+        row = lines["row"].to_numpy(dtype=np.int64)
+        description = lines["description"].to_numpy(dtype=object)
+        price = lines["unit_price"].to_numpy(dtype=np.float64)
+        coded = lines["product_code"].to_numpy(dtype=object) != ""
+        described = coded & (description != "")
+        sold = coded & (lines["quantity"].to_numpy(dtype=np.float64) > 0) & ~np.isnan(price)
+        for latest, mask, values in ((self.descriptions, described, description), (self.prices, sold, price)):
+            _latest_merge(latest, uniques, codes[mask], ordered_us[mask], row[mask], values[mask])
 
     # ------------------------------------------------------------------------------------------ at the end
 
@@ -266,6 +307,12 @@ class LineCopyWriter:
         if self.replaced_pks:
             self._old_lines_delete(self.replaced_pks, before=self.lines_before)
         if self.rebuilds:
+            for table, next_id in (
+                (OrderLine._meta.db_table, self.next_line_id),
+                (Order._meta.db_table, self.next_order_id),
+            ):
+                if next_id:  # the sequence past the ids taken
+                    self.cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s)", [table, next_id - 1])
             storage.indexes_rebuild(self.cursor, self.rebuilds)
             # the planner's statistics of both tables are stale (behaviour reads them next)
             self.cursor.execute(
@@ -281,7 +328,8 @@ class LineCopyWriter:
         codes = sorted(self.product_pks)
         if not codes:
             return 0
-        descriptions, prices = _values(self.descriptions), _values(self.prices)
+        descriptions = {code: value for code, (_, _, value) in self.descriptions.items()}
+        prices = {code: value for code, (_, _, value) in self.prices.items()}
         staged = storage.staging_table_create(self.cursor, columns=PRODUCT_STAGE_COLUMNS, prefix="segmenta_products")
         storage.copy_rows(
             self.cursor,
@@ -301,24 +349,26 @@ class LineCopyWriter:
 
     def _orders_write(self) -> int:
         """Upsert one order per order id of the file (with the pk its lines carry); how many."""
-        summary = _orders_aggregate(pd.concat(self.order_parts, ignore_index=True), count="sum")
+        summary = _orders_aggregate(pd.concat(self.order_parts, ignore_index=True), key="order_id", count="sum")
         summary.insert(0, "id", summary.index.map(self.order_pks).astype(np.int64))
         summary_name = storage.staging_table_create(
             self.cursor, columns=ORDER_SUMMARY_COLUMNS, prefix="segmenta_order_summary"
         )
-        storage.copy_rows(
+        names = [name for name, _ in ORDER_SUMMARY_COLUMNS]
+        arrays = [
+            pa.array(summary["id"].to_numpy(dtype=np.int64)),
+            pa.array(summary.index.to_numpy(dtype=object), type=pa.string()),
+            pa.array(summary["customer_id"].fillna("").to_numpy(dtype=object), type=pa.string()),
+            pa.array(summary["ordered_us"].to_numpy(dtype=np.int64)),
+            pa.array(summary["country"].fillna("").to_numpy(dtype=object), type=pa.string()),
+            pa.array(summary["is_cancellation"].to_numpy(dtype=bool)),
+            pa.array(summary["amount"].to_numpy(dtype=np.float64)),
+            pa.array(summary["line_count"].to_numpy(dtype=np.int64)),
+        ]
+        storage.copy_write(
             self.cursor,
-            statement=storage.copy_statement(table=summary_name, columns=[n for n, _ in ORDER_SUMMARY_COLUMNS]),
-            columns=[
-                summary["id"].tolist(),
-                summary.index.tolist(),
-                [c or "" for c in summary["customer_id"].tolist()],
-                summary["ordered_us"].astype(np.int64).tolist(),
-                [c or "" for c in summary["country"].tolist()],
-                summary["is_cancellation"].astype(bool).tolist(),
-                summary["amount"].astype(np.float64).tolist(),
-                summary["line_count"].astype(np.int64).tolist(),
-            ],
+            statement=storage.copy_statement(table=summary_name, columns=names, format="csv"),
+            data=_csv_bytes(arrays, names),
         )
         table = Order._meta.db_table
         names = ["id", *(name for name, _kind in ORDER_STAGING)]
@@ -345,10 +395,10 @@ class LineCopyWriter:
         return len(summary)
 
 
-def _orders_aggregate(frame: pd.DataFrame, *, count: str) -> pd.DataFrame:
-    """Per order id: first customer and country given, earliest time, any cancellation, amount, line count
-    (`count` "size" counts the frame's lines, "sum" adds the `line_count` of partial aggregates)."""
-    grouped = frame.groupby("order_id", sort=False)
+def _orders_aggregate(frame: pd.DataFrame, *, key: str, count: str) -> pd.DataFrame:
+    """Per `key` (an order): first customer and country given, earliest time, any cancellation, amount, line
+    count (`count` "size" counts the frame's lines, "sum" adds the `line_count` of partial aggregates)."""
+    grouped = frame.groupby(key, sort=False)
     summary = grouped.agg(
         customer_id=("customer_id", "first"),
         country=("country", "first"),
@@ -360,27 +410,39 @@ def _orders_aggregate(frame: pd.DataFrame, *, count: str) -> pd.DataFrame:
     return summary
 
 
-def _csv_bytes(arrays: list[pa.Array]) -> bytes:
+def _csv_bytes(arrays: list[pa.Array], names: list[str]) -> bytes:
     """Rows for COPY ... (FORMAT csv), written by pyarrow: text always quoted (an empty text is '', not NULL),
     a null unquoted and empty (NULL)."""
     out = pa.BufferOutputStream()
     pa_csv.write_csv(
-        pa.Table.from_arrays(arrays, names=list(LINE_COLUMNS)),
+        pa.Table.from_arrays(arrays, names=names),
         out,
         pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
     )
     return out.getvalue().to_pybytes()
 
 
-def _latest(known: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
-    """Per code, the row (code, us, row, value) latest by time then row, of `known` and `new` (rows after known's)."""
-    frame = new if known is None else pd.concat([known, new], ignore_index=True)
-    latest = frame["us"].to_numpy() == frame.groupby("code", sort=False)["us"].transform("max").to_numpy()
-    return frame[latest].groupby("code", sort=False).last().reset_index()
-
-
-def _values(latest: pd.DataFrame | None) -> dict:
-    return {} if latest is None else dict(zip(latest["code"].tolist(), latest["value"].tolist(), strict=True))
+def _latest_merge(
+    latest: dict[str, tuple[int, int, Any]],
+    uniques: np.ndarray,
+    codes: np.ndarray,
+    us: np.ndarray,
+    rows: np.ndarray,
+    values: np.ndarray,
+) -> None:
+    """Keep in `latest` each code's (time, row, value) latest by time, then row (`codes` index `uniques`): the
+    chunk's own latest per code (one sort), merged with what earlier chunks found."""
+    if not len(codes):
+        return
+    order = np.lexsort((rows, us, codes))  # by code, then time, then row: each code's last is its latest
+    ordered = codes[order]
+    last = order[np.r_[ordered[1:] != ordered[:-1], True]]
+    for code, when, row, value in zip(
+        uniques[codes[last]].tolist(), us[last].tolist(), rows[last].tolist(), values[last].tolist(), strict=True
+    ):
+        known = latest.get(code)
+        if known is None or (when, row) >= known[:2]:
+            latest[code] = (when, row, value)
 
 
 def customers_create(cursor: Any, *, ids: list[str]) -> list[int]:
