@@ -26,8 +26,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from django.db.backends.utils import CursorWrapper
 from psycopg import pq, sql
+from pyarrow import csv as pa_csv
 
 CopyFormat = Literal["text", "csv", "binary"]
 
@@ -151,6 +153,24 @@ def indexes_drop(cursor: CursorWrapper, *, table: str, unique: bool = True) -> l
     return [create for _drop, create in statements]
 
 
+def foreign_keys_drop(cursor: CursorWrapper, *, table: str) -> list[sql.Composed]:
+    """Drop `table`'s foreign keys; return the statements that add them back (PostgreSQL's own definitions)."""
+    target = sql.Identifier(table)
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+        "AND contype = 'f' ORDER BY conname",
+        [table],
+    )
+    creates = []
+    for name, definition in cursor.fetchall():
+        cursor.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(name)))
+        # the definition is PostgreSQL's own text of the constraint, read back from the catalogue
+        creates.append(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(target, sql.Identifier(name), sql.SQL(definition))
+        )
+    return creates
+
+
 def indexes_rebuild(cursor: CursorWrapper, creates: Sequence[sql.Composed]) -> None:
     """Run the statements `indexes_drop` returned, with memory enough to sort a large table."""
     if not creates:
@@ -270,3 +290,15 @@ class BackgroundCopy:
         self.executor.shutdown()
         if self.builder is not None:
             self.builder.shutdown()
+
+
+def csv_bytes(arrays: Sequence[pa.Array], names: Sequence[str]) -> bytes:
+    """Rows for `COPY ... (FORMAT csv)` from columns, written by pyarrow (no Python object per cell): text is
+    always quoted (an empty text is '', not NULL), a null is unquoted and empty (NULL)."""
+    out = pa.BufferOutputStream()
+    pa_csv.write_csv(
+        pa.Table.from_arrays(list(arrays), names=list(names)),
+        out,
+        pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
+    return out.getvalue().to_pybytes()

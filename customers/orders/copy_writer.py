@@ -27,14 +27,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from django.db import connection, transaction
-from django.utils import timezone
 from psycopg import sql
-from pyarrow import csv as pa_csv
 
 from core import storage
-from customers.models import Customer
+from customers.orders import references
 from customers.orders.models import Order, OrderLine, Product
-from customers.orders.writers import LINE_COLUMNS, ORDER_STAGING, Written
+from customers.orders.writers import LINE_COLUMNS, Written
 
 #: A file of at least this many bytes (lines estimated at `BYTES_PER_LINE`) drops the lines' indexes and foreign
 #: keys while it loads, into a line table ...
@@ -48,17 +46,6 @@ BULK_TABLE_FACTOR = 4
 ORDER_LINES_GUESS = 10
 #: An order import holds this advisory lock (transaction-level) from its first write to its commit.
 ADVISORY_LOCK = 0x5E6_0AD5
-ORDER_SUMMARY_COLUMNS = (
-    ("id", "bigint"),
-    ("order_id", "text"),
-    ("customer_id", "text"),
-    ("ordered_us", "bigint"),  # microseconds since 1970-01-01 UTC
-    ("country", "text"),
-    ("is_cancellation", "boolean"),
-    ("amount", "float8"),
-    ("line_count", "integer"),
-)
-PRODUCT_STAGE_COLUMNS = (("code", "text"), ("description", "text"), ("last_price", "float8"))
 #: Memory for the hash joins, aggregates and index builds of one import's set-based statements.
 WORK_MEM = "256MB"
 
@@ -135,7 +122,7 @@ class LineCopyWriter:
             self.next_line_id += len(lines)
             statement, names = self.statement_with_ids, ["id", *LINE_COLUMNS]
         self.lines += len(lines)
-        self.background.submit_built(statement, lambda: _csv_bytes(arrays, names))
+        self.background.submit_built(statement, lambda: storage.csv_bytes(arrays, names))
 
     def wait(self) -> None:
         """Wait for the chunk in flight (before any other statement on the connection)."""
@@ -165,7 +152,10 @@ class LineCopyWriter:
         ):
             return []
         self.cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # a table with pending checks cannot be altered
-        rebuilds = [*storage.indexes_drop(self.cursor, table=lines), *foreign_keys_drop(self.cursor, table=lines)]
+        rebuilds = [
+            *storage.indexes_drop(self.cursor, table=lines),
+            *storage.foreign_keys_drop(self.cursor, table=lines),
+        ]
         # The table is locked (ACCESS EXCLUSIVE, by the drops) until this import commits: nobody else adds a
         # line meanwhile, so the lines take ids from the sequence's next value on (set past them at the end),
         # without a sequence call per line (a third of the COPY's time).
@@ -178,7 +168,7 @@ class LineCopyWriter:
             # (the upsert's key, order_id, stays)
             rebuilds += [
                 *storage.indexes_drop(self.cursor, table=orders, unique=False),
-                *foreign_keys_drop(self.cursor, table=orders),
+                *storage.foreign_keys_drop(self.cursor, table=orders),
             ]
         storage.table_lock(self.cursor, table=orders)  # other writers wait until this import commits
         if storage.table_is_empty(self.cursor, table=orders):
@@ -282,7 +272,7 @@ class LineCopyWriter:
                 "amount": lines["amount"].to_numpy(dtype=np.float64),
             }
         )
-        part = _orders_aggregate(frame, key="code", count="size")
+        part = references.orders_aggregate(frame, key="code", count="size")
         part.index = uniques[part.index.to_numpy()]
         part.index.name = "order_id"
         self.order_parts.append(part.reset_index())
@@ -307,9 +297,18 @@ class LineCopyWriter:
         self.background.wait()
         if not self.lines:
             return Written([], 0, 0, 0)
-        created = customers_create(self.cursor, ids=sorted(self.customer_ids - {""}))
-        products = self._products_write()
-        orders = self._orders_write()
+        created = references.customers_create(self.cursor, ids=sorted(self.customer_ids - {""}))
+        products = references.products_update(
+            self.cursor,
+            codes=sorted(self.product_pks),
+            descriptions={code: value for code, (_, _, value) in self.descriptions.items()},
+            prices={code: value for code, (_, _, value) in self.prices.items()},
+        )
+        summary = references.orders_aggregate(
+            pd.concat(self.order_parts, ignore_index=True), key="order_id", count="sum"
+        )
+        summary.insert(0, "id", summary.index.map(self.order_pks).astype(np.int64))
+        orders = references.orders_upsert(self.cursor, summary=summary)
         if self.replaced_pks:
             self._old_lines_delete(self.replaced_pks, before=self.lines_before)
         if self.rebuilds:
@@ -329,103 +328,6 @@ class LineCopyWriter:
         return Written(
             customers_created=created, orders=orders, orders_replaced=self.orders_existing, products=products
         )
-
-    def _products_write(self) -> int:
-        codes = sorted(self.product_pks)
-        if not codes:
-            return 0
-        descriptions = {code: value for code, (_, _, value) in self.descriptions.items()}
-        prices = {code: value for code, (_, _, value) in self.prices.items()}
-        staged = storage.staging_table_create(self.cursor, columns=PRODUCT_STAGE_COLUMNS, prefix="segmenta_products")
-        storage.copy_rows(
-            self.cursor,
-            statement=storage.copy_statement(table=staged, columns=[name for name, _ in PRODUCT_STAGE_COLUMNS]),
-            columns=[codes, [descriptions.get(c, "")[:255] for c in codes], [prices.get(c) for c in codes]],
-        )
-        # a product keeps its description when this file has none for it; its price likewise
-        self.cursor.execute(
-            sql.SQL(
-                "UPDATE {products} p SET description = CASE WHEN s.description <> '' THEN s.description "
-                "ELSE p.description END, last_price = COALESCE(s.last_price, p.last_price) "
-                "FROM {staged} s WHERE p.code = s.code"
-            ).format(products=sql.Identifier(Product._meta.db_table), staged=sql.Identifier(staged))
-        )
-        storage.staging_table_drop(self.cursor, table=staged)
-        return len(codes)
-
-    def _orders_write(self) -> int:
-        """Upsert one order per order id of the file (with the pk its lines carry); how many."""
-        summary = _orders_aggregate(pd.concat(self.order_parts, ignore_index=True), key="order_id", count="sum")
-        summary.insert(0, "id", summary.index.map(self.order_pks).astype(np.int64))
-        summary_name = storage.staging_table_create(
-            self.cursor, columns=ORDER_SUMMARY_COLUMNS, prefix="segmenta_order_summary"
-        )
-        names = [name for name, _ in ORDER_SUMMARY_COLUMNS]
-        arrays = [
-            pa.array(summary["id"].to_numpy(dtype=np.int64)),
-            pa.array(summary.index.to_numpy(dtype=object), type=pa.string()),
-            pa.array(summary["customer_id"].fillna("").to_numpy(dtype=object), type=pa.string()),
-            pa.array(summary["ordered_us"].to_numpy(dtype=np.int64)),
-            pa.array(summary["country"].fillna("").to_numpy(dtype=object), type=pa.string()),
-            pa.array(summary["is_cancellation"].to_numpy(dtype=bool)),
-            pa.array(summary["amount"].to_numpy(dtype=np.float64)),
-            pa.array(summary["line_count"].to_numpy(dtype=np.int64)),
-        ]
-        storage.copy_write(
-            self.cursor,
-            statement=storage.copy_statement(table=summary_name, columns=names, format="csv"),
-            data=_csv_bytes(arrays, names),
-        )
-        table = Order._meta.db_table
-        names = ["id", *(name for name, _kind in ORDER_STAGING)]
-        updates = sql.SQL(", ").join(
-            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(name), sql.Identifier(name)) for name in names[2:]
-        )
-        self.cursor.execute(
-            sql.SQL(
-                "INSERT INTO {orders} ({columns}) "
-                "SELECT s.id, s.order_id, c.id, "
-                "timestamptz '1970-01-01 00:00:00+00' + s.ordered_us * interval '1 microsecond', "
-                "s.country, s.is_cancellation, s.amount, s.line_count FROM {summary} s "
-                "LEFT JOIN {customers} c ON c.external_id = s.customer_id AND s.customer_id <> '' "
-                "ON CONFLICT (order_id) DO UPDATE SET {updates}"
-            ).format(
-                orders=sql.Identifier(table),
-                columns=storage.columns_sql(names),
-                summary=sql.Identifier(summary_name),
-                customers=sql.Identifier(Customer._meta.db_table),
-                updates=updates,
-            )
-        )
-        storage.staging_table_drop(self.cursor, table=summary_name)
-        return len(summary)
-
-
-def _orders_aggregate(frame: pd.DataFrame, *, key: str, count: str) -> pd.DataFrame:
-    """Per `key` (an order): first customer and country given, earliest time, any cancellation, amount, line
-    count (`count` "size" counts the frame's lines, "sum" adds the `line_count` of partial aggregates)."""
-    grouped = frame.groupby(key, sort=False)
-    summary = grouped.agg(
-        customer_id=("customer_id", "first"),
-        country=("country", "first"),
-        ordered_us=("ordered_us", "min"),
-        is_cancellation=("is_cancellation", "any"),
-        amount=("amount", "sum"),
-    )
-    summary["line_count"] = grouped.size() if count == "size" else grouped["line_count"].sum()
-    return summary
-
-
-def _csv_bytes(arrays: list[pa.Array], names: list[str]) -> bytes:
-    """Rows for COPY ... (FORMAT csv), written by pyarrow: text always quoted (an empty text is '', not NULL),
-    a null unquoted and empty (NULL)."""
-    out = pa.BufferOutputStream()
-    pa_csv.write_csv(
-        pa.Table.from_arrays(arrays, names=names),
-        out,
-        pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
-    )
-    return out.getvalue().to_pybytes()
 
 
 def _latest_merge(
@@ -449,62 +351,3 @@ def _latest_merge(
         known = latest.get(code)
         if known is None or (when, row) >= known[:2]:
             latest[code] = (when, row, value)
-
-
-def customers_create(cursor: Any, *, ids: list[str]) -> list[int]:
-    """Create the customers of `ids` (those the lines name) the table lacks (their fields' defaults); their pks.
-
-    The columns and values come from the model, so a field added later with a default is filled too."""
-    if not ids:
-        return []
-    fields = [f for f in Customer._meta.concrete_fields if not f.primary_key and f.name != "external_id"]
-    now = timezone.now()
-    names, values = [sql.Identifier("external_id")], [sql.SQL("s.customer_id")]
-    params: list[object] = []
-    for field in fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            value = now
-        elif field.has_default():
-            value = field.get_default()
-        elif field.null:
-            continue
-        else:
-            raise ValueError(f"Customer.{field.name} has no default: customers cannot be created from order lines")
-        names.append(sql.Identifier(field.column))
-        values.append(sql.Placeholder())
-        params.append(field.get_db_prep_save(value, connection))
-    staged = storage.staging_table_create(cursor, columns=(("customer_id", "text"),), prefix="segmenta_customers")
-    storage.copy_rows(cursor, statement=storage.copy_statement(table=staged, columns=["customer_id"]), columns=[ids])
-    cursor.execute(
-        sql.SQL(
-            "INSERT INTO {customers} ({names}) SELECT {values} FROM {staged} s "
-            "ORDER BY s.customer_id ON CONFLICT (external_id) DO NOTHING RETURNING id"
-        ).format(
-            customers=sql.Identifier(Customer._meta.db_table),
-            names=sql.SQL(", ").join(names),
-            values=sql.SQL(", ").join(values),
-            staged=sql.Identifier(staged),
-        ),
-        params,
-    )
-    created = sorted(pk for (pk,) in cursor.fetchall())
-    storage.staging_table_drop(cursor, table=staged)
-    return created
-
-
-def foreign_keys_drop(cursor: Any, *, table: str) -> list[sql.Composed]:
-    """Drop `table`'s foreign keys; return the statements that add them back (PostgreSQL's own definitions)."""
-    target = sql.Identifier(table)
-    cursor.execute(
-        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
-        "AND contype = 'f' ORDER BY conname",
-        [table],
-    )
-    creates = []
-    for name, definition in cursor.fetchall():
-        cursor.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(target, sql.Identifier(name)))
-        # the definition is PostgreSQL's own text of the constraint, read back from the catalogue
-        creates.append(
-            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(target, sql.Identifier(name), sql.SQL(definition))
-        )
-    return creates

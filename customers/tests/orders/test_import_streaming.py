@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from core.exceptions import DataError
 from customers.models import Customer
-from customers.orders import copy_writer, service, writers
+from customers.orders import copy_writer, references, service, writers
 from customers.orders.models import Order, OrderImport, OrderImportStatus, OrderLine, Product
 from customers.orders.service import order_import, order_imports_reap_stuck
 from customers.tests.orders.factories import ONLINE_RETAIL, ONLINE_RETAIL_HEADER, order_file
@@ -67,7 +67,7 @@ def test_a_failed_write_changes_nothing(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(copy_writer.LineCopyWriter, "_orders_write", broken)
+    monkeypatch.setattr(references, "orders_upsert", broken)
     monkeypatch.setattr(writers, "_lines_bulk_create", broken)
     with pytest.raises(RuntimeError) as caught:
         order_import(file=order_file(tmp_path, SPREAD, name="second.csv"), chunk_rows=2)
@@ -80,7 +80,7 @@ def test_time_limit_fails_the_import_changing_nothing(tmp_path, monkeypatch):
     def slow(*args, **kwargs):
         raise SoftTimeLimitExceeded()
 
-    monkeypatch.setattr(copy_writer.LineCopyWriter, "_orders_write", slow)
+    monkeypatch.setattr(references, "orders_upsert", slow)
     monkeypatch.setattr(writers, "_lines_bulk_create", slow)
     with pytest.raises(SoftTimeLimitExceeded) as caught:
         order_import(file=order_file(tmp_path, ONLINE_RETAIL))
