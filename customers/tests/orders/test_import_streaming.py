@@ -145,3 +145,37 @@ def test_after_import_runs_once_after_a_committed_import_only(tmp_path, monkeypa
     with pytest.raises(DataError):
         order_import(file=order_file(tmp_path, "", name="empty.csv"))
     assert calls == [job.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the import's one transaction is PostgreSQL's path")
+@pytest.mark.django_db(transaction=True)
+def test_the_progress_is_seen_while_the_import_is_still_open(tmp_path, monkeypatch):
+    """The lines are COPYed in the import's one transaction; its progress is committed on a connection of its own."""
+    import threading
+
+    monkeypatch.setattr(service, "PROGRESS_EVERY", 0)
+    seen: list[tuple[int, int]] = []
+    original = copy_writer.LineCopyWriter.add
+
+    def add(self, lines):
+        original(self, lines)
+        if self.lines >= 4 and not seen:  # look from elsewhere, as the page does, while this import is open
+
+            def look() -> None:
+                for _ in range(50):
+                    job = OrderImport.objects.order_by("-pk").first()
+                    if job is not None and job.rows_read:
+                        seen.append((job.rows_read, OrderLine.objects.count()))
+                        break
+                    threading.Event().wait(0.05)
+                connection.close()
+
+            thread = threading.Thread(target=look)
+            thread.start()
+            thread.join()
+
+    monkeypatch.setattr(copy_writer.LineCopyWriter, "add", add)
+    job = order_import(file=order_file(tmp_path, SPREAD), chunk_rows=2)
+    assert seen and seen[0][0] >= 2  # rows read, committed for the page
+    assert seen[0][1] == 0  # while none of the lines is visible yet: they commit together
+    assert job.status == OrderImportStatus.SUCCEEDED and OrderLine.objects.count() == 7
