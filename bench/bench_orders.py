@@ -36,6 +36,8 @@ checking and COPYing the lines straight into their table 18 s (pyarrow reading a
 columns prepared, the CSV written on a thread of its own, each chunk's COPY while the next is read), then the
 line and order indexes and foreign keys rebuilt 10.5 s, the orders upserted 3.5 s, the customers created 0.9 s.
 Before (same file, PostgreSQL staging table then INSERT ... SELECT, pandas reading): 96.4 s = 7.2x.
+1,000,000 lines: 4.2 s vs 1.16 s = 3.65x, re-import 6.3 s; Online Retail itself (541,909 lines, gzip): 2.9 s vs
+0.64 s = 4.6x (fixed costs weigh more on a small file), re-import 3.7 s.
 """
 
 from __future__ import annotations
