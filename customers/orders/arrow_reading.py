@@ -26,7 +26,7 @@ from pyarrow import csv as pa_csv
 
 from customers.imports import reading
 from customers.imports.validation import RejectedRow, _numbers
-from customers.orders.validation import CANCELLATION, ID_MAX_LENGTH, TEXT_MAX_LENGTH, LineChecker
+from customers.orders.validation import CANCELLATION, ID_MAX_LENGTH, TEXT_MAX_LENGTH, LineChecker, line_amounts
 
 #: Bytes pyarrow parses per block (a block is cut into chunks of `chunk_rows` lines).
 BLOCK_BYTES = 8 << 20
@@ -158,17 +158,8 @@ def _lines_fast(batch: pa.RecordBatch, first_row: int, *, checker: LineChecker) 
         if bad.any() or values.isna().any():
             return None  # (a distinct value is in the chunk: some line has it)
         numbers[name] = values.to_numpy()[indices]
-    quantity = numbers.get("quantity", np.ones(count))
-    if "amount" in numbers:
-        amount = numbers["amount"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            unit_price = numbers.get("unit_price", np.where(quantity != 0, amount / quantity, np.nan))
-    else:
-        unit_price = numbers["unit_price"]
-        amount = quantity * unit_price
+    quantity, out["unit_price"], out["amount"] = line_amounts(numbers, count)
     out["quantity"] = quantity
-    out["unit_price"] = np.where(np.isfinite(unit_price), unit_price, np.nan)
-    out["amount"] = amount
 
     indices, dates = stripped("ordered_at")
     if checker.date_format is None:  # chosen on the lines' first values, as LineChecker does

@@ -121,17 +121,7 @@ class LineChecker:
             empty = values.isna().to_numpy() & ~bad
             flag(empty, name, lambda pos: "the value is empty")
             numbers[name] = values.to_numpy()
-        quantity = numbers.get("quantity", np.ones(len(frame)))
-        if "amount" in numbers:
-            amount = numbers["amount"]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                unit_price = numbers.get("unit_price", np.where(quantity != 0, amount / quantity, np.nan))
-        else:
-            unit_price = numbers["unit_price"]
-            amount = quantity * unit_price
-        out["quantity"] = quantity
-        out["unit_price"] = np.where(np.isfinite(unit_price), unit_price, np.nan)
-        out["amount"] = amount
+        out["quantity"], out["unit_price"], out["amount"] = line_amounts(numbers, len(frame))
 
         distinct, codes = text("ordered_at")
         dates_raw = pd.Series(distinct[codes], dtype=object)
@@ -194,6 +184,21 @@ class LineChecker:
             if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
                 return fmt
         return None
+
+
+def line_amounts(numbers: dict[str, np.ndarray], count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Quantity, unit price and amount of `count` lines from the number columns the file has: quantity 1 when
+    it has none; a unit price missing is the amount divided by the quantity (none for a zero quantity: NaN); an
+    amount missing is quantity times unit price."""
+    quantity = numbers.get("quantity", np.ones(count))
+    if "amount" in numbers:
+        amount = numbers["amount"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit_price = numbers.get("unit_price", np.where(quantity != 0, amount / quantity, np.nan))
+    else:
+        unit_price = numbers["unit_price"]
+        amount = quantity * unit_price
+    return quantity, np.where(np.isfinite(unit_price), unit_price, np.nan), amount
 
 
 def order_id_for_day(lines: pd.DataFrame) -> pd.Series:
