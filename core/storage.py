@@ -6,15 +6,16 @@ cursor on a PostgreSQL connection and run inside the caller's transaction.
 
 * COPY: `copy_statement` for text, CSV or binary COPY; `copy_rows` sends rows given column by
   column through psycopg's row writer (which escapes every value), `copy_write` a ready text or
-  bytes payload and `copy_binary` a ready binary payload; `BackgroundCopy` runs one COPY at a
-  time on a worker thread while the caller prepares the next chunk.
+  bytes payload and `copy_binary` a ready binary payload; `csv_bytes` writes columns as CSV with
+  pyarrow (no Python object per cell); `BackgroundCopy` runs one COPY at a time on a worker thread
+  while the caller prepares the next chunk (`submit_built`: its CSV built on a thread of its own).
 * Staging: `staging_table_create` makes a temporary table dropped at commit.
 * Locks and bulk loads: `table_lock`, `table_is_empty`, `table_has_fewer_rows` and
-  `indexes_drop` / `indexes_rebuild` (secondary indexes around a large load, as the PostgreSQL
-  manual advises).
+  `indexes_drop` / `foreign_keys_drop` / `indexes_rebuild` (secondary indexes and foreign keys
+  around a large load, as the PostgreSQL manual advises).
 
-No COPY escaping is written by hand: psycopg's `Copy.write_row` (compiled) escapes each value,
-and measured faster than building the text format with pandas string operations.
+No COPY escaping is written by hand: psycopg's `Copy.write_row` (compiled) or pyarrow's CSV writer
+escapes each value.
 """
 
 from __future__ import annotations
@@ -261,11 +262,6 @@ class BackgroundCopy:
         """COPY the rows of `columns` (see `copy_rows`) once the chunk before them is in."""
         self.wait()
         self.pending = self.executor.submit(copy_rows, self.cursor, statement=statement, columns=columns)
-
-    def submit_data(self, statement: sql.Composable, data: bytes) -> None:
-        """COPY ready data (in the statement's format) once the chunk before it is in."""
-        self.wait()
-        self.pending = self.executor.submit(copy_write, self.cursor, statement=statement, data=data)
 
     def submit_built(self, statement: sql.Composable, build: Callable[[], bytes]) -> None:
         """COPY the data `build()` returns: built on a thread of its own while the chunk before is COPYed, then

@@ -226,9 +226,8 @@ class _LineSink:
     def progress(self, **fields: Any) -> None:
         if self.side is not None:
             self.side.update(**fields)
-        else:  # committed without waiting for the disk (a lost progress value is harmless)
-            with transaction.atomic():
-                OrderImport.objects.filter(pk=self.job.pk).update(**fields)
+        else:  # SQLite reads outside the import's transaction: the update commits on its own
+            OrderImport.objects.filter(pk=self.job.pk).update(**fields)
 
     def write(self) -> writers.Written:
         if self.writer is not None:
