@@ -24,6 +24,7 @@ urlpatterns = [
     # The split view serves its start-up script as a file, so the Content-Security-Policy needs no inline script.
     path("api/docs/", login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon),
     path("customers/", include("customers.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("activity/", include("core.urls")),

@@ -22,6 +22,16 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """No icon: pages say so (`<link rel="icon" href="data:,">`), but the API's browsable pages, the admin and
+    browsers on their own still ask for /favicon.ico; an empty answer (kept a day) instead of a 404 per visit."""
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def activity_list(request: HttpRequest) -> HttpResponse:
     """The audit log, Admins only: filter by verb and object type, newest first, paginated."""
     if not is_admin(request.user):

@@ -77,3 +77,11 @@ def test_a_chart_is_an_empty_div_and_its_figure_as_json_that_cannot_close_the_sc
     figure = json.loads(payload)
     assert figure["data"][0]["x"] == ["</script><script>alert(1)</script>"]
     assert figure["layout"]["title"]["text"] == "Sizes"
+
+
+def test_favicon_is_an_empty_answer_for_anyone(client):
+    """Browsers and the API's browsable pages ask for /favicon.ico: no 404 (and no console error) on each visit."""
+    response = client.get("/favicon.ico")
+    assert response.status_code == 204 and response.content == b""
+    assert "max-age=86400" in response["Cache-Control"]
+    assert client.post("/favicon.ico").status_code == 405
